@@ -1,0 +1,366 @@
+// Rendering of Nix source text: the string escaper every user value goes
+// through, and the generated NixOS module (restic backup + agenix secrets +
+// optional desktop notification on failure).
+//
+// Pure: no Pulumi, no I/O. The same input always gives the same bytes.
+
+import type { BackupConfig, UnitValue } from "./config-types";
+
+// ---------------------------------------------------------------------------
+// Escaping
+// ---------------------------------------------------------------------------
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A double-quoted Nix string literal that evaluates to exactly `s`.
+ *
+ * Escaped: `\` → `\\`, `"` → `\"`, `${` → `\${` (so user text is never
+ * interpolated), newline/CR/tab → `\n`/`\r`/`\t` (a raw CR would be
+ * normalised to LF by the Nix lexer). A `$` not followed by `{` needs no
+ * escape (`"$$"`, `"a$"` and `"$${x}"` are literal in Nix). Every other
+ * character, including other control characters and non-ASCII text, is written
+ * as is: Nix strings are byte strings and the source file is UTF-8.
+ *
+ * Throws for NUL (Nix strings are C strings and cannot hold it; silently
+ * dropping or truncating would change the value) and for lone UTF-16
+ * surrogates (they have no UTF-8 encoding, so they could not round-trip).
+ */
+export function nixString(s: string): string {
+  if (typeof s !== "string") {
+    throw new TypeError(`nixString: expected a string, got ${typeof s}`);
+  }
+  if (s.includes("\0")) {
+    throw new Error("nixString: Nix strings cannot contain NUL characters");
+  }
+  if (LONE_SURROGATE.test(s)) {
+    throw new Error("nixString: string contains a lone UTF-16 surrogate (not valid Unicode)");
+  }
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    switch (c) {
+      case "\\":
+        out += "\\\\";
+        break;
+      case '"':
+        out += '\\"';
+        break;
+      case "\n":
+        out += "\\n";
+        break;
+      case "\r":
+        out += "\\r";
+        break;
+      case "\t":
+        out += "\\t";
+        break;
+      case "$":
+        out += s[i + 1] === "{" ? "\\$" : "$";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out + '"';
+}
+
+const NIX_KEYWORDS = new Set([
+  "assert", "else", "if", "in", "inherit", "let", "or", "rec", "then", "with",
+  // Lexed as special tokens by Nix; quoting is always safe.
+  "__curPos",
+]);
+
+/** Nix identifier syntax: a bare attribute name is only safe when it matches. */
+const NIX_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
+
+/** An attribute name: bare when it is a plain identifier and not a keyword, else a quoted string. */
+export function nixAttrName(s: string): string {
+  if (NIX_IDENTIFIER.test(s) && !NIX_KEYWORDS.has(s)) return s;
+  return nixString(s);
+}
+
+export type NixValue = string | number | boolean | NixValue[];
+
+/**
+ * A Nix expression for a string, integer, boolean or (nested) list.
+ * Numbers must be safe integers: Nix floats are printed lossily by
+ * `toString` (6 significant digits), so fractional values must be passed as
+ * strings (e.g. "1.5s"). Negative integers are parenthesised because `[ -1 ]`
+ * does not parse.
+ */
+export function nixValue(v: NixValue): string {
+  if (typeof v === "string") return nixString(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v)) {
+      throw new Error(`nixValue: only safe integers are supported, got ${v} (pass fractional values as strings)`);
+    }
+    if (v < 0) return `(${v})`;
+    return String(v === 0 ? 0 : v); // also maps -0 to 0
+  }
+  if (Array.isArray(v)) {
+    return v.length === 0 ? "[ ]" : `[ ${v.map(nixValue).join(" ")} ]`;
+  }
+  throw new TypeError(`nixValue: unsupported value of type ${typeof v}`);
+}
+
+// ---------------------------------------------------------------------------
+// Module rendering
+// ---------------------------------------------------------------------------
+
+export interface ModuleOptions {
+  backup: BackupConfig;
+  /** Nix path expressions relative to the module file, e.g. "./secrets/env.age". */
+  secretFiles: { env: string; repo: string; password: string };
+  /** e.g. "restic-b2-daily" → age.secrets."restic-b2-daily-env" etc. */
+  agenixSecretPrefix: string;
+}
+
+/**
+ * Every `services.restic.backups.<name>` option renderModule can emit.
+ * A test checks these against the option list of current nixpkgs.
+ */
+export const EMITTED_RESTIC_OPTIONS = [
+  "initialize",
+  "environmentFile",
+  "repositoryFile",
+  "passwordFile",
+  "paths",
+  "exclude",
+  "pruneOpts",
+  "timerConfig",
+  "extraBackupArgs",
+  "checkOpts",
+  "runCheck",
+] as const;
+export type EmittedResticOption = (typeof EMITTED_RESTIC_OPTIONS)[number];
+
+/**
+ * Backup names end up in attribute paths, systemd unit names
+ * (`restic-backups-<name>.service`), a shell script and a comment, so they are
+ * restricted to characters that are inert in all of them.
+ */
+export const BACKUP_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
+/** The agenix secret prefix becomes a file name under /run/agenix. */
+export const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Plain Linux user names (no trailing `$`, at most 32 characters). */
+export const NOTIFY_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** systemd unit setting names. */
+export const UNIT_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9]*$/;
+/** The shape required of secretFiles entries (fixed by the program, not user input). */
+export const SECRET_FILE_PATTERN = /^\.\/[A-Za-z0-9._\/-]+$/;
+
+/** Systemd unit name of the oneshot service started when the backup fails. */
+export function notifyServiceName(backupName: string): string {
+  return `restic-backups-${backupName}-notify-failure`;
+}
+
+function check(cond: boolean, message: string): void {
+  if (!cond) throw new Error(`renderModule: ${message}`);
+}
+
+function validate(opts: ModuleOptions): void {
+  const b = opts.backup;
+  check(BACKUP_NAME_PATTERN.test(b.backupName), `invalid backupName ${JSON.stringify(b.backupName)} (allowed: ${BACKUP_NAME_PATTERN})`);
+  check(
+    SECRET_PREFIX_PATTERN.test(opts.agenixSecretPrefix),
+    `invalid agenixSecretPrefix ${JSON.stringify(opts.agenixSecretPrefix)} (allowed: ${SECRET_PREFIX_PATTERN})`,
+  );
+  for (const [k, p] of Object.entries(opts.secretFiles)) {
+    // The pattern from the contract, plus what a Nix path literal needs:
+    // no empty segment ("//") and no trailing slash.
+    check(
+      SECRET_FILE_PATTERN.test(p) && /^\.(\/[A-Za-z0-9._-]+)+$/.test(p),
+      `secretFiles.${k} must be a relative Nix path like "./secrets/env.age", got ${JSON.stringify(p)}`,
+    );
+  }
+  const keys = Object.keys(b.timerConfig);
+  check(keys.length > 0, "timerConfig must not be empty (a timer without a trigger is refused by systemd)");
+  for (const k of keys) {
+    check(UNIT_KEY_PATTERN.test(k), `invalid timerConfig key ${JSON.stringify(k)}`);
+    const v: unknown = b.timerConfig[k];
+    check(
+      typeof v === "boolean" || typeof v === "number" || typeof v === "string",
+      `timerConfig.${k} must be a string, number or boolean`,
+    );
+    // NixOS writes the value into the unit file verbatim: a line break would
+    // start a new directive.
+    check(typeof v !== "string" || !/[\r\n]/.test(v), `timerConfig.${k} must not contain line breaks`);
+  }
+  if (b.agenixModule.kind === "fetchTarball") {
+    const { url, sha256 } = b.agenixModule as { url: unknown; sha256?: unknown };
+    check(typeof url === "string" && url !== "", "agenixModule.url must be a non-empty string");
+    check(sha256 === undefined || (typeof sha256 === "string" && sha256 !== ""), "agenixModule.sha256 must be a non-empty string when set");
+  } else {
+    check(b.agenixModule.kind === "provided", "agenixModule.kind must be 'fetchTarball' or 'provided'");
+  }
+  check(b.runCheck === undefined || typeof b.runCheck === "boolean", "runCheck must be a boolean when set");
+  if (b.notify !== undefined) {
+    check(NOTIFY_USER_PATTERN.test(b.notify.user), `invalid notify.user ${JSON.stringify(b.notify.user)} (allowed: ${NOTIFY_USER_PATTERN})`);
+    check(
+      Number.isSafeInteger(b.notify.uid) && b.notify.uid >= 0 && b.notify.uid < 4294967295,
+      `invalid notify.uid ${b.notify.uid}`,
+    );
+  }
+}
+
+/** Small line builder with 2-space indentation. */
+class Out {
+  private readonly lines: string[] = [];
+  private depth = 0;
+  line(text = ""): this {
+    this.lines.push(text === "" ? "" : "  ".repeat(this.depth) + text);
+    return this;
+  }
+  open(text: string): this {
+    this.line(text);
+    this.depth++;
+    return this;
+  }
+  close(text: string): this {
+    this.depth--;
+    this.line(text);
+    return this;
+  }
+  list(name: string, values: readonly NixValue[]): this {
+    if (values.length === 0) return this.line(`${name} = [ ];`);
+    this.open(`${name} = [`);
+    for (const v of values) this.line(nixValue(v));
+    return this.close("];");
+  }
+  toString(): string {
+    return this.lines.join("\n") + "\n";
+  }
+}
+
+/**
+ * The NixOS module (`restic.nix`) for one backup.
+ *
+ * Emission rules (deterministic, see EMITTED_RESTIC_OPTIONS):
+ * - always: initialize, environmentFile, repositoryFile, passwordFile, paths,
+ *   pruneOpts, timerConfig (keys sorted), extraBackupArgs. These all exist
+ *   since NixOS 21.11, the release that introduced environmentFile.
+ * - exclude and checkOpts: only when non-empty (newer options; omitting the
+ *   default keeps a minimal module valid on older releases).
+ * - runCheck: only when defined in the config (NixOS ≥ 24.05).
+ */
+export function renderModule(opts: ModuleOptions): string {
+  validate(opts);
+  const b = opts.backup;
+  const name = b.backupName;
+  const secretName = (kind: "env" | "repo" | "password") => `${opts.agenixSecretPrefix}-${kind}`;
+  const secretPath = (kind: "env" | "repo" | "password") =>
+    `config.age.secrets.${nixAttrName(secretName(kind))}.path`;
+
+  const o = new Out();
+  o.line("# Generated by nixos-restic-b2. Do not edit this file: it is overwritten on");
+  o.line("# every `pulumi up`. To change it, change the stack configuration");
+  o.line("# (`pulumi config set ...`) and run `pulumi up` again.");
+  o.line("#");
+  o.line(`# restic backup "${name}" to Backblaze B2; credentials, repository and`);
+  o.line("# password are agenix secrets decrypted on this host at activation.");
+  o.line("{ config, pkgs, lib, ... }:");
+  o.line();
+  o.open("{");
+
+  if (b.agenixModule.kind === "fetchTarball") {
+    o.line("# The agenix NixOS module.");
+    o.open("imports = [");
+    o.open('"${builtins.fetchTarball {');
+    o.line(`url = ${nixString(b.agenixModule.url)};`);
+    // lib/config.ts may leave sha256 out (then Nix fetches without a pin).
+    const sha256: string | undefined = b.agenixModule.sha256;
+    if (sha256 !== undefined) o.line(`sha256 = ${nixString(sha256)};`);
+    o.close('}}/modules/age.nix"');
+    o.close("];");
+    o.line();
+  } else {
+    o.line("# The agenix NixOS module is imported by the host configuration.");
+    o.line();
+  }
+
+  o.line("# Ciphertext is copied to the store (path literals); plaintext appears only");
+  o.line("# under /run/agenix, readable by root alone.");
+  o.open("age.secrets = {");
+  for (const kind of ["env", "repo", "password"] as const) {
+    o.open(`${nixAttrName(secretName(kind))} = {`);
+    o.line(`file = ${opts.secretFiles[kind]};`);
+    o.line('mode = "0400";');
+    o.line('owner = "root";');
+    o.line('group = "root";');
+    o.close("};");
+  }
+  o.close("};");
+  o.line();
+
+  o.open(`services.restic.backups.${nixAttrName(name)} = {`);
+  o.line("initialize = true;");
+  o.line(`environmentFile = ${secretPath("env")};`);
+  o.line(`repositoryFile = ${secretPath("repo")};`);
+  o.line(`passwordFile = ${secretPath("password")};`);
+  o.list("paths", b.paths);
+  if (b.exclude.length > 0) o.list("exclude", b.exclude);
+  o.list("pruneOpts", b.pruneOpts);
+  o.open("timerConfig = {");
+  for (const k of Object.keys(b.timerConfig).sort()) {
+    o.line(`${nixAttrName(k)} = ${nixValue(b.timerConfig[k] as UnitValue)};`);
+  }
+  o.close("};");
+  o.list("extraBackupArgs", b.extraBackupArgs);
+  if (b.checkOpts.length > 0) o.list("checkOpts", b.checkOpts);
+  if (b.runCheck !== undefined) o.line(`runCheck = ${b.runCheck ? "true" : "false"};`);
+  o.close("};");
+
+  if (b.notify !== undefined) {
+    const unit = `restic-backups-${name}`;
+    const notifyUnit = notifyServiceName(name);
+    o.line();
+    o.line("# Desktop notification when the backup unit fails.");
+    o.line("# The notifier runs as the desktop user, so notify-send can reach that user's");
+    o.line("# session bus (which accepts only its own uid; the user must be logged in or");
+    o.line("# lingering). Reading a system unit's journal normally needs root or the");
+    o.line("# systemd-journal group; SupplementaryGroups grants that group to this one");
+    o.line("# service only, without adding the user account to it. The only values in");
+    o.line("# the script are the validated backup name and Nix store paths; the journal");
+    o.line("# text is passed to notify-send as one quoted shell argument at run time.");
+    o.line(`systemd.services.${nixAttrName(unit)}.onFailure = [ ${nixString(`${notifyUnit}.service`)} ];`);
+    o.line();
+    o.open(`systemd.services.${nixAttrName(notifyUnit)} = {`);
+    o.line(`description = ${nixString(`Desktop notification: restic backup ${name} failed`)};`);
+    o.open("serviceConfig = {");
+    o.line('Type = "oneshot";');
+    o.line(`User = ${nixString(b.notify.user)};`);
+    o.line('SupplementaryGroups = [ "systemd-journal" ];');
+    o.close("};");
+    o.line(`environment.DBUS_SESSION_BUS_ADDRESS = ${nixString(`unix:path=/run/user/${b.notify.uid}/bus`)};`);
+    o.open("script = ''");
+    o.line(
+      `lines="$(\${config.systemd.package}/bin/journalctl --unit=${unit}.service --lines=10 --no-pager --output=cat || true)"`,
+    );
+    // The body starts with fixed text, so journal output starting with "-"
+    // cannot be taken for a notify-send option.
+    o.line(`body="Last journal lines of ${unit}.service:`);
+    o.line('$lines"');
+    o.line(
+      `\${pkgs.libnotify}/bin/notify-send --urgency=critical --app-name=restic ${shellSingleQuote(`Backup ${name} failed`)} "$body"`,
+    );
+    o.close("'';");
+    o.close("};");
+    o.line();
+    o.line("environment.systemPackages = [ pkgs.libnotify ];");
+  }
+
+  o.close("}");
+  return o.toString();
+}
+
+/**
+ * Single-quotes a constant for the shell inside a Nix '' string. Only used on
+ * text built from the validated backup name; it refuses anything that would
+ * need escaping at either level, rather than escaping it.
+ */
+function shellSingleQuote(s: string): string {
+  if (!/^[A-Za-z0-9 _.:-]*$/.test(s)) throw new Error(`renderModule: unexpected characters in script text ${JSON.stringify(s)}`);
+  return `'${s}'`;
+}

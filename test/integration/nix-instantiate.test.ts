@@ -1,0 +1,325 @@
+// lib/nix.ts against the real Nix evaluator (nix-instantiate, no daemon).
+//
+// Every call runs with --readonly-mode and with the store, state, log and
+// config directories pointed into a temporary directory, so nothing outside
+// it is read or written and no daemon or /nix is needed. Fails (does not skip)
+// when nix-instantiate is missing; set NIX_INSTANTIATE to use another binary.
+
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BackupConfig } from "../../lib/config-types";
+import { EMITTED_RESTIC_OPTIONS, nixString, renderModule } from "../../lib/nix";
+import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
+
+const NIX_INSTANTIATE = process.env.NIX_INSTANTIATE ?? "nix-instantiate";
+
+let tmp: string;
+
+function nixEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: join(tmp, "home"),
+    NIX_STORE_DIR: join(tmp, "nix", "store"),
+    NIX_STATE_DIR: join(tmp, "nix", "var"),
+    NIX_LOG_DIR: join(tmp, "nix", "log"),
+    NIX_CONF_DIR: join(tmp, "nix", "etc"),
+    NIX_PATH: "",
+  };
+}
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function nixInstantiate(args: string[]): Result {
+  const r = spawnSync(NIX_INSTANTIATE, ["--readonly-mode", ...args], { env: nixEnv(), encoding: "utf8", cwd: tmp });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Evaluates an expression strictly and returns the parsed JSON; throws with Nix's message on failure. */
+function evalJson(expr: string, args: string[] = []): unknown {
+  const r = nixInstantiate(["--eval", "--strict", "--json", "--expr", expr, ...args]);
+  if (r.status !== 0) throw new Error(`nix-instantiate failed (${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+let counter = 0;
+/** Writes a rendered module (plus dummy ciphertext files) into its own directory; returns the module path. */
+function writeModule(text: string): string {
+  const dir = join(tmp, `module-${counter++}`);
+  mkdirSync(join(dir, "secrets"), { recursive: true });
+  for (const f of ["env", "repo", "password"]) writeFileSync(join(dir, "secrets", `${f}.age`), `ciphertext ${f}\n`);
+  const file = join(dir, "restic.nix");
+  writeFileSync(file, text);
+  return file;
+}
+
+function parses(file: string): Result {
+  return nixInstantiate(["--parse", file]);
+}
+
+/**
+ * Applies the module to stub arguments and returns the parts under test.
+ * `config` is a fixpoint over the module's own age.secrets (each gets the
+ * path agenix would give it), so references to undeclared secrets fail.
+ * `builtins.fetchTarball` is replaced through scopedImport, so `imports`
+ * can be forced without network access and shows the exact url and sha256.
+ */
+const HARNESS = `
+{ modulePath, systemdPackage, libnotify }:
+let
+  fakeBuiltins = builtins // {
+    fetchTarball = a: "/stub-fetchTarball/" + builtins.toJSON a;
+  };
+  m = scopedImport { builtins = fakeBuiltins; } (/. + modulePath) {
+    inherit config;
+    pkgs = { inherit libnotify; };
+    lib = { };
+  };
+  config = {
+    age.secrets = builtins.mapAttrs (n: s: s // { path = "/run/agenix/" + n; }) m.age.secrets;
+    systemd.package = systemdPackage;
+  };
+in {
+  topLevel = builtins.attrNames m;
+  imports = m.imports or null;
+  restic = m.services.restic.backups;
+  secrets = builtins.mapAttrs
+    (n: s: s // { fileType = builtins.typeOf s.file; file = toString s.file; })
+    config.age.secrets;
+  systemd = m.systemd or null;
+  systemPackages = m.environment.systemPackages or null;
+}`;
+
+interface Evaluated {
+  topLevel: string[];
+  imports: string[] | null;
+  restic: Record<string, Record<string, unknown>>;
+  secrets: Record<string, { file: string; fileType: string; mode: string; owner: string; group: string; path: string }>;
+  systemd: { services: Record<string, Record<string, unknown>> } | null;
+  systemPackages: string[] | null;
+}
+
+function evaluateModule(file: string, stubs = { systemdPackage: "/stub/systemd", libnotify: "/stub/libnotify" }): Evaluated {
+  return evalJson(HARNESS, [
+    "--argstr", "modulePath", file,
+    "--argstr", "systemdPackage", stubs.systemdPackage,
+    "--argstr", "libnotify", stubs.libnotify,
+  ]) as Evaluated;
+}
+
+function hostileBackup(): BackupConfig {
+  const b = fullBackup();
+  b.paths = [...HOSTILE];
+  b.exclude = [...HOSTILE].reverse();
+  b.pruneOpts = HOSTILE.slice(0, 5);
+  b.extraBackupArgs = HOSTILE.slice(5, 15);
+  b.checkOpts = HOSTILE.slice(15);
+  const oneLine = HOSTILE.filter((h) => !/[\r\n]/.test(h));
+  b.timerConfig = { OnCalendar: oneLine[1], AccuracySec: oneLine[2], Persistent: false, RandomizedDelaySec: 0 };
+  b.agenixModule = {
+    kind: "fetchTarball",
+    url: 'https://example.invalid/${builtins.throw "pwned"}/"\\`id`.tar.gz',
+    sha256: "$(id)$${x}\\${y}",
+  };
+  return b;
+}
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "nix-instantiate-test-"));
+  for (const d of ["home", "nix/etc"]) mkdirSync(join(tmp, d), { recursive: true });
+  const r = spawnSync(NIX_INSTANTIATE, ["--version"], { env: nixEnv(), encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    throw new Error(`${NIX_INSTANTIATE} is required for these tests: ${r.error?.message ?? r.stderr}`);
+  }
+});
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("nixString round-trips through nix-instantiate --eval", () => {
+  test.each(HOSTILE.map((h) => [JSON.stringify(h), h]))("%s", (_label, h) => {
+    expect(evalJson(nixString(h))).toBe(h);
+  });
+
+  test("all hostile values at once, inside a list", () => {
+    expect(evalJson(`[ ${HOSTILE.map(nixString).join(" ")} ]`)).toEqual(HOSTILE);
+  });
+
+  test("${...} in a value is not evaluated", () => {
+    const v = '${builtins.throw "pwned"}';
+    expect(evalJson(nixString(v))).toBe(v);
+    // The same text without escaping does run: the check above can fail.
+    expect(() => evalJson(`"${v}"`)).toThrow(/pwned/);
+  });
+
+  test("non-ASCII text comes back byte for byte", () => {
+    const v = "Ünïcødé ✓ 😀";
+    const r = nixInstantiate(["--eval", "--expr", `builtins.stringLength ${nixString(v)}`]);
+    expect(r.stdout.trim()).toBe(String(Buffer.byteLength(v, "utf8")));
+  });
+});
+
+describe("rendered modules", () => {
+  test.each<[string, () => BackupConfig]>([
+    ["default", defaultBackup],
+    ["full", fullBackup],
+    ["hostile", hostileBackup],
+  ])("%s module parses with --parse", (_name, make) => {
+    const r = parses(writeModule(renderModule(moduleOptions(make()))));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("--parse rejects broken Nix (the parse check can fail)", () => {
+    const text = renderModule(moduleOptions(defaultBackup())).replace("initialize = true;", "initialize = true");
+    expect(parses(writeModule(text)).status).not.toBe(0);
+  });
+
+  test("default module evaluates to the expected configuration", () => {
+    const file = writeModule(renderModule(moduleOptions(defaultBackup())));
+    const m = evaluateModule(file);
+    expect(m.topLevel).toEqual(["age", "services"]);
+    expect(m.imports).toBeNull();
+    expect(m.systemd).toBeNull();
+    expect(m.systemPackages).toBeNull();
+    expect(m.restic).toEqual({
+      daily: {
+        initialize: true,
+        environmentFile: "/run/agenix/restic-b2-daily-env",
+        repositoryFile: "/run/agenix/restic-b2-daily-repo",
+        passwordFile: "/run/agenix/restic-b2-daily-password",
+        paths: ["/home"],
+        pruneOpts: ["--keep-daily 7", "--keep-weekly 5", "--keep-monthly 12"],
+        timerConfig: { OnCalendar: "daily", Persistent: true },
+        extraBackupArgs: [],
+      },
+    });
+    const dir = file.replace(/\/restic\.nix$/, "");
+    const secret = (kind: string) => ({
+      file: `${dir}/secrets/${kind}.age`,
+      fileType: "path",
+      mode: "0400",
+      owner: "root",
+      group: "root",
+      path: `/run/agenix/restic-b2-daily-${kind}`,
+    });
+    expect(m.secrets).toEqual({
+      "restic-b2-daily-env": secret("env"),
+      "restic-b2-daily-repo": secret("repo"),
+      "restic-b2-daily-password": secret("password"),
+    });
+  });
+
+  test("hostile values evaluate back exactly", () => {
+    const b = hostileBackup();
+    const m = evaluateModule(writeModule(renderModule(moduleOptions(b))));
+    const r = m.restic.daily;
+    expect(Object.keys(r).sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
+    expect(r.paths).toEqual(b.paths);
+    expect(r.exclude).toEqual(b.exclude);
+    expect(r.pruneOpts).toEqual(b.pruneOpts);
+    expect(r.extraBackupArgs).toEqual(b.extraBackupArgs);
+    expect(r.checkOpts).toEqual(b.checkOpts);
+    expect(r.runCheck).toBe(true);
+    expect(r.timerConfig).toEqual(b.timerConfig);
+    // The fetchTarball arguments, through the stub.
+    expect(m.imports).toHaveLength(1);
+    const imp = m.imports![0];
+    const prefix = "/stub-fetchTarball/";
+    const suffix = "/modules/age.nix";
+    expect(imp.startsWith(prefix) && imp.endsWith(suffix)).toBe(true);
+    expect(JSON.parse(imp.slice(prefix.length, -suffix.length))).toEqual({
+      url: (b.agenixModule as { url: string }).url,
+      sha256: (b.agenixModule as { sha256: string }).sha256,
+    });
+  });
+
+  test("restic options evaluate without forcing the fetchTarball import", () => {
+    // Plain import (real builtins): fetchTarball is not called because
+    // `imports` is never forced. The URL points at a missing local file, so
+    // forcing it fails at once and without network access.
+    const b = fullBackup();
+    b.agenixModule = { kind: "fetchTarball", url: `file://${tmp}/missing/agenix.tar.gz` };
+    const file = writeModule(renderModule(moduleOptions(b)));
+    const stub = '{ age.secrets = builtins.mapAttrs (n: s: { path = "/run/agenix/" + n; }) m.age.secrets; }';
+    const expr = `{ f }: let m = import (/. + f) { config = ${stub}; pkgs = { }; lib = { }; }; in m.services.restic.backups.daily.paths`;
+    expect(evalJson(expr, ["--argstr", "f", file])).toEqual(fullBackup().paths);
+    // Forcing imports with the real builtin does fail: the check above can fail.
+    const forced = `{ f }: let m = import (/. + f) { config = { }; pkgs = { }; lib = { }; }; in m.imports`;
+    expect(() => evalJson(forced, ["--argstr", "f", file])).toThrow(/missing\/agenix\.tar\.gz/);
+  });
+
+  test("without notify there is no systemd or libnotify configuration", () => {
+    const b = fullBackup();
+    delete b.notify;
+    const m = evaluateModule(writeModule(renderModule(moduleOptions(b))));
+    expect(m.topLevel).toEqual(["age", "imports", "services"]);
+    expect(m.systemd).toBeNull();
+    expect(m.systemPackages).toBeNull();
+  });
+
+  test("notify: units, user, bus address and script", () => {
+    const m = evaluateModule(writeModule(renderModule(moduleOptions(fullBackup()))));
+    expect(m.topLevel).toEqual(["age", "environment", "imports", "services", "systemd"]);
+    expect(m.systemPackages).toEqual(["/stub/libnotify"]);
+    const services = m.systemd!.services;
+    expect(Object.keys(services).sort()).toEqual(["restic-backups-daily", "restic-backups-daily-notify-failure"]);
+    expect(services["restic-backups-daily"]).toEqual({ onFailure: ["restic-backups-daily-notify-failure.service"] });
+    const n = services["restic-backups-daily-notify-failure"];
+    expect(n.serviceConfig).toEqual({ Type: "oneshot", User: "alice", SupplementaryGroups: ["systemd-journal"] });
+    expect(n.environment).toEqual({ DBUS_SESSION_BUS_ADDRESS: "unix:path=/run/user/1000/bus" });
+    expect(n.script).toBe(
+      [
+        'lines="$(/stub/systemd/bin/journalctl --unit=restic-backups-daily.service --lines=10 --no-pager --output=cat || true)"',
+        'body="Last journal lines of restic-backups-daily.service:',
+        '$lines"',
+        "/stub/libnotify/bin/notify-send --urgency=critical --app-name=restic 'Backup daily failed' \"$body\"",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("notify script run with bash passes the journal text as one argument", () => {
+    // Stub journalctl prints hostile lines and fails; stub notify-send records its argv.
+    const stubs = join(tmp, "stubs");
+    const argvFile = join(tmp, "notify-argv");
+    const journal = ["-x --help", "$(touch /tmp/pwned)", "`id`", "'quoted' \"double\"", "${HOME}", "Ünïcødé ✓"];
+    mkdirSync(join(stubs, "systemd", "bin"), { recursive: true });
+    mkdirSync(join(stubs, "libnotify", "bin"), { recursive: true });
+    const journalctl = join(stubs, "systemd", "bin", "journalctl");
+    writeFileSync(journalctl, `#!/bin/sh\ncat ${join(stubs, "journal.txt")}\nexit 1\n`);
+    writeFileSync(join(stubs, "journal.txt"), journal.join("\n") + "\n");
+    const notifySend = join(stubs, "libnotify", "bin", "notify-send");
+    writeFileSync(notifySend, `#!/bin/sh\nprintf '%s\\0' "$@" > ${argvFile}\n`);
+    chmodSync(journalctl, 0o755);
+    chmodSync(notifySend, 0o755);
+
+    const m = evaluateModule(writeModule(renderModule(moduleOptions(fullBackup()))), {
+      systemdPackage: join(stubs, "systemd"),
+      libnotify: join(stubs, "libnotify"),
+    });
+    const script = m.systemd!.services["restic-backups-daily-notify-failure"].script as string;
+    // NixOS runs `script` with `set -e`.
+    const r = spawnSync("bash", ["--norc", "--noprofile", "-e", "-c", script], {
+      encoding: "utf8",
+      env: { PATH: "/usr/bin:/bin", HOME: join(tmp, "home") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const argv = readFileSync(argvFile, "utf8").split("\0").slice(0, -1);
+    expect(argv).toEqual([
+      "--urgency=critical",
+      "--app-name=restic",
+      "Backup daily failed",
+      `Last journal lines of restic-backups-daily.service:\n${journal.join("\n")}`,
+    ]);
+  });
+});

@@ -1,0 +1,464 @@
+// Pure tests of lib/nix.ts. The real Nix evaluator checks the same outputs in
+// test/integration/nix-instantiate.test.ts; here the exact source text is
+// checked line by line (no snapshots).
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BackupConfig } from "../../lib/config-types";
+import {
+  EMITTED_RESTIC_OPTIONS,
+  nixAttrName,
+  nixString,
+  nixValue,
+  notifyServiceName,
+  renderModule,
+} from "../../lib/nix";
+import {
+  AGENIX_SHA256,
+  AGENIX_URL,
+  HOSTILE,
+  SECRET_FILES,
+  defaultBackup,
+  fullBackup,
+  moduleOptions,
+} from "../support/nix-module-fixtures";
+import { sharedPath } from "../support/shared";
+
+// The option list of current nixpkgs (services.restic.backups.<name>), kept
+// outside the repository; NIXOS_RESTIC_OPTIONS_JSON points elsewhere.
+const OPTIONS_JSON: Record<string, unknown> = JSON.parse(
+  readFileSync(sharedPath("facts", "nixos-restic-options.json"), "utf8"),
+);
+
+const render = (b: BackupConfig) => renderModule(moduleOptions(b));
+const lines = (text: string) => text.split("\n");
+
+/** The lines of the attrset opened by the line `opener` (exactly, with indentation), up to its closing line. */
+function block(text: string, opener: string): string[] {
+  const ls = lines(text);
+  const start = ls.indexOf(opener);
+  if (start < 0) throw new Error(`no line ${JSON.stringify(opener)} in:\n${text}`);
+  const indent = opener.length - opener.trimStart().length;
+  const end = ls.findIndex((l, i) => i > start && l.length > 0 && l.length - l.trimStart().length === indent);
+  if (end < 0) throw new Error(`block ${opener} not closed`);
+  return ls.slice(start, end + 1);
+}
+
+/** Names of the options set directly inside services.restic.backups.daily. */
+function resticOptionNames(text: string): string[] {
+  return block(text, "  services.restic.backups.daily = {")
+    .map((l) => /^ {4}([A-Za-z]+) = /.exec(l)?.[1])
+    .filter((n): n is string => n !== undefined);
+}
+
+describe("nixString", () => {
+  test.each<[string, string, string]>([
+    ["empty", "", '""'],
+    ["plain", "/home/alice", '"/home/alice"'],
+    ["double quote", 'a"b', '"a\\"b"'],
+    ["backslash", "a\\b", '"a\\\\b"'],
+    ["interpolation", "${x}", '"\\${x}"'],
+    ["interpolation of a builtin", "${builtins.readFile /etc/shadow}", '"\\${builtins.readFile /etc/shadow}"'],
+    ["lone dollar", "$", '"$"'],
+    ["trailing dollar", "a$", '"a$"'],
+    ["double dollar", "$$", '"$$"'],
+    ["dollar before interpolation", "$${x}", '"$\\${x}"'],
+    ["backslash before interpolation", "\\${x}", '"\\\\\\${x}"'],
+    ["dollar then brace split by text", "$ {x}", '"$ {x}"'],
+    ["unterminated interpolation", "${", '"\\${"'],
+    ["closing brace", "}", '"}"'],
+    ["newline", "a\nb", '"a\\nb"'],
+    ["carriage return", "a\rb", '"a\\rb"'],
+    ["CRLF", "a\r\n", '"a\\r\\n"'],
+    ["tab", "a\tb", '"a\\tb"'],
+    ["single quote", "it's", '"it\'s"'],
+    ["indented-string escape", "''${x}", "\"''\\${x}\""],
+    ["backticks and command substitution", "`id` $(id)", '"`id` $(id)"'],
+    ["non-ASCII", "Ünïcødé ✓", '"Ünïcødé ✓"'],
+    ["astral plane", "😀", '"😀"'],
+    ["other control characters pass through", "\x01\x1b\x7f", '"\x01\x1b\x7f"'],
+  ])("%s", (_name, input, expected) => {
+    expect(nixString(input)).toBe(expected);
+  });
+
+  test.each<[string, string]>([
+    ["NUL", "\0"],
+    ["NUL inside", "a\0b"],
+    ["lone high surrogate", "a\uD800"],
+    ["lone low surrogate", "\uDC00a"],
+    ["reversed pair", "\uDC00\uD800"],
+  ])("throws for %s", (_name, input) => {
+    expect(() => nixString(input)).toThrow();
+  });
+
+  test("every hostile value is escaped so no unescaped ${ or raw line break remains", () => {
+    for (const h of HOSTILE) {
+      const lit = nixString(h);
+      expect(lit.startsWith('"') && lit.endsWith('"')).toBe(true);
+      expect(lit).not.toMatch(/[\n\r\t]/);
+      // Scan like the Nix lexer: `\` escapes the next character; `${` opens an interpolation.
+      const body = lit.slice(1, -1);
+      for (let i = 0; i < body.length; i++) {
+        if (body[i] === "\\") {
+          i++;
+          continue;
+        }
+        expect(body[i]).not.toBe('"');
+        expect(body.slice(i, i + 2)).not.toBe("${");
+      }
+    }
+  });
+});
+
+describe("nixAttrName", () => {
+  test.each<[string, string]>([
+    ["daily", "daily"],
+    ["restic-b2-daily-env", "restic-b2-daily-env"],
+    ["_private", "_private"],
+    ["a'b", "a'b"],
+    ["OnCalendar", "OnCalendar"],
+    ["2daily", '"2daily"'],
+    ["-x", '"-x"'],
+    ["a.b", '"a.b"'],
+    ["a b", '"a b"'],
+    ["", '""'],
+    ["in", '"in"'],
+    ["or", '"or"'],
+    ["let", '"let"'],
+    ["rec", '"rec"'],
+    ["inherit", '"inherit"'],
+    ["__curPos", '"__curPos"'],
+    ["${x}", '"\\${x}"'],
+    ["Ü", '"Ü"'],
+  ])("%j → %s", (input, expected) => {
+    expect(nixAttrName(input)).toBe(expected);
+  });
+});
+
+describe("nixValue", () => {
+  test.each<[string, Parameters<typeof nixValue>[0], string]>([
+    ["string", "x", '"x"'],
+    ["true", true, "true"],
+    ["false", false, "false"],
+    ["zero", 0, "0"],
+    ["negative zero", -0, "0"],
+    ["integer", 3600, "3600"],
+    ["negative integer", -5, "(-5)"],
+    ["empty list", [], "[ ]"],
+    ["mixed nested list", ["a", 1, -1, [true, "${x}"]], '[ "a" 1 (-1) [ true "\\${x}" ] ]'],
+  ])("%s", (_name, input, expected) => {
+    expect(nixValue(input)).toBe(expected);
+  });
+
+  test.each<[string, unknown]>([
+    ["fraction", 1.5],
+    ["NaN", NaN],
+    ["Infinity", Infinity],
+    ["unsafe integer", 2 ** 53],
+    ["null", null],
+    ["undefined", undefined],
+    ["object", { a: 1 }],
+    ["string with NUL", "a\0"],
+  ])("throws for %s", (_name, input) => {
+    expect(() => nixValue(input as never)).toThrow();
+  });
+});
+
+describe("renderModule: default config", () => {
+  const text = render(defaultBackup());
+
+  test("layout: header, function head, 2-space indentation, trailing newline", () => {
+    const ls = lines(text);
+    expect(ls[0]).toMatch(/^# Generated by nixos-restic-b2\. Do not edit/);
+    expect(text).toMatch(/To change it, change the stack configuration/);
+    expect(ls).toContain("{ config, pkgs, lib, ... }:");
+    expect(text.endsWith("\n}\n")).toBe(true);
+    expect(text.endsWith("\n\n")).toBe(false);
+    for (const l of ls) {
+      expect(l).not.toMatch(/\t/);
+      expect(l).not.toMatch(/ $/);
+      expect((l.length - l.trimStart().length) % 2).toBe(0);
+    }
+  });
+
+  test("no imports for a provided agenix module", () => {
+    expect(text).not.toMatch(/imports/);
+    expect(text).not.toMatch(/fetchTarball/);
+  });
+
+  test("three root-only agenix secrets backed by path literals", () => {
+    for (const kind of ["env", "repo", "password"] as const) {
+      expect(block(text, `    restic-b2-daily-${kind} = {`)).toEqual([
+        `    restic-b2-daily-${kind} = {`,
+        `      file = ${SECRET_FILES[kind]};`,
+        '      mode = "0400";',
+        '      owner = "root";',
+        '      group = "root";',
+        "    };",
+      ]);
+    }
+  });
+
+  test("restic backup block", () => {
+    expect(block(text, "  services.restic.backups.daily = {")).toEqual([
+      "  services.restic.backups.daily = {",
+      "    initialize = true;",
+      "    environmentFile = config.age.secrets.restic-b2-daily-env.path;",
+      "    repositoryFile = config.age.secrets.restic-b2-daily-repo.path;",
+      "    passwordFile = config.age.secrets.restic-b2-daily-password.path;",
+      "    paths = [",
+      '      "/home"',
+      "    ];",
+      "    pruneOpts = [",
+      '      "--keep-daily 7"',
+      '      "--keep-weekly 5"',
+      '      "--keep-monthly 12"',
+      "    ];",
+      "    timerConfig = {",
+      '      OnCalendar = "daily";',
+      "      Persistent = true;",
+      "    };",
+      "    extraBackupArgs = [ ];",
+      "  };",
+    ]);
+  });
+
+  test("exclude, checkOpts, runCheck and notification are absent", () => {
+    expect(resticOptionNames(text)).not.toEqual(expect.arrayContaining(["exclude"]));
+    expect(text).not.toMatch(/\bexclude\b/);
+    expect(text).not.toMatch(/\bcheckOpts\b/);
+    expect(text).not.toMatch(/\brunCheck\b/);
+    expect(text).not.toMatch(/systemd\.services/);
+    expect(text).not.toMatch(/libnotify/);
+    expect(text).not.toMatch(/notify-send/);
+  });
+});
+
+describe("renderModule: full config", () => {
+  const text = render(fullBackup());
+
+  test("imports agenix via fetchTarball", () => {
+    expect(block(text, "  imports = [")).toEqual([
+      "  imports = [",
+      '    "${builtins.fetchTarball {',
+      `      url = ${nixString(AGENIX_URL)};`,
+      `      sha256 = ${nixString(AGENIX_SHA256)};`,
+      '    }}/modules/age.nix"',
+      "  ];",
+    ]);
+  });
+
+  test("fetchTarball without sha256 omits the sha256 attribute", () => {
+    const b = fullBackup();
+    b.agenixModule = { kind: "fetchTarball", url: AGENIX_URL };
+    const t = render(b);
+    expect(t).toContain(`      url = ${nixString(AGENIX_URL)};\n    }}/modules/age.nix"`);
+    expect(t).not.toMatch(/sha256/);
+  });
+
+  test("restic backup block", () => {
+    expect(block(text, "  services.restic.backups.daily = {")).toEqual([
+      "  services.restic.backups.daily = {",
+      "    initialize = true;",
+      "    environmentFile = config.age.secrets.restic-b2-daily-env.path;",
+      "    repositoryFile = config.age.secrets.restic-b2-daily-repo.path;",
+      "    passwordFile = config.age.secrets.restic-b2-daily-password.path;",
+      "    paths = [",
+      '      "/home"',
+      '      "/etc"',
+      '      "/var/lib"',
+      "    ];",
+      "    exclude = [",
+      '      "/home/*/.cache"',
+      '      "*.tmp"',
+      "    ];",
+      "    pruneOpts = [",
+      '      "--keep-daily 7"',
+      '      "--keep-weekly 5"',
+      "    ];",
+      "    timerConfig = {",
+      '      AccuracySec = "1m";',
+      '      OnCalendar = "*-*-* 02:30:00";',
+      "      Persistent = true;",
+      "      RandomizedDelaySec = 3600;",
+      "    };",
+      "    extraBackupArgs = [",
+      '      "--one-file-system"',
+      '      "--exclude-caches"',
+      "    ];",
+      "    checkOpts = [",
+      '      "--read-data-subset=5%"',
+      "    ];",
+      "    runCheck = true;",
+      "  };",
+    ]);
+  });
+
+  test("failure notification", () => {
+    const svc = notifyServiceName("daily");
+    expect(svc).toBe("restic-backups-daily-notify-failure");
+    expect(lines(text)).toContain(`  systemd.services.restic-backups-daily.onFailure = [ "${svc}.service" ];`);
+    const unit = block(text, `  systemd.services.${svc} = {`);
+    expect(unit).toContain('      Type = "oneshot";');
+    expect(unit).toContain('      User = "alice";');
+    expect(unit).toContain('      SupplementaryGroups = [ "systemd-journal" ];');
+    expect(unit).toContain('    environment.DBUS_SESSION_BUS_ADDRESS = "unix:path=/run/user/1000/bus";');
+    expect(unit).toContain(
+      '      lines="$(${config.systemd.package}/bin/journalctl --unit=restic-backups-daily.service --lines=10 --no-pager --output=cat || true)"',
+    );
+    expect(unit).toContain(
+      "      ${pkgs.libnotify}/bin/notify-send --urgency=critical --app-name=restic 'Backup daily failed' \"$body\"",
+    );
+    expect(lines(text)).toContain("  environment.systemPackages = [ pkgs.libnotify ];");
+  });
+
+  test("runCheck false is rendered; runCheck undefined is omitted; checkOpts only when non-empty", () => {
+    const off = fullBackup();
+    off.runCheck = false;
+    expect(resticOptionNames(render(off))).toContain("runCheck");
+    expect(lines(render(off))).toContain("    runCheck = false;");
+
+    const unset = fullBackup();
+    delete unset.runCheck;
+    expect(resticOptionNames(render(unset))).not.toContain("runCheck");
+    expect(resticOptionNames(render(unset))).toContain("checkOpts");
+
+    const noCheck = fullBackup();
+    noCheck.checkOpts = [];
+    expect(resticOptionNames(render(noCheck))).not.toContain("checkOpts");
+    expect(resticOptionNames(render(noCheck))).toContain("runCheck");
+  });
+
+  test("a backup name that is not a Nix identifier is quoted everywhere", () => {
+    const b = fullBackup();
+    b.backupName = "2nightly";
+    const t = render(b);
+    expect(lines(t)).toContain('  services.restic.backups."2nightly" = {');
+    expect(lines(t)).toContain(
+      '  systemd.services.restic-backups-2nightly.onFailure = [ "restic-backups-2nightly-notify-failure.service" ];',
+    );
+    expect(lines(t)).toContain("    environmentFile = config.age.secrets.restic-b2-2nightly-env.path;");
+  });
+});
+
+describe("renderModule: options and determinism", () => {
+  test("every option the renderer can emit exists in current nixpkgs", () => {
+    for (const o of EMITTED_RESTIC_OPTIONS) expect(Object.keys(OPTIONS_JSON)).toContain(o);
+  });
+
+  test("the full config emits exactly the declared option list; the default a subset", () => {
+    expect([...resticOptionNames(render(fullBackup()))].sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
+    for (const o of resticOptionNames(render(defaultBackup()))) expect(EMITTED_RESTIC_OPTIONS).toContain(o);
+  });
+
+  test("same input gives the same bytes", () => {
+    expect(render(fullBackup())).toBe(render(fullBackup()));
+    expect(render(defaultBackup())).toBe(render(defaultBackup()));
+  });
+
+  test("timerConfig key order does not matter", () => {
+    const a = fullBackup();
+    const b = fullBackup();
+    b.timerConfig = Object.fromEntries(Object.entries(a.timerConfig).reverse());
+    expect(Object.keys(b.timerConfig)).not.toEqual(Object.keys(a.timerConfig));
+    expect(render(b)).toBe(render(a));
+  });
+
+  test("the input is not mutated", () => {
+    const b = fullBackup();
+    render(b);
+    expect(b).toEqual(fullBackup());
+  });
+});
+
+describe("renderModule: user values", () => {
+  test("list values are rendered through nixString, in order", () => {
+    const b = defaultBackup();
+    b.paths = [...HOSTILE];
+    b.exclude = [...HOSTILE].reverse();
+    const t = render(b);
+    const paths = block(t, "    paths = [");
+    expect(paths.slice(1, -1)).toEqual(HOSTILE.map((h) => `      ${nixString(h)}`));
+    const exclude = block(t, "    exclude = [");
+    expect(exclude.slice(1, -1)).toEqual([...HOSTILE].reverse().map((h) => `      ${nixString(h)}`));
+  });
+
+  test("the only interpolations in the output are the renderer's own", () => {
+    const b = fullBackup();
+    b.paths = [...HOSTILE];
+    b.exclude = [...HOSTILE];
+    b.pruneOpts = [...HOSTILE];
+    b.extraBackupArgs = [...HOSTILE];
+    b.checkOpts = [...HOSTILE];
+    b.agenixModule = { kind: "fetchTarball", url: '${builtins.throw "pwned"}', sha256: "$(id)${x}" };
+    const t = render(b);
+    // `${` preceded by an even number of backslashes is a live interpolation.
+    const live = t.match(/(?<!\\)(?:\\\\)*\$\{[^}\n]*/g) ?? [];
+    expect(live).toEqual(["${builtins.fetchTarball {", "${config.systemd.package", "${pkgs.libnotify"]);
+    // The scan itself finds an interpolation after an escaped backslash.
+    expect('"\\\\${x}"'.match(/(?<!\\)(?:\\\\)*\$\{[^}\n]*/g)).toEqual(["\\\\${x"]);
+  });
+});
+
+describe("renderModule: validation", () => {
+  const cases: [string, (b: BackupConfig) => void][] = [
+    ["backup name with a space", (b) => (b.backupName = "my backup")],
+    ["backup name with a slash", (b) => (b.backupName = "a/b")],
+    ["backup name with ${", (b) => (b.backupName = "${x}")],
+    ["backup name starting with -", (b) => (b.backupName = "-x")],
+    ["empty backup name", (b) => (b.backupName = "")],
+    ["backup name too long", (b) => (b.backupName = "a".repeat(65))],
+    ["empty timerConfig", (b) => (b.timerConfig = {})],
+    ["timer key with a space", (b) => (b.timerConfig = { "On Calendar": "daily" })],
+    ["timer key with =", (b) => (b.timerConfig = { "OnCalendar=daily\nX": "daily" })],
+    ["timer value with a newline", (b) => (b.timerConfig = { OnCalendar: "daily\nOnBootSec=1" })],
+    ["timer value with a CR", (b) => (b.timerConfig = { OnCalendar: "daily\r" })],
+    ["fractional timer value", (b) => (b.timerConfig = { RandomizedDelaySec: 1.5 })],
+    ["notify user with capitals", (b) => (b.notify = { user: "Alice", uid: 1000 })],
+    ["notify user with shell syntax", (b) => (b.notify = { user: "a;id", uid: 1000 })],
+    ["notify user with a quote", (b) => (b.notify = { user: "a'b", uid: 1000 })],
+    ["negative uid", (b) => (b.notify = { user: "alice", uid: -1 })],
+    ["fractional uid", (b) => (b.notify = { user: "alice", uid: 1000.5 })],
+    ["uid 2^32-1", (b) => (b.notify = { user: "alice", uid: 4294967295 })],
+    ["empty sha256", (b) => (b.agenixModule = { kind: "fetchTarball", url: AGENIX_URL, sha256: "" })],
+    ["empty url", (b) => (b.agenixModule = { kind: "fetchTarball", url: "" })],
+    ["NUL in a path", (b) => (b.paths = ["/a\0b"])],
+  ];
+  test.each(cases)("rejects %s", (_name, mutate) => {
+    const b = fullBackup();
+    mutate(b);
+    expect(() => render(b)).toThrow(/renderModule|nixString|nixValue/);
+  });
+
+  test.each([
+    "secrets/env.age",
+    "/abs/env.age",
+    "./",
+    "./a//b.age",
+    "./a/",
+    "./a b.age",
+    './a".age',
+    "./${x}.age",
+    "../env.age",
+  ])("rejects secret file %j", (p) => {
+    const opts = moduleOptions(defaultBackup());
+    opts.secretFiles.repo = p;
+    expect(() => renderModule(opts)).toThrow(/secretFiles\.repo/);
+  });
+
+  test.each(["", "a/b", "-x", "a b", "${x}"])("rejects agenix secret prefix %j", (p) => {
+    expect(() => renderModule(moduleOptions(defaultBackup(), p))).toThrow(/agenixSecretPrefix/);
+  });
+
+  test("accepts the boundary values", () => {
+    const b = fullBackup();
+    b.backupName = "_" + "a".repeat(63);
+    b.notify = { user: "_" + "a".repeat(31), uid: 0 };
+    expect(() => render(b)).not.toThrow();
+    b.notify = { user: "alice", uid: 4294967294 };
+    expect(() => render(b)).not.toThrow();
+    const opts = moduleOptions(defaultBackup(), "restic.b2_x-1");
+    expect(renderModule(opts)).toContain('  age.secrets = {\n    "restic.b2_x-1-env" = {');
+    expect(renderModule(opts)).toContain('config.age.secrets."restic.b2_x-1-env".path;');
+  });
+});
