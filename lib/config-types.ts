@@ -1,0 +1,77 @@
+// The typed configuration of one machine (one Pulumi stack), as produced by
+// parseConfig() in ./config.ts. Plain data only: secret values are carried as
+// the generic type S (pulumi.Output<string> in the program, string in tests),
+// and the parser never looks inside them.
+
+/** How the host gets the agenix NixOS module. */
+export type AgenixModule =
+  | { kind: "fetchTarball"; url: string; sha256?: string }
+  | { kind: "provided" };
+
+export type ImportMode = "auto" | "manual";
+
+/** A value allowed in a systemd unit section as NixOS renders it. */
+export type UnitValue = string | number | boolean;
+
+export interface StorageConfig<S> {
+  /** true: create the bucket and a key; false: use existingKeyId/existingKey. */
+  createBucket: boolean;
+  /** Set by the user; undefined means "derive from the stack name plus a random suffix". */
+  bucketName?: string;
+  lifecycleDays: number;
+  keyCapabilities: string[];
+  /** Sub-path inside the bucket, no leading slash; undefined for the bucket root. */
+  repositoryPath?: string;
+  deleteBucketOnDestroy: boolean;
+  /** Credentials Pulumi uses to manage B2 (undefined: the provider reads B2_APPLICATION_KEY_ID/B2_APPLICATION_KEY). */
+  managementKeyId?: S;
+  managementKey?: S;
+  /** Existing-bucket mode only. */
+  existingKeyId?: S;
+  existingKey?: S;
+}
+
+export interface SecretsConfig<S> {
+  /** The host's SSH public key, normalised to "<type> <base64>". */
+  hostKey: string;
+  /** Admin recipients, normalised ("<type> <base64>" or "age1..."), in config order, de-duplicated. */
+  adminKeys: string[];
+  /** Local directory (relative to the project) where the .age files and secrets.nix are written. */
+  secretsDir: string;
+  /** A user-supplied restic password (for an existing repository); undefined: generate one. */
+  resticPassword?: S;
+}
+
+export interface HostConfig<S> {
+  /** false: only write files locally (deploy them with your own tool); true: push over SSH and switch. */
+  deploy: boolean;
+  host: string;
+  sshPort: number;
+  sshUser: string;
+  sshPrivateKey?: S;
+  hostConfigDir: string;
+  importMode: ImportMode;
+  runFirstBackup: boolean;
+}
+
+export interface BackupConfig {
+  backupName: string;
+  paths: string[];
+  exclude: string[];
+  pruneOpts: string[];
+  timerConfig: Record<string, UnitValue>;
+  extraBackupArgs: string[];
+  checkOpts: string[];
+  runCheck?: boolean;
+  agenixModule: AgenixModule;
+  notify?: { user: string; uid: number };
+}
+
+export interface MachineConfig<S> {
+  /** The stack name, used for default names. */
+  stack: string;
+  storage: StorageConfig<S>;
+  secrets: SecretsConfig<S>;
+  host: HostConfig<S>;
+  backup: BackupConfig;
+}

@@ -1,0 +1,210 @@
+import {
+  ConfigError,
+  DEFAULT_AGENIX_URL,
+  DEFAULT_CAPABILITIES,
+  MachineConfig,
+  RawConfig,
+  SecretKey,
+  parseConfig,
+} from "../../lib/config";
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
+const HOST_KEY_NORMALIZED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
+const ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K alice@laptop";
+const ADMIN_NORMALIZED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K";
+// An ECDSA public key (age cannot encrypt to it).
+const ECDSA_KEY =
+  "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WSoTPE9lJtGdoE= bob@host";
+
+const BASE: RawConfig = { hostKey: HOST_KEY, paths: JSON.stringify(["/home"]), host: "nixos.lan" };
+const SECRET = "s3cr3t-value-never-shown";
+
+function parse(over: RawConfig = {}, secrets: Partial<Record<SecretKey, string>> = {}): MachineConfig<string> {
+  return parseConfig({ ...BASE, ...over }, secrets, "laptop");
+}
+
+function problems(over: RawConfig, secrets: Partial<Record<SecretKey, string>> = {}): string {
+  try {
+    parse(over, secrets);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("defaults", () => {
+  test("a minimal stack gets the recipe's defaults", () => {
+    const c = parse();
+    expect(c.storage).toEqual({
+      createBucket: true,
+      bucketName: undefined,
+      lifecycleDays: 30,
+      keyCapabilities: [...DEFAULT_CAPABILITIES],
+      repositoryPath: undefined,
+      deleteBucketOnDestroy: false,
+      managementKeyId: undefined,
+      managementKey: undefined,
+      existingKeyId: undefined,
+      existingKey: undefined,
+    });
+    expect(c.secrets).toEqual({ hostKey: HOST_KEY_NORMALIZED, adminKeys: [], secretsDir: "secrets/laptop/restic", resticPassword: undefined });
+    expect(c.host).toEqual({
+      deploy: true,
+      host: "nixos.lan",
+      sshPort: 22,
+      sshUser: "root",
+      sshPrivateKey: undefined,
+      hostConfigDir: "/etc/nixos",
+      importMode: "auto",
+      runFirstBackup: false,
+    });
+    expect(c.backup).toEqual({
+      backupName: "daily",
+      paths: ["/home"],
+      exclude: [],
+      pruneOpts: ["--keep-daily 7", "--keep-weekly 5", "--keep-monthly 12"],
+      timerConfig: { OnCalendar: "daily", Persistent: true },
+      extraBackupArgs: [],
+      checkOpts: [],
+      runCheck: undefined,
+      agenixModule: { kind: "fetchTarball", url: DEFAULT_AGENIX_URL },
+      notify: undefined,
+    });
+  });
+
+  test("empty strings (Pulumi.yaml defaults) count as unset", () => {
+    const c = parse({ bucketName: "", repositoryPath: "", secretsDir: "", notifyUser: "", notifyUid: "0", runCheck: "", agenixSha256: "" });
+    expect(c.storage.bucketName).toBeUndefined();
+    expect(c.storage.repositoryPath).toBeUndefined();
+    expect(c.secrets.secretsDir).toBe("secrets/laptop/restic");
+    expect(c.backup.notify).toBeUndefined();
+    expect(c.backup.runCheck).toBeUndefined();
+  });
+
+  test("the same raw config gives the same result", () => {
+    expect(parse({ adminKeys: JSON.stringify([ADMIN_KEY]) })).toEqual(parse({ adminKeys: JSON.stringify([ADMIN_KEY]) }));
+  });
+});
+
+// Each rule: a value that passes (and what it parses to) and one that fails
+// (and the words the message must contain besides the key and the value).
+type Case = { key: keyof RawConfig; good: string; check: (c: MachineConfig<string>) => unknown; expected: unknown; bad: string; rule: string; shows?: string | null };
+const cases: Case[] = [
+  { key: "bucketName", good: "my-backups-01", check: (c) => c.storage.bucketName, expected: "my-backups-01", bad: "short", rule: "6 to 50 characters" },
+  { key: "bucketName", good: "A".repeat(50), check: (c) => c.storage.bucketName, expected: "A".repeat(50), bad: "a".repeat(51), rule: "6 to 50 characters" },
+  { key: "bucketName", good: "restic-b2-ok", check: (c) => c.storage.bucketName, expected: "restic-b2-ok", bad: "bad_name_1", rule: "letters, digits and '-'" },
+  { key: "bucketName", good: "xb2-backups", check: (c) => c.storage.bucketName, expected: "xb2-backups", bad: "b2-backups", rule: "must not start with 'b2-'" },
+  { key: "createBucket", good: "true", check: (c) => c.storage.createBucket, expected: true, bad: "yes", rule: "must be true or false" },
+  { key: "lifecycleDays", good: "7", check: (c) => c.storage.lifecycleDays, expected: 7, bad: "0", rule: "whole number from 1" },
+  { key: "lifecycleDays", good: "365", check: (c) => c.storage.lifecycleDays, expected: 365, bad: "1.5", rule: "whole number" },
+  { key: "keyCapabilities", good: JSON.stringify(["listFiles", "readFiles"]), check: (c) => c.storage.keyCapabilities, expected: ["listFiles", "readFiles"], bad: JSON.stringify(["readFiles", "readEverything"]), rule: "a capability B2 accepts", shows: "readEverything" },
+  { key: "keyCapabilities", good: JSON.stringify(["writeFiles"]), check: (c) => c.storage.keyCapabilities, expected: ["writeFiles"], bad: JSON.stringify(["writeKeys"]), rule: "restricted to one bucket", shows: "writeKeys" },
+  { key: "keyCapabilities", good: JSON.stringify(["listFiles"]), check: (c) => c.storage.keyCapabilities, expected: ["listFiles"], bad: JSON.stringify([]), rule: "at least one capability", shows: null },
+  { key: "keyCapabilities", good: JSON.stringify(["listFiles"]), check: (c) => c.storage.keyCapabilities, expected: ["listFiles"], bad: "listFiles", rule: "list of strings" },
+  { key: "repositoryPath", good: "hosts/laptop", check: (c) => c.storage.repositoryPath, expected: "hosts/laptop", bad: "/hosts/laptop", rule: "must not start with '/'" },
+  { key: "repositoryPath", good: "a.b/c_d-e", check: (c) => c.storage.repositoryPath, expected: "a.b/c_d-e", bad: "hosts/../other", rule: "must not contain '..'" },
+  { key: "repositoryPath", good: "x", check: (c) => c.storage.repositoryPath, expected: "x", bad: "a//b", rule: "single '/'" },
+  { key: "hostKey", good: `nixos.lan ${HOST_KEY.split(" ").slice(0, 2).join(" ")}`, check: (c) => c.secrets.hostKey, expected: HOST_KEY_NORMALIZED, bad: ECDSA_KEY, rule: "ECDSA", shows: null },
+  { key: "adminKeys", good: JSON.stringify([ADMIN_KEY, ADMIN_KEY]), check: (c) => c.secrets.adminKeys, expected: [ADMIN_NORMALIZED], bad: JSON.stringify([ECDSA_KEY]), rule: "ECDSA", shows: null },
+  { key: "sshPort", good: "2222", check: (c) => c.host.sshPort, expected: 2222, bad: "70000", rule: "from 1 to 65535" },
+  { key: "sshUser", good: "deploy", check: (c) => c.host.sshUser, expected: "deploy", bad: "root; rm -rf /", rule: "Unix user name" },
+  { key: "host", good: "192.168.1.20", check: (c) => c.host.host, expected: "192.168.1.20", bad: "-oProxyCommand=evil", rule: "host name or an IP address" },
+  { key: "hostConfigDir", good: "/etc/nixos/", check: (c) => c.host.hostConfigDir, expected: "/etc/nixos", bad: "etc/nixos", rule: "absolute path" },
+  { key: "hostConfigDir", good: "/srv/nix config", check: (c) => c.host.hostConfigDir, expected: "/srv/nix config", bad: "/etc/../tmp", rule: "'..'" },
+  { key: "importMode", good: "manual", check: (c) => c.host.importMode, expected: "manual", bad: "automatic", rule: "'auto' or 'manual'" },
+  { key: "deploy", good: "false", check: (c) => c.host.deploy, expected: false, bad: "no", rule: "true or false" },
+  { key: "runFirstBackup", good: "true", check: (c) => c.host.runFirstBackup, expected: true, bad: "1", rule: "true or false" },
+  { key: "backupName", good: "b2_home-1", check: (c) => c.backup.backupName, expected: "b2_home-1", bad: "my backup", rule: "letters, digits, '_' or '-'" },
+  { key: "paths", good: JSON.stringify(["/home", "/var/lib/with space"]), check: (c) => c.backup.paths, expected: ["/home", "/var/lib/with space"], bad: JSON.stringify(["home"]), rule: "absolute path", shows: "home" },
+  { key: "paths", good: JSON.stringify(["/srv"]), check: (c) => c.backup.paths, expected: ["/srv"], bad: JSON.stringify(["/srv\n/etc"]), rule: "control characters", shows: "/srv\n/etc" },
+  { key: "paths", good: JSON.stringify(["/srv"]), check: (c) => c.backup.paths, expected: ["/srv"], bad: JSON.stringify([]), rule: "at least one path", shows: null },
+  { key: "pruneOpts", good: JSON.stringify(["--keep-last 3", "--keep-within=30d"]), check: (c) => c.backup.pruneOpts, expected: ["--keep-last 3", "--keep-within=30d"], bad: JSON.stringify(["--keep-daily 7; rm -rf /"]), rule: "one restic option", shows: "--keep-daily 7; rm -rf /" },
+  { key: "pruneOpts", good: JSON.stringify([]), check: (c) => c.backup.pruneOpts, expected: [], bad: JSON.stringify(["--keep-daily $(id)"]), rule: "one restic option", shows: "--keep-daily $(id)" },
+  { key: "extraBackupArgs", good: JSON.stringify(["--one-file-system"]), check: (c) => c.backup.extraBackupArgs, expected: ["--one-file-system"], bad: JSON.stringify(["--tag `id`"]), rule: "one restic option", shows: "--tag `id`" },
+  { key: "checkOpts", good: JSON.stringify(["--read-data-subset 5%"]), check: (c) => c.backup.checkOpts, expected: ["--read-data-subset 5%"], bad: JSON.stringify(["with space in it"]), rule: "one restic option", shows: "with space in it" },
+  { key: "runCheck", good: "false", check: (c) => c.backup.runCheck, expected: false, bad: "maybe", rule: "true or false" },
+  { key: "timerConfig", good: JSON.stringify(["OnCalendar=*-*-* 03:00:00", "RandomizedDelaySec=1h", "Persistent=false"]), check: (c) => c.backup.timerConfig, expected: { OnCalendar: "*-*-* 03:00:00", RandomizedDelaySec: "1h", Persistent: false }, bad: JSON.stringify(["OnCalendar daily"]), rule: "Key=Value", shows: "OnCalendar daily" },
+  { key: "timerConfig", good: JSON.stringify(["OnBootSec=10min"]), check: (c) => c.backup.timerConfig, expected: { OnBootSec: "10min" }, bad: JSON.stringify(["OnCalendar=daily", "OnCalendar=weekly"]), rule: "same key twice", shows: "OnCalendar" },
+  { key: "agenixModule", good: "provided", check: (c) => c.backup.agenixModule, expected: { kind: "provided" }, bad: "http://example.org/agenix.tar.gz", rule: "https URL" },
+  { key: "agenixModule", good: "https://example.org/agenix-1.tar.gz", check: (c) => c.backup.agenixModule, expected: { kind: "fetchTarball", url: "https://example.org/agenix-1.tar.gz" }, bad: 'https://example.org/a"; builtins.throw "x', rule: "https URL" },
+  { key: "agenixSha256", good: "0".repeat(52), check: (c) => c.backup.agenixModule, expected: { kind: "fetchTarball", url: DEFAULT_AGENIX_URL, sha256: "0".repeat(52) }, bad: "abc", rule: "Nix sha256 hash" },
+  { key: "notifyUser", good: "alice", check: (c) => c.backup.notify, expected: { user: "alice", uid: 1000 }, bad: "Alice Smith", rule: "Unix user name" },
+  { key: "notifyUid", good: "1001", check: (c) => c.backup.notify, expected: { user: "alice", uid: 1001 }, bad: "0", rule: "whole number from 1" },
+];
+
+describe.each(cases)("$key", ({ key, good, check, expected, bad, rule, shows }) => {
+  const extra: RawConfig = key === "notifyUser" ? { notifyUid: "1000" } : key === "notifyUid" ? { notifyUser: "alice" } : {};
+  test(`accepts ${JSON.stringify(good).slice(0, 60)}`, () => {
+    expect(check(parse({ ...extra, [key]: good }))).toEqual(expected);
+  });
+  test(`rejects ${JSON.stringify(bad).slice(0, 60)} naming the key, the rule and the value`, () => {
+    const msg = problems({ ...extra, [key]: bad });
+    expect(msg).toContain(`nixos-restic-b2:${key}`);
+    expect(msg).toContain(rule);
+    // The offending value is quoted: for lists the offending entry; keys are named by comment or fingerprint instead.
+    if (shows !== null) expect(msg).toContain(JSON.stringify(shows ?? bad));
+  });
+});
+
+describe("cross-key rules", () => {
+  test("existing-bucket mode needs the bucket name and both key secrets", () => {
+    const msg = problems({ createBucket: "false" });
+    expect(msg).toContain("nixos-restic-b2:bucketName: is required when createBucket is false");
+    expect(msg).toContain("nixos-restic-b2:existingKeyId: is required");
+    expect(msg).toContain("nixos-restic-b2:existingKey: is required");
+    expect(msg).toMatch(/^Invalid stack configuration \(3 problems\)/);
+  });
+
+  test("existing-bucket mode passes the secrets through without looking at them", () => {
+    const c = parse({ createBucket: "false", bucketName: "shared-backups" }, { existingKeyId: SECRET, existingKey: SECRET });
+    expect(c.storage).toMatchObject({ createBucket: false, bucketName: "shared-backups", existingKeyId: SECRET, existingKey: SECRET });
+  });
+
+  test("existing key secrets with createBucket true are a mistake", () => {
+    expect(problems({}, { existingKey: SECRET, existingKeyId: SECRET })).toContain("only used with createBucket: false");
+  });
+
+  test("b2 management credentials come in pairs, and no secret value is ever shown", () => {
+    const msg = problems({}, { "b2:applicationKeyId": SECRET });
+    expect(msg).toContain("b2:applicationKey: b2:applicationKeyId and b2:applicationKey must be set together");
+    expect(msg).not.toContain(SECRET);
+  });
+
+  test("host is required unless deploy is false", () => {
+    expect(problems({ host: undefined })).toContain("nixos-restic-b2:host: is required");
+    expect(parse({ host: undefined, deploy: "false" }).host.deploy).toBe(false);
+  });
+
+  test("hostKey and paths are required", () => {
+    const msg = problems({ hostKey: undefined, paths: undefined });
+    expect(msg).toContain("nixos-restic-b2:hostKey: is required");
+    expect(msg).toContain("nixos-restic-b2:paths: is required");
+  });
+
+  test("notifyUser needs notifyUid", () => {
+    expect(problems({ notifyUser: "alice" })).toContain("nixos-restic-b2:notifyUid: is required with notifyUser");
+  });
+
+  test("the host key is not repeated among the admins", () => {
+    expect(parse({ adminKeys: JSON.stringify([HOST_KEY, ADMIN_KEY]) }).secrets.adminKeys).toEqual([ADMIN_NORMALIZED]);
+  });
+
+  test("every problem is reported at once", () => {
+    const msg = problems({ bucketName: "x", sshPort: "0", importMode: "?" });
+    expect(msg).toMatch(/^Invalid stack configuration \(3 problems\); nothing was changed:/);
+  });
+
+  test("long values are cut in messages", () => {
+    const msg = problems({ bucketName: "x".repeat(500) });
+    expect(msg).not.toContain("x".repeat(200));
+  });
+
+  test("secret values never reach a message, even when everything else is wrong", () => {
+    const secrets = Object.fromEntries(
+      (["b2:applicationKeyId", "existingKeyId", "existingKey", "resticPassword", "sshPrivateKey"] as SecretKey[]).map((k) => [k, SECRET]),
+    );
+    const msg = problems({ bucketName: "?", host: "?", paths: "[]" }, secrets);
+    expect(msg).not.toContain(SECRET);
+  });
+});
