@@ -1,0 +1,103 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import { AGE_FILES, AgeFile, renderEnvFile, renderSecretsNix } from "../lib/agenix";
+import { shellQuote } from "../lib/shell";
+import { randomHex } from "./random";
+
+export interface AgenixSecretsArgs {
+  /** The stack (machine) name, written into secrets.nix's header. */
+  stack: string;
+  /** The host's SSH public key, normalised ("<type> <base64>"). */
+  hostKey: string;
+  /** Admin recipients, normalised. */
+  adminKeys: string[];
+  /** Local directory, relative to the project (or absolute), for the .age files and secrets.nix. */
+  secretsDir: string;
+  /** B2 key id and key restic uses (secrets). */
+  keyId: pulumi.Input<string>;
+  key: pulumi.Input<string>;
+  /** The restic repository string, b2:<bucket>[:<path>]. */
+  repository: pulumi.Input<string>;
+  /** A password the user supplied for an existing repository; undefined: generate one. */
+  resticPassword?: pulumi.Input<string>;
+}
+
+/**
+ * The command a local command runs to encrypt stdin to a file, or to write
+ * stdin to a file. It runs in the project directory (the command provider's
+ * working directory) with the same TypeScript loader the program uses.
+ */
+export function localFilesCommand(verb: "encrypt" | "write", file: string): string {
+  return `node -r ts-node/register/transpile-only lib/local-files.ts ${verb} ${shellQuote(file)}`;
+}
+
+/**
+ * The agenix files for one machine: env.age (B2 key as an EnvironmentFile),
+ * repo.age (the restic repository), password.age (the restic password), each
+ * encrypted to the host's SSH key and every admin key, plus secrets.nix.
+ *
+ * age encryption is randomized, so encrypting in the program on every run
+ * would change every preview. Each file is instead produced by a local
+ * command whose inputs are the recipients and the plaintext (a secret, sent
+ * on stdin): the engine reruns it only when one of those changes, and the
+ * ciphertext it printed is kept in state as its stdout.
+ */
+export class AgenixSecrets extends pulumi.ComponentResource {
+  /** ASCII-armored age files, by file name (ciphertext: not secret). */
+  public readonly files: Record<AgeFile, pulumi.Output<string>>;
+  /** The restic password (secret). */
+  public readonly password: pulumi.Output<string>;
+  /** Everyone the files are encrypted to: the host key first, then the admins. */
+  public readonly recipients: string[];
+  public readonly secretsNix: string;
+
+  constructor(name: string, args: AgenixSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nixos-restic-b2:index:AgenixSecrets", name, {}, opts);
+    const child = { parent: this };
+
+    this.recipients = [args.hostKey, ...args.adminKeys];
+    this.password =
+      args.resticPassword !== undefined
+        ? pulumi.secret(args.resticPassword)
+        : randomHex(`${name}-restic-password`, 32, true, child);
+
+    const plaintexts: Record<AgeFile, pulumi.Output<string>> = {
+      "env.age": pulumi.all([args.keyId, args.key]).apply(([id, key]) => renderEnvFile(id, key)),
+      "repo.age": pulumi.output(args.repository),
+      "password.age": this.password,
+    };
+
+    const files = {} as Record<AgeFile, pulumi.Output<string>>;
+    for (const file of AGE_FILES) {
+      const request = pulumi
+        .all([plaintexts[file]])
+        .apply(([plaintext]) => JSON.stringify({ recipients: this.recipients, plaintext }));
+      const cmd = new command.local.Command(
+        `${name}-${file.replace(/\.age$/, "")}`,
+        {
+          create: localFilesCommand("encrypt", path.join(args.secretsDir, file)),
+          stdin: pulumi.secret(request),
+          // stdout is the ciphertext; only errors are worth showing.
+          logging: "stderr",
+        },
+        child,
+      );
+      files[file] = cmd.stdout;
+    }
+    this.files = files;
+
+    this.secretsNix = renderSecretsNix(args.stack, args.hostKey, args.adminKeys);
+    new command.local.Command(
+      `${name}-secrets-nix`,
+      {
+        create: localFilesCommand("write", path.join(args.secretsDir, "secrets.nix")),
+        stdin: this.secretsNix,
+        logging: "stderr",
+      },
+      child,
+    );
+
+    this.registerOutputs({ files: this.files, recipients: this.recipients });
+  }
+}
