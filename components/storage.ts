@@ -1,0 +1,246 @@
+// B2Storage: where one machine's restic repository lives on Backblaze B2,
+// and the credentials restic uses to reach it.
+//
+// Two modes:
+// - createBucket: a private, SSE-B2-encrypted bucket with one lifecycle rule
+//   and an application key restricted to that bucket (and to the repository
+//   path inside it), both managed through an explicit b2.Provider.
+// - existing bucket: nothing is created (no B2 resource and no b2 provider, so
+//   the B2 plugin is never needed); the outputs are the given name and key.
+import * as pulumi from "@pulumi/pulumi";
+import * as b2 from "@pulumi/b2";
+import { randomHex } from "./random";
+
+export interface B2StorageArgs {
+  /** Plain boolean: whether the B2 bucket and key are created and managed here. */
+  createBucket: boolean;
+  /** Required when !createBucket; when createBucket and undefined a name is derived. */
+  bucketName?: string;
+  /** Used to derive the default bucket name, e.g. the stack name. */
+  namePrefix: string;
+  /** Days a hidden (non-current) file version is kept before B2 deletes it. */
+  lifecycleDays: number;
+  /** Capabilities of the restic key. */
+  keyCapabilities: string[];
+  /** Repository path inside the bucket; undefined: the bucket root. */
+  repositoryPath?: string;
+  /** false: `pulumi destroy` leaves the bucket (and the backups) in place. */
+  deleteBucketOnDestroy: boolean;
+  /** Secret; management credentials for the b2.Provider. Undefined: the provider reads B2_APPLICATION_KEY_ID. */
+  managementKeyId?: pulumi.Input<string>;
+  /** Secret; undefined: the provider reads B2_APPLICATION_KEY. */
+  managementKey?: pulumi.Input<string>;
+  /** Existing-bucket mode: the key ID restic uses (secret). */
+  existingKeyId?: pulumi.Input<string>;
+  /** Existing-bucket mode: the key restic uses (secret). */
+  existingKey?: pulumi.Input<string>;
+}
+
+export const B2_STORAGE_TYPE = "nixos-restic-b2:index:B2Storage";
+
+/** Bytes of randomness in a derived bucket name (8 hex characters). */
+export const BUCKET_SUFFIX_BYTES = 4;
+
+/**
+ * Bucket names restic's b2: backend accepts: 6 to 50 letters, digits and '-'
+ * (B2 itself allows 63, but restic refuses longer names).
+ */
+export const BUCKET_NAME_PATTERN = /^[A-Za-z0-9-]{6,50}$/;
+const BUCKET_NAME_MAX = 50;
+const KEY_NAME_MAX = 100;
+
+/** Why a bucket name cannot be used, or undefined when it can. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (!BUCKET_NAME_PATTERN.test(name)) {
+    return "must be 6 to 50 characters of letters, digits and '-'";
+  }
+  if (/^b2-/i.test(name)) {
+    return "must not start with 'b2-' (reserved by Backblaze)";
+  }
+  return undefined;
+}
+
+/** Lower-case, every run of characters other than [a-z0-9] becomes one '-', no '-' at either end. */
+function slug(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+/**
+ * The default bucket name: `restic-<namePrefix>-<suffix>`, with namePrefix
+ * reduced to [a-z0-9-] and shortened so the whole stays within 50 characters.
+ * An empty prefix gives `restic-<suffix>`. The "restic-" start keeps it clear
+ * of the reserved "b2-" prefix.
+ */
+export function deriveBucketName(namePrefix: string, suffix: string): string {
+  if (!/^[a-z0-9]{1,16}$/.test(suffix)) {
+    throw new Error("B2Storage: the random bucket-name suffix must be 1 to 16 lower-case hex characters");
+  }
+  const head = "restic-";
+  const tail = `-${suffix}`;
+  const room = BUCKET_NAME_MAX - head.length - tail.length;
+  const middle = slug(namePrefix).slice(0, room).replace(/-+$/, "");
+  const name = middle === "" ? `${head}${suffix}` : `${head}${middle}${tail}`;
+  const problem = bucketNameProblem(name);
+  if (problem !== undefined) {
+    // Unreachable for the inputs above; kept so a future change cannot
+    // silently produce a name restic refuses.
+    throw new Error(`B2Storage: derived bucket name ${name} ${problem}`);
+  }
+  return name;
+}
+
+/**
+ * The repository path as restic uses it: restic cleans the path after
+ * `b2:<bucket>:` and drops a leading '/', and stores every file of the
+ * repository under `<path>/`. Empty or "." means the bucket root (undefined).
+ */
+export function normalizeRepositoryPath(repositoryPath: string | undefined): string | undefined {
+  if (repositoryPath === undefined) return undefined;
+  if (repositoryPath.split("/").includes("..")) {
+    throw new Error("B2Storage: repositoryPath must not contain '..'");
+  }
+  const segments = repositoryPath.split("/").filter((s) => s !== "" && s !== ".");
+  return segments.length === 0 ? undefined : segments.join("/");
+}
+
+/**
+ * The key's B2 namePrefix for a repository under `path`: `path/` (with the
+ * slash, so a key for "host" cannot reach "host-old/..."). B2 then only lets
+ * the key list, read, write and delete files whose names start with it, which
+ * is exactly the repository's files. Undefined (the whole bucket) for the root.
+ */
+export function keyNamePrefix(repositoryPath: string | undefined): string | undefined {
+  return repositoryPath === undefined ? undefined : `${repositoryPath}/`;
+}
+
+/** The restic repository string: `b2:<bucket>` or `b2:<bucket>:<path>`. */
+export function repositoryUrl(bucketName: string, repositoryPath: string | undefined): string {
+  return repositoryPath === undefined ? `b2:${bucketName}` : `b2:${bucketName}:${repositoryPath}`;
+}
+
+/** B2 key name from the component name: letters, digits and '-', at most 100 characters. */
+export function keyNameFor(componentName: string): string {
+  const cleaned = componentName.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+  const name = cleaned === "" ? "restic" : `restic-${cleaned}`;
+  return name.slice(0, KEY_NAME_MAX).replace(/-+$/, "");
+}
+
+/**
+ * Delete behaviour of the bucket. It is retained on `pulumi destroy` (only
+ * dropped from state) unless deleteBucketOnDestroy: the backups outlive the
+ * stack. Even with deleteBucketOnDestroy, B2 refuses to delete a bucket that
+ * still holds any file version (hidden ones included), and the provider has
+ * no force-delete, so the destroy fails until the bucket has been emptied.
+ */
+export function bucketDeleteOptions(deleteBucketOnDestroy: boolean): { retainOnDelete: boolean } {
+  return { retainOnDelete: !deleteBucketOnDestroy };
+}
+
+function checkArgs(args: B2StorageArgs): void {
+  if (!Number.isInteger(args.lifecycleDays) || args.lifecycleDays < 1) {
+    // 0 would be sent as "unset", leaving a lifecycle rule B2 rejects.
+    throw new Error("B2Storage: lifecycleDays must be a positive integer");
+  }
+  if (args.keyCapabilities.length === 0) {
+    throw new Error("B2Storage: keyCapabilities must not be empty");
+  }
+  if (args.bucketName !== undefined) {
+    const problem = bucketNameProblem(args.bucketName);
+    if (problem !== undefined) throw new Error(`B2Storage: bucketName ${args.bucketName} ${problem}`);
+  }
+  if (!args.createBucket) {
+    // Only names are reported, never values.
+    const missing = (["bucketName", "existingKeyId", "existingKey"] as const).filter((k) => args[k] === undefined);
+    if (missing.length > 0) {
+      throw new Error(`B2Storage: ${missing.join(", ")} required when createBucket is false`);
+    }
+  }
+}
+
+export class B2Storage extends pulumi.ComponentResource {
+  /** The bucket's name. */
+  public readonly bucketName: pulumi.Output<string>;
+  /** The B2 bucket ID; undefined when an existing bucket is used. */
+  public readonly bucketId: pulumi.Output<string | undefined>;
+  /** The application key ID restic uses (B2_ACCOUNT_ID). */
+  public readonly keyId: pulumi.Output<string>;
+  /** The application key restic uses (B2_ACCOUNT_KEY); always secret. */
+  public readonly key: pulumi.Output<string>;
+  /** The restic repository: `b2:<bucket>` or `b2:<bucket>:<repositoryPath>`. */
+  public readonly repository: pulumi.Output<string>;
+
+  constructor(name: string, args: B2StorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before anything is registered.
+    checkArgs(args);
+    // args are deliberately not passed to super: they hold secrets.
+    super(B2_STORAGE_TYPE, name, {}, opts);
+    const repositoryPath = normalizeRepositoryPath(args.repositoryPath);
+
+    if (args.createBucket) {
+      const provider = new b2.Provider(
+        `${name}-b2`,
+        { applicationKeyId: args.managementKeyId, applicationKey: args.managementKey },
+        { parent: this },
+      );
+
+      const bucketName: pulumi.Output<string> =
+        args.bucketName !== undefined
+          ? pulumi.output(args.bucketName)
+          : randomHex(`${name}-bucket-suffix`, BUCKET_SUFFIX_BYTES, false, { parent: this }).apply((suffix) =>
+              deriveBucketName(args.namePrefix, suffix),
+            );
+
+      const bucket = new b2.Bucket(
+        `${name}-bucket`,
+        {
+          bucketName,
+          bucketType: "allPrivate",
+          defaultServerSideEncryption: { mode: "SSE-B2", algorithm: "AES256" },
+          // Keep hidden versions (restic's overwritten/deleted files) for
+          // lifecycleDays, then let B2 delete them.
+          lifecycleRules: [{ fileNamePrefix: "", daysFromHidingToDeleting: args.lifecycleDays }],
+        },
+        { parent: this, provider, ...bucketDeleteOptions(args.deleteBucketOnDestroy) },
+      );
+
+      const key = new b2.ApplicationKey(
+        `${name}-key`,
+        {
+          keyName: keyNameFor(name),
+          capabilities: [...args.keyCapabilities],
+          // The single (deprecated) bucketId, never bucketIds: bucketIds makes
+          // a B2 "multi-bucket" key, which restic's b2: backend cannot use to
+          // authorize (restic#5741).
+          bucketId: bucket.bucketId,
+          namePrefix: keyNamePrefix(repositoryPath),
+        },
+        // The key is not needed once the stack is gone: always deleted.
+        { parent: this, provider, retainOnDelete: false },
+      );
+
+      this.bucketName = bucket.bucketName;
+      this.bucketId = bucket.bucketId;
+      this.keyId = key.applicationKeyId;
+      this.key = pulumi.secret(key.applicationKey);
+    } else {
+      // checkArgs made sure these are set.
+      this.bucketName = pulumi.output(args.bucketName!);
+      this.bucketId = pulumi.output<string | undefined>(undefined);
+      this.keyId = pulumi.secret(args.existingKeyId!);
+      this.key = pulumi.secret(args.existingKey!);
+    }
+
+    this.repository = this.bucketName.apply((bucket) => repositoryUrl(bucket, repositoryPath));
+
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      bucketId: this.bucketId,
+      keyId: this.keyId,
+      key: this.key,
+      repository: this.repository,
+    });
+  }
+}

@@ -1,0 +1,58 @@
+// @pulumi/b2 binding for nixos-restic-b2: WRITTEN BY HAND for this project.
+// Not generated, and no code copied from any repository. It registers the
+// same package, resource tokens and property names as the SDK the Pulumi CLI
+// generates for the Backblaze/b2 Terraform provider 0.13.1 through the
+// terraform-provider plugin 0.14.0.
+// To get the real generated SDK instead, on a connected machine run
+//   pulumi package add terraform-provider backblaze/b2 0.13.1
+// or run `pulumi install` with this entry in Pulumi.yaml:
+//   packages:
+//     b2:
+//       source: terraform-provider
+//       version: 0.14.0
+//       parameters: [backblaze/b2, 0.13.1]
+"use strict";
+// A B2 application key (type b2:index/applicationKey:ApplicationKey). Every
+// input forces replacement; the secret is only known right after creation.
+
+const pulumi = require("@pulumi/pulumi");
+const utilities = require("./utilities");
+const schema = require("./schema");
+
+const SPEC = schema.resources.applicationKey;
+
+class ApplicationKey extends pulumi.CustomResource {
+    /**
+     * Looks up an existing key by its application key ID (the resource id).
+     * A looked-up or imported key never carries the secret applicationKey.
+     */
+    static get(name, id, state, opts) {
+        return new ApplicationKey(name, state, Object.assign({}, opts, { id: id }));
+    }
+
+    /** Whether obj is an ApplicationKey (compares the registered type). */
+    static isInstance(obj) {
+        if (obj === undefined || obj === null) {
+            return false;
+        }
+        return obj["__pulumiType"] === ApplicationKey.__pulumiType;
+    }
+
+    /**
+     * @param {string} name unique resource name
+     * @param {object} argsOrState ApplicationKeyArgs, or ApplicationKeyState when opts.id is set
+     * @param {object} [opts] resource options
+     */
+    constructor(name, argsOrState, opts) {
+        opts = opts || {};
+        const props = schema.collectProperties(SPEC, argsOrState, opts);
+        opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        opts = pulumi.mergeOptions(opts, { additionalSecretOutputs: SPEC.secretOutputs.slice() });
+        super(ApplicationKey.__pulumiType, name, props, opts, false, utilities.getPackage());
+    }
+}
+
+/** @internal */
+ApplicationKey.__pulumiType = "b2:index/applicationKey:ApplicationKey";
+
+exports.ApplicationKey = ApplicationKey;

@@ -1,0 +1,29 @@
+// @pulumi/b2 binding for nixos-restic-b2: WRITTEN BY HAND for this project.
+// Not generated, and no code copied from any repository. It registers the
+// same package, resource tokens and property names as the SDK the Pulumi CLI
+// generates for the Backblaze/b2 Terraform provider 0.13.1 through the
+// terraform-provider plugin 0.14.0.
+// To get the real generated SDK instead, on a connected machine run
+//   pulumi package add terraform-provider backblaze/b2 0.13.1
+// or run `pulumi install` with this entry in Pulumi.yaml:
+//   packages:
+//     b2:
+//       source: terraform-provider
+//       version: 0.14.0
+//       parameters: [backblaze/b2, 0.13.1]
+"use strict";
+// Stack configuration of the b2 package (keys b2:applicationKeyId,
+// b2:applicationKey, b2:endpoint), read lazily on each access. The
+// environment fallback (B2_APPLICATION_KEY_ID, ...) happens inside the
+// Terraform provider, not here.
+
+const pulumi = require("@pulumi/pulumi");
+
+const config = new pulumi.Config("b2");
+
+for (const key of ["applicationKey", "applicationKeyId", "endpoint"]) {
+    Object.defineProperty(exports, key, {
+        enumerable: true,
+        get: () => config.get(key),
+    });
+}
