@@ -1,0 +1,97 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { AGE_FILES, AgeFile } from "../lib/agenix";
+import { ImportMode } from "../lib/config-types";
+import { hostCommand } from "../lib/shell";
+
+export interface HostDeploymentArgs {
+  host: string;
+  sshPort: number;
+  sshUser: string;
+  /** Secret; undefined: the command provider uses the SSH agent (SSH_AUTH_SOCK). */
+  sshPrivateKey?: pulumi.Input<string>;
+  /** The host's SSH public key ("<type> <base64>"): the connection is refused if the host shows another. */
+  hostKey: string;
+  hostConfigDir: string;
+  backupName: string;
+  importMode: ImportMode;
+  runFirstBackup: boolean;
+  /** The rendered NixOS module (module.nix on the host). */
+  module: string;
+  /** The armored agenix files, by name (ciphertext). */
+  files: Record<AgeFile, pulumi.Input<string>>;
+}
+
+/** Where things land on the host, and the unit names, for outputs and messages. */
+export function hostLayout(hostConfigDir: string, backupName: string) {
+  const dir = `${hostConfigDir}/restic-b2`;
+  return {
+    dir,
+    modulePath: `${dir}/module.nix`,
+    secretsDir: `${dir}/secrets`,
+    service: `restic-backups-${backupName}.service`,
+    timer: `restic-backups-${backupName}.timer`,
+  };
+}
+
+/**
+ * Pushes the module and the agenix files to the NixOS host over SSH and
+ * switches to the new configuration, all in one remote command (one SSH
+ * session per create, update or delete). The host script installs atomically
+ * and restores the previous files if `nixos-rebuild switch` fails; the delete
+ * command removes everything it installed and switches again.
+ *
+ * The engine runs the command only when its inputs change, so a `pulumi up`
+ * with unchanged configuration runs nothing on the host.
+ */
+export class HostDeployment extends pulumi.ComponentResource {
+  public readonly modulePath: string;
+  public readonly service: string;
+  public readonly timer: string;
+  /** What the host script printed on the last install (a summary, no secrets). */
+  public readonly summary: pulumi.Output<string>;
+
+  constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nixos-restic-b2:index:HostDeployment", name, {}, opts);
+    const layout = hostLayout(args.hostConfigDir, args.backupName);
+    this.modulePath = layout.modulePath;
+    this.service = layout.service;
+    this.timer = layout.timer;
+
+    const sudo = args.sshUser !== "root";
+    const common = { configDir: args.hostConfigDir, backupName: args.backupName, importMode: args.importMode };
+    const install = pulumi
+      .all(AGE_FILES.map((f) => pulumi.output(args.files[f])))
+      .apply((texts) => {
+        const files: Record<string, string> = { "module.nix": args.module };
+        AGE_FILES.forEach((f, i) => (files[`secrets/${f}`] = texts[i]));
+        return hostCommand("install", { ...common, files, firstBackup: args.runFirstBackup }, { sudo });
+      });
+
+    const deploy = new command.remote.Command(
+      `${name}-deploy`,
+      {
+        connection: {
+          host: args.host,
+          port: args.sshPort,
+          user: args.sshUser,
+          privateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
+          hostKey: args.hostKey,
+        },
+        create: install,
+        // Same script: it installs idempotently, so an update never needs the
+        // uninstall-then-install of a replacement.
+        update: install,
+        delete: hostCommand("uninstall", common, { sudo }),
+        // Where the files live: when any of these change, the old install is
+        // removed (with the old connection and paths) before the new one.
+        triggers: [args.host, args.sshPort, args.hostConfigDir, args.backupName, args.importMode],
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, replaceOnChanges: ["triggers"], deleteBeforeReplace: true },
+    );
+    this.summary = deploy.stdout;
+
+    this.registerOutputs({ modulePath: this.modulePath, service: this.service, timer: this.timer });
+  }
+}

@@ -1,0 +1,131 @@
+// HostDeployment under Pulumi mocks: the one remote command it registers,
+// its pinned connection, secret handling and stable inputs.
+import * as pulumi from "@pulumi/pulumi";
+import { hostCommand } from "../../lib/shell";
+import type { HostDeploymentArgs } from "../../components/host";
+import { MockRecorder, installPulumiMocks, isSecret, settled } from "../support/pulumi-mocks";
+
+const REMOTE = "command:remote:Command";
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
+const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key-test-only\n-----END OPENSSH PRIVATE KEY-----\n";
+const FILES = {
+  "env.age": "-----BEGIN AGE ENCRYPTED FILE-----\nZW52\n-----END AGE ENCRYPTED FILE-----\n",
+  "repo.age": "-----BEGIN AGE ENCRYPTED FILE-----\ncmVwbw==\n-----END AGE ENCRYPTED FILE-----\n",
+  "password.age": "-----BEGIN AGE ENCRYPTED FILE-----\ncGFzcw==\n-----END AGE ENCRYPTED FILE-----\n",
+};
+
+type Module = typeof import("../../components/host");
+let mocks: MockRecorder;
+let mod: Module;
+
+beforeAll(async () => {
+  mocks = await installPulumiMocks({ outputs: () => ({ stdout: "installed", stderr: "" }) });
+  mod = require("../../components/host") as Module;
+});
+beforeEach(() => mocks.reset());
+
+function args(over: Partial<HostDeploymentArgs> = {}): HostDeploymentArgs {
+  return {
+    host: "nixos.lan",
+    sshPort: 22,
+    sshUser: "root",
+    sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+    hostKey: HOST_KEY,
+    hostConfigDir: "/etc/nixos",
+    backupName: "daily",
+    importMode: "auto",
+    runFirstBackup: false,
+    module: "{ config, pkgs, lib, ... }:\n{ }\n",
+    files: { "env.age": pulumi.output(FILES["env.age"]), "repo.age": FILES["repo.age"], "password.age": FILES["password.age"] },
+    ...over,
+  };
+}
+
+async function build(a = args()) {
+  const h = new mod.HostDeployment("laptop", a, { transformations: [mocks.recordOptions] });
+  await settled(h.summary);
+  return h;
+}
+
+const expectedFiles = (module: string) => ({
+  "module.nix": module,
+  "secrets/env.age": FILES["env.age"],
+  "secrets/repo.age": FILES["repo.age"],
+  "secrets/password.age": FILES["password.age"],
+});
+
+test("one remote command: install on create and update, uninstall on delete", async () => {
+  await build();
+  const r = mocks.one(REMOTE);
+  expect(r.name).toBe("laptop-deploy");
+  const common = { configDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
+  const install = hostCommand("install", { ...common, files: expectedFiles(args().module), firstBackup: false }, { sudo: false });
+  expect(r.inputs.create).toBe(install);
+  expect(r.inputs.update).toBe(install);
+  expect(r.inputs.delete).toBe(hostCommand("uninstall", common, { sudo: false }));
+  expect(r.inputs.addPreviousOutputInEnv).toBe(false);
+  expect(r.inputs.triggers).toEqual(["nixos.lan", 22, "/etc/nixos", "daily", "auto"]);
+  expect(mocks.resources.filter((x) => x.custom)).toHaveLength(1);
+});
+
+test("the connection is pinned to the host key and the private key is secret", async () => {
+  await build();
+  const r = mocks.one(REMOTE);
+  // dialErrorLimit and perDialTimeout are the command SDK's own defaults.
+  expect(r.inputs.connection).toEqual({ host: "nixos.lan", port: 22, user: "root", privateKey: PRIVATE_KEY, hostKey: HOST_KEY, dialErrorLimit: 10, perDialTimeout: 15 });
+  expect(r.secretPaths.some((p) => p === "connection" || p === "connection.privateKey")).toBe(true);
+  // The install command carries only ciphertext and the module: not secret.
+  expect(r.secretPaths.filter((p) => !p.startsWith("connection"))).toEqual([]);
+  const props = mocks.optionsOf("laptop-deploy").props as { connection: pulumi.Output<unknown> };
+  expect(await isSecret(pulumi.output(props.connection))).toBe(true);
+});
+
+test("without a private key the connection falls back to the SSH agent", async () => {
+  await build(args({ sshPrivateKey: undefined }));
+  expect(mocks.one(REMOTE).inputs.connection).toEqual({ host: "nixos.lan", port: 22, user: "root", hostKey: HOST_KEY, dialErrorLimit: 10, perDialTimeout: 15 });
+});
+
+test("a non-root SSH user runs the script through sudo -n", async () => {
+  await build(args({ sshUser: "deploy", sshPort: 2222 }));
+  const r = mocks.one(REMOTE);
+  expect(r.inputs.create.startsWith("sudo -n sh -c ")).toBe(true);
+  expect(r.inputs.delete.startsWith("sudo -n sh -c ")).toBe(true);
+  expect(r.inputs.connection).toMatchObject({ user: "deploy", port: 2222 });
+});
+
+test("moving the install (host, port, directory, backup name, import mode) replaces it, old one removed first", async () => {
+  await build();
+  const { opts } = mocks.optionsOf("laptop-deploy");
+  expect(opts.replaceOnChanges).toEqual(expect.arrayContaining(["triggers"]));
+  expect(opts.deleteBeforeReplace).toBe(true);
+  expect(opts.parent).toBeDefined();
+});
+
+test("runFirstBackup reaches the host script", async () => {
+  await build(args({ runFirstBackup: true }));
+  const common = { configDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
+  expect(mocks.one(REMOTE).inputs.create).toBe(
+    hostCommand("install", { ...common, files: expectedFiles(args().module), firstBackup: true }, { sudo: false }),
+  );
+});
+
+test("the same arguments give byte-identical inputs; a changed module changes only the install", async () => {
+  await build();
+  const first = mocks.one(REMOTE).inputs;
+  mocks.reset();
+  await build();
+  expect(JSON.stringify(mocks.one(REMOTE).inputs)).toBe(JSON.stringify(first));
+  mocks.reset();
+  await build(args({ module: "{ ... }: { }\n" }));
+  const changed = mocks.one(REMOTE).inputs;
+  expect(changed.create).not.toBe(first.create);
+  expect(changed.delete).toBe(first.delete);
+  expect(changed.triggers).toEqual(first.triggers);
+});
+
+test("outputs: module path and unit names", async () => {
+  const h = await build(args({ hostConfigDir: "/srv/nixos", backupName: "b2" }));
+  expect(h.modulePath).toBe("/srv/nixos/restic-b2/module.nix");
+  expect(h.service).toBe("restic-backups-b2.service");
+  expect(h.timer).toBe("restic-backups-b2.timer");
+});
