@@ -21,6 +21,11 @@ export interface AgenixSecretsArgs {
   repository: pulumi.Input<string>;
   /** A password the user supplied for an existing repository; undefined: generate one. */
   resticPassword?: pulumi.Input<string>;
+  /**
+   * A NixOS module to write beside the files as module.nix (referring to
+   * them as ./env.age etc.), for machines deployed by other tools.
+   */
+  module?: string;
 }
 
 /**
@@ -88,15 +93,15 @@ export class AgenixSecrets extends pulumi.ComponentResource {
     this.files = files;
 
     this.secretsNix = renderSecretsNix(args.stack, args.hostKey, args.adminKeys);
-    new command.local.Command(
-      `${name}-secrets-nix`,
-      {
-        create: localFilesCommand("write", path.join(args.secretsDir, "secrets.nix")),
-        stdin: this.secretsNix,
-        logging: "stderr",
-      },
-      child,
-    );
+    const plainFiles: [string, string][] = [["secrets.nix", this.secretsNix]];
+    if (args.module !== undefined) plainFiles.push(["module.nix", args.module]);
+    for (const [file, text] of plainFiles) {
+      new command.local.Command(
+        `${name}-${file.replace(/\.nix$/, "")}-nix`,
+        { create: localFilesCommand("write", path.join(args.secretsDir, file)), stdin: text, logging: "stderr" },
+        child,
+      );
+    }
 
     this.registerOutputs({ files: this.files, recipients: this.recipients });
   }

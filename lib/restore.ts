@@ -1,0 +1,27 @@
+// Ready-to-paste restore commands for the stack outputs. Pure; no secret
+// values: they say where the secrets are, never what they are.
+
+import { MachineConfig } from "./config-types";
+import { shellQuote } from "./shell";
+
+export interface RestoreCommands {
+  /** On the host: the NixOS module's `restic-<name>` wrapper has the unit's repository, password and B2 key. */
+  onHost: string;
+  /** From an admin's machine: decrypt the agenix files with your SSH key and run restic directly (bash). */
+  fromAdminMachine: string;
+}
+
+export function restoreCommands<S>(cfg: MachineConfig<S>): RestoreCommands {
+  const wrapper = `restic-${cfg.backup.backupName} restore latest --target /var/lib/restic-restore`;
+  const sudo = cfg.host.sshUser === "root" ? "" : "sudo ";
+  const port = cfg.host.sshPort === 22 ? "" : `-p ${cfg.host.sshPort} `;
+  const onHost =
+    cfg.host.host === ""
+      ? `sudo ${wrapper}`
+      : `ssh ${port}${shellQuote(`${cfg.host.sshUser}@${cfg.host.host}`)} ${sudo}${wrapper}`;
+  const age = (f: string) => `"$(age -d -i ~/.ssh/id_ed25519 ${shellQuote(`${cfg.secrets.secretsDir}/${f}`)})"`;
+  const fromAdminMachine =
+    `(set -a; eval ${age("env.age")}; RESTIC_REPOSITORY=${age("repo.age")}; RESTIC_PASSWORD=${age("password.age")}; ` +
+    `restic restore latest --target ./restic-restore)`;
+  return { onHost, fromAdminMachine };
+}

@@ -1,0 +1,220 @@
+// The whole program (index.ts) under Pulumi mocks, driven by stack config the
+// way `pulumi up` drives it: what it registers, what it exports, and that a
+// second run with the same config asks for nothing new.
+import * as pulumi from "@pulumi/pulumi";
+import { MockRecorder, RecordedResource, fakeHex, installPulumiMocks, valueOf } from "../support/pulumi-mocks";
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
+const ALICE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K alice@laptop";
+const BOB = "age1nx4vxkvl264yz8sxhzlsmr3kfcy0hgxj920d7ktlav800wff0v6s4c264c";
+// Fake secrets that exist only in this test.
+const SECRETS = {
+  "b2:applicationKeyId": "test-mgmt-id-0001",
+  "b2:applicationKey": "test-mgmt-key-0001",
+  "nixos-restic-b2:existingKeyId": "test-existing-id-0001",
+  "nixos-restic-b2:existingKey": "test-existing-key-0001",
+  "nixos-restic-b2:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-only\n-----END OPENSSH PRIVATE KEY-----\n",
+};
+const KEY_FROM_B2 = "K004-restic-key-from-b2";
+
+const BASE: Record<string, string> = {
+  "nixos-restic-b2:host": "nixos.lan",
+  "nixos-restic-b2:hostKey": HOST_KEY,
+  "nixos-restic-b2:adminKeys": JSON.stringify([ALICE]),
+  "nixos-restic-b2:paths": JSON.stringify(["/home", "/etc/nixos"]),
+};
+
+let mocks: MockRecorder;
+
+beforeAll(async () => {
+  mocks = await installPulumiMocks({
+    project: "nixos-restic-b2",
+    stack: "laptop",
+    outputs: (a) => {
+      if (a.type === "b2:index/bucket:Bucket") return { bucketId: "bkt-0001" };
+      if (a.type === "b2:index/applicationKey:ApplicationKey") return { applicationKeyId: "kid-0001", applicationKey: KEY_FROM_B2 };
+      const m = /local-files\.ts encrypt '([^']*)'/.exec(String(a.inputs.create ?? ""));
+      if (m) return { stdout: `CIPHERTEXT of ${m[1]}` };
+      return undefined;
+    },
+  });
+});
+
+/** Runs index.ts with this stack config; resolves when every registration has arrived. */
+async function run(config: Record<string, string>, secretKeys: string[] = []) {
+  mocks.reset();
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  let outputs: Record<string, pulumi.Output<unknown> | unknown> = {};
+  jest.isolateModules(() => {
+    outputs = require("../../index");
+  });
+  let count = -1;
+  for (let quiet = 0; quiet < 10; ) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (mocks.resources.length === count) quiet++;
+    else (count = mocks.resources.length), (quiet = 0);
+  }
+  return outputs;
+}
+
+const summary = (rs: RecordedResource[]) => rs.map((r) => `${r.type} ${r.name}`).sort();
+
+describe("default config (create the bucket)", () => {
+  const config = { ...BASE, "b2:applicationKeyId": SECRETS["b2:applicationKeyId"], "b2:applicationKey": SECRETS["b2:applicationKey"] };
+
+  test("registers one bucket, one key, the secrets and one host deployment", async () => {
+    await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
+    expect(summary(mocks.resources)).toEqual([
+      "b2:index/applicationKey:ApplicationKey laptop-key",
+      "b2:index/bucket:Bucket laptop-bucket",
+      "command:local:Command laptop-bucket-suffix",
+      "command:local:Command laptop-env",
+      "command:local:Command laptop-password",
+      "command:local:Command laptop-repo",
+      "command:local:Command laptop-restic-password",
+      "command:local:Command laptop-secrets-nix",
+      "command:remote:Command laptop-deploy",
+      "nixos-restic-b2:index:AgenixSecrets laptop",
+      "nixos-restic-b2:index:B2Storage laptop",
+      "nixos-restic-b2:index:HostDeployment laptop",
+      "pulumi:providers:b2 laptop-b2",
+    ]);
+    const bucket = mocks.one("b2:index/bucket:Bucket").inputs;
+    expect(bucket).toMatchObject({ bucketType: "allPrivate", bucketName: `restic-laptop-${fakeHex(4)}` });
+    expect(bucket.lifecycleRules).toEqual([{ fileNamePrefix: "", daysFromHidingToDeleting: 30 }]);
+    const key = mocks.one("b2:index/applicationKey:ApplicationKey").inputs;
+    expect(key.bucketId).toBe("bkt-0001");
+    expect(key.bucketIds).toBeUndefined();
+  });
+
+  test("env.age holds the B2 key restic uses, the management key goes only to the provider", async () => {
+    await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
+    const env = JSON.parse(mocks.one("command:local:Command", "laptop-env").inputs.stdin);
+    expect(env.plaintext).toBe(`B2_ACCOUNT_ID="kid-0001"\nB2_ACCOUNT_KEY="${KEY_FROM_B2}"\n`);
+    const repo = JSON.parse(mocks.one("command:local:Command", "laptop-repo").inputs.stdin);
+    expect(repo.plaintext).toBe(`b2:restic-laptop-${fakeHex(4)}`);
+    const provider = mocks.one("pulumi:providers:b2");
+    expect(provider.inputs).toMatchObject({ applicationKeyId: SECRETS["b2:applicationKeyId"], applicationKey: SECRETS["b2:applicationKey"] });
+    const leaks = mocks.resources.filter(
+      (r) => r.type !== "pulumi:providers:b2" && JSON.stringify(r.inputs).includes(SECRETS["b2:applicationKey"]),
+    );
+    expect(leaks).toEqual([]);
+  });
+
+  test("the pushed module and files are the rendered module and the ciphertexts", async () => {
+    await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
+    const create: string = mocks.one("command:remote:Command").inputs.create;
+    for (const f of ["env", "repo", "password"]) {
+      const b64 = Buffer.from(`CIPHERTEXT of secrets/laptop/restic/${f}.age`).toString("base64");
+      expect(create).toContain(b64);
+    }
+    expect(mocks.one("command:remote:Command").inputs.connection).toMatchObject({ host: "nixos.lan", user: "root", port: 22 });
+  });
+
+  test("exports what a user needs and no secret", async () => {
+    const out = await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
+    const values: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(out)) {
+      values[k] = pulumi.Output.isInstance(v) ? await valueOf(v as pulumi.Output<unknown>) : v;
+      if (pulumi.Output.isInstance(v)) expect(await pulumi.isSecret(v as pulumi.Output<unknown>)).toBe(false);
+    }
+    expect(values).toMatchObject({
+      bucketName: `restic-laptop-${fakeHex(4)}`,
+      bucketId: "bkt-0001",
+      repository: `b2:restic-laptop-${fakeHex(4)}`,
+      secretsDir: "secrets/laptop/restic",
+      hostModulePath: "/etc/nixos/restic-b2/module.nix",
+      units: { service: "restic-backups-daily.service", timer: "restic-backups-daily.timer" },
+    });
+    expect((values.restore as { onHost: string }).onHost).toBe("ssh 'root@nixos.lan' restic-daily restore latest --target /var/lib/restic-restore");
+    const text = JSON.stringify(values);
+    for (const s of [...Object.values(SECRETS), KEY_FROM_B2, fakeHex(32)]) expect(text).not.toContain(s);
+  });
+
+  test("a second run with the same config sends byte-identical inputs everywhere", async () => {
+    await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
+    const first = JSON.stringify(mocks.resources.map((r) => [r.type, r.name, r.inputs]).sort());
+    await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
+    expect(JSON.stringify(mocks.resources.map((r) => [r.type, r.name, r.inputs]).sort())).toBe(first);
+  });
+
+  test("adding an admin key re-encrypts every file and keeps the password", async () => {
+    await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
+    const before = Object.fromEntries(mocks.resources.map((r) => [r.name, r.inputs]));
+    await run({ ...config, "nixos-restic-b2:adminKeys": JSON.stringify([ALICE, BOB]) }, ["b2:applicationKeyId", "b2:applicationKey"]);
+    const after = Object.fromEntries(mocks.resources.map((r) => [r.name, r.inputs]));
+    expect(after["laptop-restic-password"]).toEqual(before["laptop-restic-password"]);
+    for (const f of ["laptop-env", "laptop-repo", "laptop-password"]) {
+      expect(JSON.parse(after[f].stdin).recipients).toHaveLength(3);
+      expect(JSON.parse(after[f].stdin).plaintext).toBe(JSON.parse(before[f].stdin).plaintext);
+    }
+  });
+});
+
+describe("existing-bucket mode", () => {
+  const config = {
+    ...BASE,
+    "nixos-restic-b2:createBucket": "false",
+    "nixos-restic-b2:bucketName": "shared-backups",
+    "nixos-restic-b2:repositoryPath": "laptop",
+    "nixos-restic-b2:existingKeyId": SECRETS["nixos-restic-b2:existingKeyId"],
+    "nixos-restic-b2:existingKey": SECRETS["nixos-restic-b2:existingKey"],
+    "nixos-restic-b2:sshPrivateKey": SECRETS["nixos-restic-b2:sshPrivateKey"],
+  };
+  const secret = ["nixos-restic-b2:existingKeyId", "nixos-restic-b2:existingKey", "nixos-restic-b2:sshPrivateKey"];
+
+  test("registers no B2 resource and no B2 provider", async () => {
+    await run(config, secret);
+    expect(mocks.resources.filter((r) => r.type.startsWith("b2:") || r.type === "pulumi:providers:b2")).toEqual([]);
+    const env = JSON.parse(mocks.one("command:local:Command", "laptop-env").inputs.stdin);
+    expect(env.plaintext).toBe(`B2_ACCOUNT_ID="${SECRETS["nixos-restic-b2:existingKeyId"]}"\nB2_ACCOUNT_KEY="${SECRETS["nixos-restic-b2:existingKey"]}"\n`);
+    expect(JSON.parse(mocks.one("command:local:Command", "laptop-repo").inputs.stdin).plaintext).toBe("b2:shared-backups:laptop");
+  });
+
+  test("the SSH private key only travels inside the secret connection", async () => {
+    await run(config, secret);
+    const deploy = mocks.one("command:remote:Command");
+    expect(deploy.inputs.connection.privateKey).toBe(SECRETS["nixos-restic-b2:sshPrivateKey"]);
+    expect(deploy.secretPaths.some((p) => p.startsWith("connection"))).toBe(true);
+    for (const r of mocks.resources) {
+      const withoutConnection = JSON.stringify({ ...r.inputs, connection: undefined });
+      expect(withoutConnection).not.toContain("test-only");
+    }
+  });
+
+  test("deploy: false writes the files and a module beside them, and touches no host", async () => {
+    const out = await run({ ...config, "nixos-restic-b2:deploy": "false", "nixos-restic-b2:host": "" }, secret);
+    expect(mocks.ofType("command:remote:Command")).toEqual([]);
+    const module = mocks.one("command:local:Command", "laptop-module-nix");
+    expect(module.inputs.create).toBe("node -r ts-node/register/transpile-only lib/local-files.ts write 'secrets/laptop/restic/module.nix'");
+    for (const f of ["env", "repo", "password"]) expect(module.inputs.stdin).toContain(`file = ./${f}.age;`);
+    expect(out.localModulePath).toBe("secrets/laptop/restic/module.nix");
+    expect(out.hostModulePath).toBeUndefined();
+    expect(mocks.ofType("command:local:Command").map((r) => r.name).sort()).toEqual([
+      "laptop-env",
+      "laptop-module-nix",
+      "laptop-password",
+      "laptop-repo",
+      "laptop-restic-password",
+      "laptop-secrets-nix",
+    ]);
+  });
+});
+
+describe("bad config fails before anything is registered", () => {
+  test.each([
+    ["nixos-restic-b2:bucketName", "no_underscores", /nixos-restic-b2:bucketName: must be 6 to 50 characters.*got "no_underscores"/],
+    [
+      "nixos-restic-b2:hostKey",
+      "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WSoTPE9lJtGdoE= bob@host",
+      /nixos-restic-b2:hostKey: .*ECDSA/,
+    ],
+    ["nixos-restic-b2:paths", JSON.stringify(["relative/path"]), /nixos-restic-b2:paths: must be an absolute path/],
+  ])("%s = %s", async (key, value, message) => {
+    mocks.reset();
+    pulumi.runtime.setAllConfig({ ...BASE, [key]: value }, []);
+    expect(() => jest.isolateModules(() => require("../../index"))).toThrow(message);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(mocks.resources).toEqual([]);
+  });
+});
