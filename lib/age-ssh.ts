@@ -15,7 +15,7 @@
 // Error messages name a key by its comment (or its SHA-256 fingerprint when it
 // has no comment) and never contain a whole key blob or any secret.
 
-import { constants as cryptoConstants, createHash, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
+import { constants as cryptoConstants, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";

@@ -1,51 +1,23 @@
-// lib/nix.ts against the real Nix evaluator (nix-instantiate, no daemon).
-//
-// Every call runs with --readonly-mode and with the store, state, log and
-// config directories pointed into a temporary directory, so nothing outside
-// it is read or written and no daemon or /nix is needed. Fails (does not skip)
-// when nix-instantiate is missing; set NIX_INSTANTIATE to use another binary.
+// lib/nix.ts against the real Nix evaluator (nix-instantiate, no daemon),
+// sandboxed by test/support/nix-instantiate.ts.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupConfig } from "../../lib/config-types";
 import { EMITTED_RESTIC_OPTIONS, nixString, renderModule } from "../../lib/nix";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
+import { NixResult, NixSandbox } from "../support/nix-instantiate";
 
-const NIX_INSTANTIATE = process.env.NIX_INSTANTIATE ?? "nix-instantiate";
-
+let nix: NixSandbox;
 let tmp: string;
 
-function nixEnv(): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: join(tmp, "home"),
-    NIX_STORE_DIR: join(tmp, "nix", "store"),
-    NIX_STATE_DIR: join(tmp, "nix", "var"),
-    NIX_LOG_DIR: join(tmp, "nix", "log"),
-    NIX_CONF_DIR: join(tmp, "nix", "etc"),
-    NIX_PATH: "",
-  };
+function nixInstantiate(args: string[]): NixResult {
+  return nix.run(args);
 }
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function nixInstantiate(args: string[]): Result {
-  const r = spawnSync(NIX_INSTANTIATE, ["--readonly-mode", ...args], { env: nixEnv(), encoding: "utf8", cwd: tmp });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Evaluates an expression strictly and returns the parsed JSON; throws with Nix's message on failure. */
 function evalJson(expr: string, args: string[] = []): unknown {
-  const r = nixInstantiate(["--eval", "--strict", "--json", "--expr", expr, ...args]);
-  if (r.status !== 0) throw new Error(`nix-instantiate failed (${r.status}):\n${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return nix.evalJson(expr, args);
 }
 
 let counter = 0;
@@ -59,7 +31,7 @@ function writeModule(text: string): string {
   return file;
 }
 
-function parses(file: string): Result {
+function parses(file: string): NixResult {
   return nixInstantiate(["--parse", file]);
 }
 
@@ -131,16 +103,12 @@ function hostileBackup(): BackupConfig {
 }
 
 beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), "nix-instantiate-test-"));
-  for (const d of ["home", "nix/etc"]) mkdirSync(join(tmp, d), { recursive: true });
-  const r = spawnSync(NIX_INSTANTIATE, ["--version"], { env: nixEnv(), encoding: "utf8" });
-  if (r.error || r.status !== 0) {
-    throw new Error(`${NIX_INSTANTIATE} is required for these tests: ${r.error?.message ?? r.stderr}`);
-  }
+  nix = new NixSandbox();
+  tmp = nix.dir;
 });
 
 afterAll(() => {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  nix?.cleanup();
 });
 
 describe("nixString round-trips through nix-instantiate --eval", () => {

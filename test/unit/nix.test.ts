@@ -3,7 +3,6 @@
 // checked line by line (no snapshots).
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { BackupConfig } from "../../lib/config-types";
 import {
   EMITTED_RESTIC_OPTIONS,
