@@ -30,8 +30,11 @@ export interface AgenixSecretsArgs {
 
 /**
  * The command a local command runs to encrypt stdin to a file, or to write
- * stdin to a file. It runs in the project directory (the command provider's
- * working directory) with the same TypeScript loader the program uses.
+ * stdin to a file, with the same TypeScript loader the program uses. The
+ * engine starts the command provider in the project directory, and a local
+ * command without `dir` runs there, so the relative path holds; `dir` is not
+ * set because an absolute path would differ between checkouts and make every
+ * admin's first `pulumi up` re-encrypt.
  */
 export function localFilesCommand(verb: "encrypt" | "write", file: string): string {
   return `node -r ts-node/register/transpile-only lib/local-files.ts ${verb} ${shellQuote(file)}`;
@@ -75,9 +78,7 @@ export class AgenixSecrets extends pulumi.ComponentResource {
 
     const files = {} as Record<AgeFile, pulumi.Output<string>>;
     for (const file of AGE_FILES) {
-      const request = pulumi
-        .all([plaintexts[file]])
-        .apply(([plaintext]) => JSON.stringify({ recipients: this.recipients, plaintext }));
+      const request = plaintexts[file].apply((plaintext) => JSON.stringify({ recipients: this.recipients, plaintext }));
       const cmd = new command.local.Command(
         `${name}-${file.replace(/\.age$/, "")}`,
         {

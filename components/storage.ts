@@ -9,7 +9,13 @@
 //   the B2 plugin is never needed); the outputs are the given name and key.
 import * as pulumi from "@pulumi/pulumi";
 import * as b2 from "@pulumi/b2";
+import { bucketNameProblem } from "../lib/config";
 import { randomHex } from "./random";
+
+export { BUCKET_NAME_PATTERN, bucketNameProblem } from "../lib/config";
+
+const BUCKET_NAME_MAX = 50;
+const KEY_NAME_MAX = 100;
 
 export interface B2StorageArgs {
   /** Plain boolean: whether the B2 bucket and key are created and managed here. */
@@ -40,25 +46,6 @@ export const B2_STORAGE_TYPE = "nixos-restic-b2:index:B2Storage";
 
 /** Bytes of randomness in a derived bucket name (8 hex characters). */
 export const BUCKET_SUFFIX_BYTES = 4;
-
-/**
- * Bucket names restic's b2: backend accepts: 6 to 50 letters, digits and '-'
- * (B2 itself allows 63, but restic refuses longer names).
- */
-export const BUCKET_NAME_PATTERN = /^[A-Za-z0-9-]{6,50}$/;
-const BUCKET_NAME_MAX = 50;
-const KEY_NAME_MAX = 100;
-
-/** Why a bucket name cannot be used, or undefined when it can. */
-export function bucketNameProblem(name: string): string | undefined {
-  if (!BUCKET_NAME_PATTERN.test(name)) {
-    return "must be 6 to 50 characters of letters, digits and '-'";
-  }
-  if (/^b2-/i.test(name)) {
-    return "must not start with 'b2-' (reserved by Backblaze)";
-  }
-  return undefined;
-}
 
 /** Lower-case, every run of characters other than [a-z0-9] becomes one '-', no '-' at either end. */
 function slug(s: string): string {

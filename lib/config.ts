@@ -9,6 +9,7 @@
 
 import { parseRecipient, parseSshPublicKey } from "./age-ssh";
 import { AgenixModule, ImportMode, MachineConfig, UnitValue } from "./config-types";
+import { BACKUP_NAME_PATTERN, UNIX_USER_PATTERN } from "./nix";
 
 export * from "./config-types";
 
@@ -182,10 +183,22 @@ class Reader {
   }
 }
 
-const BUCKET_NAME = /^[A-Za-z0-9-]{6,50}$/;
+/**
+ * Bucket names restic's b2: backend accepts: 6 to 50 letters, digits and '-'
+ * (B2 itself allows 63, but restic refuses longer names).
+ */
+export const BUCKET_NAME_PATTERN = /^[A-Za-z0-9-]{6,50}$/;
+
+/** Why a bucket name cannot be used, or undefined when it can. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (!BUCKET_NAME_PATTERN.test(name)) {
+    return "must be 6 to 50 characters of letters, digits and '-' (B2 allows 63, restic's b2: backend only 50)";
+  }
+  if (/^b2-/i.test(name)) return "must not start with 'b2-' (reserved by Backblaze)";
+  return undefined;
+}
+
 const HOST_NAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/;
-const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-const BACKUP_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 // One restic option, as NixOS joins pruneOpts/extraBackupArgs/checkOpts into a
 // shell command line unquoted: a flag, optionally one value of safe characters.
 const RESTIC_OPTION = /^--?[A-Za-z][A-Za-z0-9-]*(?:[ =][A-Za-z0-9._:/@%+,=-]+)?$/;
@@ -218,13 +231,8 @@ export function parseConfig<S>(
   // --- storage -----------------------------------------------------------
   const createBucket = r.boolean("createBucket", true);
   const bucketName = r.string("bucketName");
-  if (bucketName !== undefined) {
-    if (!BUCKET_NAME.test(bucketName)) {
-      r.fail("bucketName", "must be 6 to 50 characters of letters, digits and '-' (B2 allows 63, restic's b2: backend only 50)", bucketName);
-    } else if (/^b2-/i.test(bucketName)) {
-      r.fail("bucketName", "must not start with 'b2-' (reserved by Backblaze)", bucketName);
-    }
-  }
+  const bucketProblem = bucketName === undefined ? undefined : bucketNameProblem(bucketName);
+  if (bucketProblem !== undefined) r.fail("bucketName", bucketProblem, bucketName);
   const lifecycleDays = r.integer("lifecycleDays", 1, 36500, 30)!;
   const keyCapabilities = r.stringList("keyCapabilities", DEFAULT_CAPABILITIES);
   if (keyCapabilities.length === 0) r.fail("keyCapabilities", "must list at least one capability");
@@ -291,7 +299,7 @@ export function parseConfig<S>(
   if (host !== "" && !HOST_NAME.test(host)) r.fail("host", "must be a host name or an IP address", host);
   const sshPort = r.integer("sshPort", 1, 65535, 22)!;
   const sshUser = r.string("sshUser") ?? "root";
-  if (!UNIX_USER.test(sshUser)) r.fail("sshUser", "must be a Unix user name (lower-case letters, digits, '_' and '-')", sshUser);
+  if (!UNIX_USER_PATTERN.test(sshUser)) r.fail("sshUser", "must be a Unix user name (lower-case letters, digits, '_' and '-')", sshUser);
   const hostConfigDir = (r.string("hostConfigDir") ?? "/etc/nixos").replace(/(.)\/+$/, "$1");
   checkAbsolutePath(r, "hostConfigDir", hostConfigDir);
   const importModeRaw = r.string("importMode") ?? "auto";
@@ -302,7 +310,7 @@ export function parseConfig<S>(
 
   // --- backup ------------------------------------------------------------
   const backupName = r.string("backupName") ?? "daily";
-  if (!BACKUP_NAME.test(backupName)) {
+  if (!BACKUP_NAME_PATTERN.test(backupName)) {
     r.fail("backupName", "must be 1 to 64 letters, digits, '_' or '-', not starting with '-' (it names restic-backups-<name>.service)", backupName);
   }
   const paths = r.stringList("paths", []);
@@ -357,7 +365,7 @@ export function parseConfig<S>(
   let notify: { user: string; uid: number } | undefined;
   if (notifyUser !== undefined) {
     const uid = r.integer("notifyUid", 1, 2147483647);
-    if (!UNIX_USER.test(notifyUser)) r.fail("notifyUser", "must be a Unix user name (lower-case letters, digits, '_' and '-')", notifyUser);
+    if (!UNIX_USER_PATTERN.test(notifyUser)) r.fail("notifyUser", "must be a Unix user name (lower-case letters, digits, '_' and '-')", notifyUser);
     else if (uid === undefined && raw.notifyUid === undefined) r.fail("notifyUid", "is required with notifyUser: the user's numeric uid (`id -u <user>`), for its session bus");
     else if (uid !== undefined) notify = { user: notifyUser, uid };
   }

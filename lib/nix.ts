@@ -145,7 +145,7 @@ export const BACKUP_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 /** The agenix secret prefix becomes a file name under /run/agenix. */
 export const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Plain Linux user names (no trailing `$`, at most 32 characters). */
-export const NOTIFY_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+export const UNIX_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** systemd unit setting names. */
 export const UNIT_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9]*$/;
 /** The shape required of secretFiles entries (fixed by the program, not user input). */
@@ -197,7 +197,7 @@ function validate(opts: ModuleOptions): void {
   }
   check(b.runCheck === undefined || typeof b.runCheck === "boolean", "runCheck must be a boolean when set");
   if (b.notify !== undefined) {
-    check(NOTIFY_USER_PATTERN.test(b.notify.user), `invalid notify.user ${JSON.stringify(b.notify.user)} (allowed: ${NOTIFY_USER_PATTERN})`);
+    check(UNIX_USER_PATTERN.test(b.notify.user), `invalid notify.user ${JSON.stringify(b.notify.user)} (allowed: ${UNIX_USER_PATTERN})`);
     check(
       Number.isSafeInteger(b.notify.uid) && b.notify.uid >= 0 && b.notify.uid < 4294967295,
       `invalid notify.uid ${b.notify.uid}`,

@@ -25,6 +25,9 @@ const BASE: Record<string, string> = {
 };
 
 let mocks: MockRecorder;
+// Each run loads a fresh copy of the program (and of @pulumi/pulumi, which
+// adds process exit listeners); eight runs are more than Node's default of ten allows.
+process.setMaxListeners(50);
 
 beforeAll(async () => {
   mocks = await installPulumiMocks({
