@@ -8,12 +8,11 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
+  // test/cli needs the Pulumi CLI built by scripts/build-engine.sh: `npm run test:cli`.
+  testPathIgnorePatterns: ["/node_modules/", "/test/cli/"],
   transform: {
     "^.+\\.[tj]s$": ["ts-jest", { tsconfig: { allowJs: true, module: "commonjs", moduleResolution: "node10", isolatedModules: true }, diagnostics: false }],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join("|")})/)`],
-  moduleNameMapper: {
-    // @noble v2 subpath imports end in ".js" and are resolved via "exports".
-  },
   testTimeout: 60000,
 };

@@ -1,0 +1,148 @@
+// Pulumi.yaml and the stack files against the real Pulumi CLI, built from the
+// Go module proxy by scripts/build-engine.sh (or a `pulumi` on PATH). The
+// Node.js language host cannot be built here (see README "Testing"), so
+// these tests stop where the CLI would start the program: they check what
+// the CLI does before that, and that the config it hands the program parses.
+//
+// Run with `npm run test:cli`; .ci/run builds the CLI first. Fails, never
+// skips, when no CLI is found.
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PLAIN_KEYS, PROJECT, RawConfig, parseConfig } from "../../lib/config";
+
+const PROJECT_DIR = path.resolve(__dirname, "../..");
+
+function findPulumi(): string {
+  const candidates = [
+    process.env.PULUMI_BIN,
+    path.join(process.env.PULUMI_ENGINE_CACHE ?? path.join(os.homedir(), ".cache", "nixos-restic-b2-engine"), "bin", "pulumi"),
+  ];
+  for (const c of candidates) if (c && fs.existsSync(c)) return c;
+  const onPath = spawnSync("sh", ["-c", "command -v pulumi"], { encoding: "utf8" }).stdout.trim();
+  if (onPath) return onPath;
+  throw new Error("no Pulumi CLI: run scripts/build-engine.sh first, or set PULUMI_BIN");
+}
+
+const PULUMI = findPulumi();
+let dir: string;
+let project: string;
+
+function pulumi(args: string[], input?: string) {
+  const r = spawnSync(PULUMI, [...args, "--non-interactive"], {
+    cwd: project,
+    input,
+    encoding: "utf8",
+    env: {
+      PATH: process.env.PATH,
+      HOME: path.join(dir, "home"),
+      PULUMI_HOME: path.join(dir, "pulumi-home"),
+      PULUMI_CONFIG_PASSPHRASE: "test passphrase",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(args: string[], input?: string): string {
+  const r = pulumi(args, input);
+  if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** The config as the CLI hands it to the program: `config.get(key)` returns `value`. */
+function rawConfig(stack: string): { raw: RawConfig; secrets: Record<string, string>; all: Record<string, { value: string; secret: boolean }> } {
+  const all = JSON.parse(ok(["config", "--json", "--show-secrets", "--stack", stack])) as Record<string, { value: string; secret: boolean }>;
+  const raw: RawConfig = {};
+  for (const key of PLAIN_KEYS) {
+    const v = all[`${PROJECT}:${key}`];
+    if (v !== undefined) raw[key] = v.value;
+  }
+  const secrets = Object.fromEntries(Object.entries(all).filter(([, v]) => v.secret).map(([k, v]) => [k, v.value]));
+  return { raw, secrets, all };
+}
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-cli-"));
+  project = path.join(dir, "project");
+  // A copy of the project's own files (what a user clones), without state.
+  fs.mkdirSync(project);
+  for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "package.json", "tsconfig.json", "index.ts"]) {
+    fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(project, f));
+  }
+  expect(ok(["version"]).trim()).toMatch(/^v3\.\d+\.\d+/);
+});
+
+afterAll(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("the example stack: state lands inside the project, and the config parses", () => {
+  ok(["stack", "init", "dev"]);
+  expect(fs.existsSync(path.join(project, ".pulumi", "stacks", "nixos-restic-b2", "dev.json"))).toBe(true);
+  const { raw } = rawConfig("dev");
+  const cfg = parseConfig(raw, {}, "dev");
+  expect(cfg.host.host).toBe("nixos-dev.lan");
+  expect(cfg.backup.paths).toEqual(["/home", "/etc/nixos", "/var/lib"]);
+  expect(cfg.backup.notify).toEqual({ user: "alice", uid: 1000 });
+  expect(cfg.secrets.adminKeys).toHaveLength(1);
+});
+
+test("Pulumi.yaml's defaults and the parser's defaults agree", () => {
+  // Only the keys the stack file sets, as if Pulumi.yaml declared no defaults.
+  const { raw: withDefaults } = rawConfig("dev");
+  const stackFile = fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8");
+  const setInFile = PLAIN_KEYS.filter((k) => stackFile.includes(`${PROJECT}:${k}:`));
+  const onlySet: RawConfig = Object.fromEntries(setInFile.map((k) => [k, withDefaults[k]]));
+  expect(Object.keys(withDefaults).length).toBeGreaterThan(setInFile.length);
+  expect(parseConfig(withDefaults, {}, "dev")).toEqual(parseConfig(onlySet, {}, "dev"));
+});
+
+test("every key the program reads is declared, with a description", () => {
+  const { all } = rawConfig("dev");
+  const declaredOrSet = Object.keys(all).map((k) => k.replace(`${PROJECT}:`, ""));
+  const required = ["hostKey", "paths"];
+  for (const key of PLAIN_KEYS) {
+    if (!required.includes(key)) expect(declaredOrSet).toContain(key);
+  }
+  const yaml = fs.readFileSync(path.join(project, "Pulumi.yaml"), "utf8");
+  for (const key of PLAIN_KEYS) expect(yaml).toMatch(new RegExp(`\\n  ${key}:\\n(    .*\\n)*    description: "`));
+});
+
+test("a stack without the required keys is refused before the program runs", () => {
+  ok(["stack", "init", "bare"]);
+  const r = pulumi(["preview", "--stack", "bare"]);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr + r.stdout).toContain("Stack 'bare' is missing configuration values 'hostKey' and 'paths'");
+});
+
+test.each([
+  ["lifecycleDays", "thirty", "must be of type 'integer'"],
+  ["createBucket", "maybe", "must be of type 'boolean'"],
+  ["sshPort", "ssh", "must be of type 'integer'"],
+])("a mistyped %s is refused before the program runs", (key, value, message) => {
+  ok(["stack", "select", "dev"]);
+  ok(["config", "set", key, value, "--stack", "dev"]);
+  try {
+    const r = pulumi(["preview", "--stack", "dev"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr + r.stdout).toContain(`Stack 'dev' with configuration key '${key}' ${message}`);
+  } finally {
+    ok(["config", "rm", key, "--stack", "dev"]);
+  }
+});
+
+test("secrets set with --secret are stored encrypted and reach the program as secrets", () => {
+  const secret = "K004-not-a-real-key-cli-test";
+  ok(["config", "set", "--secret", "b2:applicationKey", "--stack", "dev"], secret);
+  ok(["config", "set", "--secret", "existingKey", "--stack", "dev"], secret);
+  const file = fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8");
+  expect(file).not.toContain(secret);
+  expect(file).toMatch(/b2:applicationKey:\n\s+secure: /);
+  const { secrets } = rawConfig("dev");
+  expect(secrets["b2:applicationKey"]).toBe(secret);
+  expect(secrets[`${PROJECT}:existingKey`]).toBe(secret);
+});
