@@ -65,10 +65,11 @@ export class AgenixSecrets extends pulumi.ComponentResource {
     const child = { parent: this };
 
     this.recipients = [args.hostKey, ...args.adminKeys];
-    this.password =
-      args.resticPassword !== undefined
-        ? pulumi.secret(args.resticPassword)
-        : randomHex(`${name}-restic-password`, 32, true, child);
+    // The generated password always exists, even while a user-supplied one is
+    // in use, so removing resticPassword later returns to the same generated
+    // password instead of making a new one.
+    const generated = randomHex(`${name}-restic-password`, 32, true, child);
+    this.password = args.resticPassword !== undefined ? pulumi.secret(args.resticPassword) : generated;
 
     const plaintexts: Record<AgeFile, pulumi.Output<string>> = {
       "env.age": pulumi.all([args.keyId, args.key]).apply(([id, key]) => renderEnvFile(id, key)),
