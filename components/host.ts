@@ -85,7 +85,9 @@ export class HostDeployment extends pulumi.ComponentResource {
         delete: hostCommand("uninstall", common, { sudo }),
         // Where the files live: when any of these change, the old install is
         // removed (with the old connection and paths) before the new one.
-        triggers: [args.host, args.sshPort, args.hostConfigDir, args.backupName, args.importMode],
+        // Not importMode: an update handles that, while an uninstall would
+        // refuse to run as long as the user's own import line exists.
+        triggers: [args.host, args.sshPort, args.hostConfigDir, args.backupName],
         addPreviousOutputInEnv: false,
       },
       { parent: this, replaceOnChanges: ["triggers"], deleteBeforeReplace: true },

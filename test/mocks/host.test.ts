@@ -64,7 +64,7 @@ test("one remote command: install on create and update, uninstall on delete", as
   expect(r.inputs.update).toBe(install);
   expect(r.inputs.delete).toBe(hostCommand("uninstall", common, { sudo: false }));
   expect(r.inputs.addPreviousOutputInEnv).toBe(false);
-  expect(r.inputs.triggers).toEqual(["nixos.lan", 22, "/etc/nixos", "daily", "auto"]);
+  expect(r.inputs.triggers).toEqual(["nixos.lan", 22, "/etc/nixos", "daily"]);
   expect(mocks.resources.filter((x) => x.custom)).toHaveLength(1);
 });
 
@@ -93,7 +93,7 @@ test("a non-root SSH user runs the script through sudo -n", async () => {
   expect(r.inputs.connection).toMatchObject({ user: "deploy", port: 2222 });
 });
 
-test("moving the install (host, port, directory, backup name, import mode) replaces it, old one removed first", async () => {
+test("moving the install (host, port, directory, backup name) replaces it, old one removed first", async () => {
   await build();
   const { opts } = mocks.optionsOf("laptop-deploy");
   expect(opts.replaceOnChanges).toEqual(expect.arrayContaining(["triggers"]));
