@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { hostCommand, HostCommandParams, HOST_SCRIPT, HOST_SCRIPT_NAME, shellQuote } from "../../lib/shell";
-import { ensureSudoUser, requireRoot, RunResult, snapshotTree, TestSshd, TreeEntry } from "../support/sshd";
+import { ensureSudoUser, removeSudoEntry, requireRoot, RunResult, snapshotTree, TestSshd, TreeEntry } from "../support/sshd";
 
 requireRoot();
 
@@ -97,6 +97,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
+  removeSudoEntry();
   await srv?.stop();
 });
 

@@ -256,6 +256,11 @@ export function ensureSudoUser(stubBin: string): string {
   return SUDO_USER;
 }
 
+/** Removes the sudoers entry again (the account stays: it has no password and no keys outside the tests). */
+export function removeSudoEntry(): void {
+  fs.rmSync(`/etc/sudoers.d/${SUDO_USER}`, { force: true });
+}
+
 // ---- the server -------------------------------------------------------------
 
 export class TestSshd {
