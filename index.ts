@@ -1,7 +1,7 @@
 // Wiring only: read the stack config once, build the components, export outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { AgenixSecrets } from "./components/secrets";
-import { HostDeployment, hostLayout } from "./components/host";
+import { HOST_SECRETS_SUBDIR, HostDeployment, hostLayout } from "./components/host";
 import { B2Storage } from "./components/storage";
 import { PLAIN_KEYS, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig } from "./lib/config";
 import { renderModule } from "./lib/nix";
@@ -66,7 +66,7 @@ if (cfg.host.deploy) {
     backupName: cfg.backup.backupName,
     importMode: cfg.host.importMode,
     runFirstBackup: cfg.host.runFirstBackup,
-    module: moduleFor("./secrets"),
+    module: moduleFor(`./${HOST_SECRETS_SUBDIR}`),
     files: agenix.files,
   });
 }

@@ -22,13 +22,16 @@ export interface HostDeploymentArgs {
   files: Record<AgeFile, pulumi.Input<string>>;
 }
 
+/** Where the .age files sit on the host, relative to module.nix (the module refers to them as ./secrets/<file>). */
+export const HOST_SECRETS_SUBDIR = "secrets";
+
 /** Where things land on the host, and the unit names, for outputs and messages. */
 export function hostLayout(hostConfigDir: string, backupName: string) {
   const dir = `${hostConfigDir}/restic-b2`;
   return {
     dir,
     modulePath: `${dir}/module.nix`,
-    secretsDir: `${dir}/secrets`,
+    secretsDir: `${dir}/${HOST_SECRETS_SUBDIR}`,
     service: `restic-backups-${backupName}.service`,
     timer: `restic-backups-${backupName}.timer`,
   };
@@ -64,7 +67,7 @@ export class HostDeployment extends pulumi.ComponentResource {
       .all(AGE_FILES.map((f) => pulumi.output(args.files[f])))
       .apply((texts) => {
         const files: Record<string, string> = { "module.nix": args.module };
-        AGE_FILES.forEach((f, i) => (files[`secrets/${f}`] = texts[i]));
+        AGE_FILES.forEach((f, i) => (files[`${HOST_SECRETS_SUBDIR}/${f}`] = texts[i]));
         return hostCommand("install", { ...common, files, firstBackup: args.runFirstBackup }, { sudo });
       });
 

@@ -203,16 +203,9 @@ const HOST_NAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.
 // shell command line unquoted: a flag, optionally one value of safe characters.
 const RESTIC_OPTION = /^--?[A-Za-z][A-Za-z0-9-]*(?:[ =][A-Za-z0-9._:/@%+,=-]+)?$/;
 
-function checkAbsolutePath(r: Reader, key: PlainKey, p: string): boolean {
-  if (!p.startsWith("/")) {
-    r.fail(key, "must be an absolute path (starting with /)", p);
-    return false;
-  }
-  if (p.split("/").includes("..")) {
-    r.fail(key, "must not contain '..' segments", p);
-    return false;
-  }
-  return true;
+function checkAbsolutePath(r: Reader, key: PlainKey, p: string): void {
+  if (!p.startsWith("/")) r.fail(key, "must be an absolute path (starting with /)", p);
+  else if (p.split("/").includes("..")) r.fail(key, "must not contain '..' segments", p);
 }
 
 /**
