@@ -5,7 +5,7 @@ import { HOST_SECRETS_SUBDIR, HostDeployment, hostLayout } from "./components/ho
 import { B2Storage } from "./components/storage";
 import { PLAIN_KEYS, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig } from "./lib/config";
 import { renderModule } from "./lib/nix";
-import { restoreCommands } from "./lib/restore";
+import { restoreCommands } from "./lib/host/restore";
 
 const stack = pulumi.getStack();
 const projectConfig = new pulumi.Config(PROJECT);

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AGE_FILES, AgeFile } from "../lib/agenix";
-import { ImportMode } from "../lib/config-types";
-import { hostCommand } from "../lib/shell";
+import { AGE_FILES, AgeFile } from "../lib/age/agenix";
+import { ImportMode } from "../lib/config/types";
+import { hostCommand } from "../lib/host/shell";
 
 export interface HostDeploymentArgs {
   host: string;

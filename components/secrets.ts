@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { AGE_FILES, AgeFile, renderEnvFile, renderSecretsNix } from "../lib/agenix";
-import { shellQuote } from "../lib/shell";
+import { AGE_FILES, AgeFile, renderEnvFile, renderSecretsNix } from "../lib/age/agenix";
+import { shellQuote } from "../lib/host/shell";
 import { randomHex } from "./random";
 
 export interface AgenixSecretsArgs {
@@ -37,7 +37,7 @@ export interface AgenixSecretsArgs {
  * admin's first `pulumi up` re-encrypt.
  */
 export function localFilesCommand(verb: "encrypt" | "write", file: string): string {
-  return `node -r ts-node/register/transpile-only lib/local-files.ts ${verb} ${shellQuote(file)}`;
+  return `node -r ts-node/register/transpile-only lib/age/local-files.ts ${verb} ${shellQuote(file)}`;
 }
 
 /**

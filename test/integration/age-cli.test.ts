@@ -1,4 +1,4 @@
-// Round trips between lib/age-ssh.ts and the real age CLI (Debian's age 1.1.1,
+// Round trips between lib/age/ssh.ts and the real age CLI (Debian's age 1.1.1,
 // the decryptor agenix uses). Keys and ciphertext live in a temp dir that is
 // removed afterwards; plaintext only travels through stdin/stdout.
 
@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decrypter, armor } from "age-encryption";
-import { encryptArmored, encryptBinary, parseRecipient } from "../../lib/age-ssh";
+import { encryptArmored, encryptBinary, parseRecipient } from "../../lib/age/ssh";
 import { identityFromKeyFile } from "../support/age-identities";
 
 const AGE = "/usr/bin/age";

@@ -5,7 +5,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { hostCommand, HostCommandParams, HOST_SCRIPT, HOST_SCRIPT_NAME, shellQuote } from "../../lib/shell";
+import { hostCommand, HostCommandParams, HOST_SCRIPT, HOST_SCRIPT_NAME, shellQuote } from "../../lib/host/shell";
 import { ensureSudoUser, removeSudoEntry, requireRoot, RunResult, snapshotTree, TestSshd, TreeEntry } from "../support/sshd";
 
 requireRoot();

@@ -1,10 +1,10 @@
-// lib/nix.ts against the real Nix evaluator (nix-instantiate, no daemon),
+// lib/nix/ against the real Nix evaluator (nix-instantiate, no daemon),
 // sandboxed by test/support/nix-instantiate.ts.
 
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BackupConfig } from "../../lib/config-types";
+import type { BackupConfig } from "../../lib/config/types";
 import { EMITTED_RESTIC_OPTIONS, nixString, renderModule } from "../../lib/nix";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixResult, NixSandbox } from "../support/nix-instantiate";

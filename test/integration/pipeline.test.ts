@@ -10,10 +10,10 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AGE_FILES, renderEnvFile, renderSecretsNix } from "../../lib/agenix";
+import { AGE_FILES, renderEnvFile, renderSecretsNix } from "../../lib/age/agenix";
 import { parseConfig } from "../../lib/config";
 import { renderModule } from "../../lib/nix";
-import { hostCommand } from "../../lib/shell";
+import { hostCommand } from "../../lib/host/shell";
 import { RANDOM_HEX_COMMAND } from "../../components/random";
 import { localFilesCommand } from "../../components/secrets";
 import { hostLayout } from "../../components/host";
@@ -84,7 +84,7 @@ test("config → password → agenix files → module → push → switch → de
   expect(password).toMatch(/^[0-9a-f]{64}$/);
   expect(local(RANDOM_HEX_COMMAND(32)).trim()).not.toBe(password);
 
-  // The three agenix files and secrets.nix, through lib/local-files.ts.
+  // The three agenix files and secrets.nix, through lib/age/local-files.ts.
   const plaintexts: Record<string, string> = {
     "env.age": renderEnvFile(KEY_ID, KEY),
     "repo.age": "b2:restic-laptop-0123abcd",

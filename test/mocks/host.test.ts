@@ -1,7 +1,7 @@
 // HostDeployment under Pulumi mocks: the one remote command it registers,
 // its pinned connection, secret handling and stable inputs.
 import * as pulumi from "@pulumi/pulumi";
-import { hostCommand } from "../../lib/shell";
+import { hostCommand } from "../../lib/host/shell";
 import type { HostDeploymentArgs } from "../../components/host";
 import { MockRecorder, installPulumiMocks, isSecret, settled } from "../support/pulumi-mocks";
 

@@ -189,7 +189,7 @@ describe("existing-bucket mode", () => {
     const out = await run({ ...config, "nixos-restic-b2:deploy": "false", "nixos-restic-b2:host": "" }, secret);
     expect(mocks.ofType("command:remote:Command")).toEqual([]);
     const module = mocks.one("command:local:Command", "laptop-module-nix");
-    expect(module.inputs.create).toBe("node -r ts-node/register/transpile-only lib/local-files.ts write 'secrets/laptop/restic/module.nix'");
+    expect(module.inputs.create).toBe("node -r ts-node/register/transpile-only lib/age/local-files.ts write 'secrets/laptop/restic/module.nix'");
     for (const f of ["env", "repo", "password"]) expect(module.inputs.stdin).toContain(`file = ./${f}.age;`);
     expect(out.localModulePath).toBe("secrets/laptop/restic/module.nix");
     expect(out.hostModulePath).toBeUndefined();

@@ -1,7 +1,7 @@
 // AgenixSecrets under Pulumi mocks: what the local commands receive, which
 // values are secret, and that nothing changes between two runs.
 import * as pulumi from "@pulumi/pulumi";
-import { renderEnvFile, renderSecretsNix } from "../../lib/agenix";
+import { renderEnvFile, renderSecretsNix } from "../../lib/age/agenix";
 import { RANDOM_HEX_COMMAND } from "../../components/random";
 import type { AgenixSecretsArgs } from "../../components/secrets";
 import { MockRecorder, RecordedResource, fakeHex, installPulumiMocks, isSecret, settled, valueOf } from "../support/pulumi-mocks";
@@ -86,7 +86,7 @@ test("each file is encrypted to the host key then every admin, from a secret std
   for (const [name, plaintext] of Object.entries(expectations)) {
     const file = name.replace("laptop-", "");
     const r = byName(name);
-    expect(r.inputs.create).toBe(`node -r ts-node/register/transpile-only lib/local-files.ts encrypt 'secrets/laptop/restic/${file}.age'`);
+    expect(r.inputs.create).toBe(`node -r ts-node/register/transpile-only lib/age/local-files.ts encrypt 'secrets/laptop/restic/${file}.age'`);
     expect(request(name)).toEqual({ recipients: [HOST, ALICE, BOB], plaintext });
     expect(r.secretPaths).toContain("stdin");
     expect(r.inputs.logging).toBe("stderr");
@@ -103,7 +103,7 @@ test("the ciphertext outputs are the commands' stdout and are not secret", async
 test("secrets.nix lists exactly the configured recipients and is written beside the files", async () => {
   const s = await build(args({ adminKeys: [ALICE, BOB] }));
   const r = byName("laptop-secrets-nix");
-  expect(r.inputs.create).toBe("node -r ts-node/register/transpile-only lib/local-files.ts write 'secrets/laptop/restic/secrets.nix'");
+  expect(r.inputs.create).toBe("node -r ts-node/register/transpile-only lib/age/local-files.ts write 'secrets/laptop/restic/secrets.nix'");
   expect(r.inputs.stdin).toBe(renderSecretsNix("laptop", HOST, [ALICE, BOB]));
   expect(s.secretsNix).toBe(r.inputs.stdin);
   expect(r.secretPaths).toEqual([]);

@@ -1,6 +1,6 @@
 // Test-only age identities for the ssh-ed25519 and ssh-rsa stanza types, built
 // from unencrypted OpenSSH private keys. The program itself never decrypts;
-// these exist so tests can check what lib/age-ssh.ts produces and run the
+// these exist so tests can check what lib/age/ssh.ts produces and run the
 // decryption-side vectors. They follow Go age's rules: a stanza of the type
 // that is malformed, or that matches this key's tag but fails to decrypt, is a
 // hard error (UnwrapError); a stanza for another key is skipped.
@@ -12,7 +12,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import type { Identity, Stanza } from "age-encryption";
-import { SSH_ED25519_LABEL, SSH_RSA_LABEL, sshTag } from "../../lib/age-ssh";
+import { SSH_ED25519_LABEL, SSH_RSA_LABEL, sshTag } from "../../lib/age/ssh";
 
 /** A stanza addressed to this identity (or malformed for its type) could not be used. */
 export class UnwrapError extends Error {

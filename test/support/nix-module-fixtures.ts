@@ -1,6 +1,6 @@
-// Inputs for the lib/nix.ts tests (unit and nix-instantiate integration).
+// Inputs for the lib/nix/ tests (unit and nix-instantiate integration).
 
-import type { BackupConfig } from "../../lib/config-types";
+import type { BackupConfig } from "../../lib/config/types";
 import type { ModuleOptions } from "../../lib/nix";
 
 export const SECRET_FILES = {
@@ -12,7 +12,7 @@ export const SECRET_FILES = {
 export const AGENIX_URL = "https://github.com/ryantm/agenix/archive/b027ee29d959fda4b60b57566d64c98a202e0feb.tar.gz";
 export const AGENIX_SHA256 = "0000000000000000000000000000000000000000000000000000";
 
-/** What lib/config.ts produces when nothing is configured (agenix module provided by the host). */
+/** What lib/config/ produces when nothing is configured (agenix module provided by the host). */
 export function defaultBackup(): BackupConfig {
   return {
     backupName: "daily",

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { shellQuote } from "../../lib/shell";
+import { shellQuote } from "../../lib/host/shell";
 
 export interface RunResult {
   code: number;

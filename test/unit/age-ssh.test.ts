@@ -1,4 +1,4 @@
-// Parser tests for lib/age-ssh.ts: real keys from ssh-keygen plus hand-built
+// Parser tests for lib/age/ssh.ts: real keys from ssh-keygen plus hand-built
 // blobs for the kinds ssh-keygen cannot make here.
 
 import { execFileSync } from "node:child_process";
@@ -17,7 +17,7 @@ import {
   parseRecipient,
   parseSshPublicKey,
   sshTag,
-} from "../../lib/age-ssh";
+} from "../../lib/age/ssh";
 import { sharedPath } from "../support/shared";
 
 // ---------------------------------------------------------------------------

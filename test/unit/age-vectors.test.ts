@@ -1,5 +1,5 @@
 // Decryption-side vectors (shared/age-vectors: ssh/, agenix-examples/, cctv/)
-// and round trips of lib/age-ssh.ts through the test identities.
+// and round trips of lib/age/ssh.ts through the test identities.
 
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
@@ -9,7 +9,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { Decrypter, armor } from "age-encryption";
 import type { Identity } from "age-encryption";
-import { SshEd25519Recipient, SshRsaRecipient, encryptArmored, encryptBinary, parseSshPublicKey } from "../../lib/age-ssh";
+import { SshEd25519Recipient, SshRsaRecipient, encryptArmored, encryptBinary, parseSshPublicKey } from "../../lib/age/ssh";
 import { UnwrapError, identityFromKeyFile, parseOpenSshPrivateKey, sshIdentityFromPem } from "../support/age-identities";
 import { sharedPath } from "../support/shared";
 
@@ -221,7 +221,7 @@ describe("CCTV x25519* and armor_* vectors", () => {
   });
 });
 
-describe("round trips: lib/age-ssh.ts encryption → test identities", () => {
+describe("round trips: lib/age/ssh.ts encryption → test identities", () => {
   const pubs = {
     ed25519: keyFile("keys/ed25519.pub"),
     rsa2048: keyFile("keys/rsa2048.pub"),

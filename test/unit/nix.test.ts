@@ -1,9 +1,9 @@
-// Pure tests of lib/nix.ts. The real Nix evaluator checks the same outputs in
+// Pure tests of lib/nix/. The real Nix evaluator checks the same outputs in
 // test/integration/nix-instantiate.test.ts; here the exact source text is
 // checked line by line (no snapshots).
 
 import { readFileSync } from "node:fs";
-import type { BackupConfig } from "../../lib/config-types";
+import type { BackupConfig } from "../../lib/config/types";
 import {
   EMITTED_RESTIC_OPTIONS,
   nixAttrName,

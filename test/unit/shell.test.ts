@@ -6,7 +6,7 @@ import {
   HOST_SCRIPT_NAME,
   MAX_COMMAND_BYTES,
   shellQuote,
-} from "../../lib/shell";
+} from "../../lib/host/shell";
 
 const SHELLS = ["sh", "bash"];
 

@@ -1,10 +1,10 @@
 // The local half of the secrets component, run by @pulumi/command local
 // commands during `pulumi up` (never during preview):
 //
-//   node -r ts-node/register/transpile-only lib/local-files.ts encrypt <file>
+//   node -r ts-node/register/transpile-only lib/age/local-files.ts encrypt <file>
 //       stdin: JSON {"recipients": [...], "plaintext": "..."}
 //       writes the ASCII-armored age file to <file> and prints it on stdout
-//   node -r ts-node/register/transpile-only lib/local-files.ts write <file>
+//   node -r ts-node/register/transpile-only lib/age/local-files.ts write <file>
 //       stdin: the file's text; writes it to <file>
 //
 // The plaintext travels only through stdin and memory: it is never put in an
@@ -13,7 +13,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { encryptArmored } from "./age-ssh";
+import { encryptArmored } from "./ssh";
 
 export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
   const dir = path.dirname(file);

@@ -22,7 +22,7 @@ export function shellQuote(s: string): string {
 }
 
 /** The host-side script (lib/host/restic-b2-host.sh), sent in full with every command. */
-export const HOST_SCRIPT: string = fs.readFileSync(path.join(__dirname, "host", "restic-b2-host.sh"), "utf8");
+export const HOST_SCRIPT: string = fs.readFileSync(path.join(__dirname, "restic-b2-host.sh"), "utf8");
 
 /** The name the script runs under ($0), shown in its messages. */
 export const HOST_SCRIPT_NAME = "restic-b2-host";

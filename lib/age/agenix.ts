@@ -1,7 +1,7 @@
 // Pure renderers for the agenix side: the plaintext of env.age and the
 // secrets.nix rules file the agenix CLI reads. No Pulumi here.
 
-import { nixString } from "./nix";
+import { nixString } from "../nix/escape";
 
 /** The three agenix files, in the order they are written and listed. */
 export const AGE_FILES = ["env.age", "repo.age", "password.age"] as const;

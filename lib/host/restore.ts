@@ -1,7 +1,7 @@
 // Ready-to-paste restore commands for the stack outputs. Pure; no secret
 // values: they say where the secrets are, never what they are.
 
-import { MachineConfig } from "./config-types";
+import { MachineConfig } from "../config/types";
 import { shellQuote } from "./shell";
 
 export interface RestoreCommands {

@@ -1,0 +1,45 @@
+// The stack configuration parser: raw `pulumi config` values in, one typed
+// MachineConfig out, or one ConfigError that lists every problem found.
+//
+// Pure code: no Pulumi import. index.ts reads every plain key with
+// `config.get()` (strings; structured values arrive as JSON text) and every
+// secret key with `config.getSecret()`; secrets are passed here only so the
+// parser can check that they are present. Their values are never inspected,
+// so they can never appear in an error message.
+//
+// One file per area: ./storage, ./secrets, ./host, ./backup; ./reader holds
+// the typed readers and the error, ./keys the key lists.
+
+import { parseBackup } from "./backup";
+import { parseHost } from "./host";
+import { RawConfig, SecretKey } from "./keys";
+import { ConfigError, Reader } from "./reader";
+import { parseSecrets } from "./secrets";
+import { parseStorage } from "./storage";
+import { MachineConfig } from "./types";
+
+export * from "./types";
+export * from "./keys";
+export { ConfigError } from "./reader";
+export { ACCOUNT_ONLY_CAPABILITIES, B2_CAPABILITIES, BUCKET_NAME_PATTERN, DEFAULT_CAPABILITIES, bucketNameProblem } from "./storage";
+export { DEFAULT_AGENIX_URL, DEFAULT_PRUNE_OPTS, DEFAULT_TIMER_CONFIG } from "./backup";
+
+/**
+ * Parse and validate one machine's stack configuration.
+ * @param raw plain keys of the project namespace, as `config.get()` returns them
+ * @param secrets the secret keys that are set (values are never inspected)
+ * @param stack the stack name (the machine)
+ */
+export function parseConfig<S>(
+  raw: RawConfig,
+  secrets: Partial<Record<SecretKey, S>>,
+  stack: string,
+): MachineConfig<S> {
+  const r = new Reader(raw);
+  const storage = parseStorage(r, secrets);
+  const secretsConfig = parseSecrets(r, secrets, stack);
+  const host = parseHost(r, secrets);
+  const backup = parseBackup(r);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return { stack, storage, secrets: secretsConfig, host, backup };
+}

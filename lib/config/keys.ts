@@ -1,0 +1,51 @@
+// The stack configuration keys the program reads, in the project namespace
+// (`nixos-restic-b2:<key>`) and, for the B2 management key, the `b2:` one.
+
+/** The project's config namespace (`nixos-restic-b2:<key>` in Pulumi.<stack>.yaml). */
+export const PROJECT = "nixos-restic-b2";
+
+/** Keys read with requireSecret/getSecret; their values never reach the parser's messages. */
+export const SECRET_KEYS = [
+  "b2:applicationKeyId",
+  "b2:applicationKey",
+  "existingKeyId",
+  "existingKey",
+  "resticPassword",
+  "sshPrivateKey",
+] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Every plain key the program reads from the project namespace. */
+export const PLAIN_KEYS = [
+  "bucketName",
+  "createBucket",
+  "lifecycleDays",
+  "keyCapabilities",
+  "repositoryPath",
+  "deleteBucketOnDestroy",
+  "hostKey",
+  "adminKeys",
+  "secretsDir",
+  "deploy",
+  "host",
+  "sshPort",
+  "sshUser",
+  "hostConfigDir",
+  "importMode",
+  "runFirstBackup",
+  "backupName",
+  "paths",
+  "exclude",
+  "pruneOpts",
+  "timerConfig",
+  "extraBackupArgs",
+  "checkOpts",
+  "runCheck",
+  "agenixModule",
+  "agenixSha256",
+  "notifyUser",
+  "notifyUid",
+] as const;
+export type PlainKey = (typeof PLAIN_KEYS)[number];
+
+export type RawConfig = Partial<Record<PlainKey, string>>;

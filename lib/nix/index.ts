@@ -1,0 +1,3 @@
+// Nix rendering: the escaper (./escape) and the generated module (./module).
+export * from "./escape";
+export * from "./module";
