@@ -29,15 +29,18 @@ export { DEFAULT_AGENIX_URL, DEFAULT_PRUNE_OPTS, DEFAULT_TIMER_CONFIG } from "./
  * @param raw plain keys of the project namespace, as `config.get()` returns them
  * @param secrets the secret keys that are set (values are never inspected)
  * @param stack the stack name (the machine)
+ * @param warnings optional sink: messages about accepted but deprecated keys
+ *   are pushed here (index.ts logs them with pulumi.log.warn); never secrets
  */
 export function parseConfig<S>(
   raw: RawConfig,
   secrets: Partial<Record<SecretKey, S>>,
   stack: string,
+  warnings: string[] = [],
 ): MachineConfig<S> {
   const r = new Reader(raw);
   const storage = parseStorage(r, secrets);
-  const secretsConfig = parseSecrets(r, secrets, stack);
+  const secretsConfig = parseSecrets(r, secrets, stack, warnings);
   const host = parseHost(r, secrets);
   const backup = parseBackup(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);

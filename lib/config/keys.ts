@@ -25,7 +25,7 @@ export const PLAIN_KEYS = [
   "deleteBucketOnDestroy",
   "hostKey",
   "adminKeys",
-  "secretsDir",
+  "agenixDir",
   "deploy",
   "host",
   "sshPort",
@@ -48,4 +48,12 @@ export const PLAIN_KEYS = [
 ] as const;
 export type PlainKey = (typeof PLAIN_KEYS)[number];
 
-export type RawConfig = Partial<Record<PlainKey, string>>;
+/**
+ * Old names still read (not declared in Pulumi.yaml), each with the key that
+ * replaces it. secretsDir: the Pulumi CLI refuses `pulumi config set` of a
+ * path under a name matching (?i)passwd|pass|password|pwd|secret|token.
+ */
+export const DEPRECATED_KEYS = { secretsDir: "agenixDir" } as const satisfies Record<string, PlainKey>;
+export type DeprecatedKey = keyof typeof DEPRECATED_KEYS;
+
+export type RawConfig = Partial<Record<PlainKey | DeprecatedKey, string>>;

@@ -47,7 +47,7 @@ export class Reader {
   }
 
   /** An optional string; "" counts as unset (Pulumi.yaml declares optional strings with default ""). */
-  string(key: PlainKey): string | undefined {
+  string(key: keyof RawConfig): string | undefined {
     const v = this.raw[key];
     if (v === undefined || v === "") return undefined;
     if (CONTROL.test(v)) {

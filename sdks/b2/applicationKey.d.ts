@@ -4,7 +4,7 @@
 // generates for the Backblaze/b2 Terraform provider 0.13.1 through the
 // terraform-provider plugin 0.14.0.
 // To get the real generated SDK instead, on a connected machine run
-//   pulumi package add terraform-provider backblaze/b2 0.13.1
+//   pulumi package add terraform-provider@0.14.0 backblaze/b2 0.13.1
 // or run `pulumi install` with this entry in Pulumi.yaml:
 //   packages:
 //     b2:

@@ -4,7 +4,7 @@
 // generates for the Backblaze/b2 Terraform provider 0.13.1 through the
 // terraform-provider plugin 0.14.0.
 // To get the real generated SDK instead, on a connected machine run
-//   pulumi package add terraform-provider backblaze/b2 0.13.1
+//   pulumi package add terraform-provider@0.14.0 backblaze/b2 0.13.1
 // or run `pulumi install` with this entry in Pulumi.yaml:
 //   packages:
 //     b2:
@@ -33,8 +33,12 @@ export declare class Provider extends pulumi.ProviderResource {
      * @param opts Resource options.
      */
     constructor(name: string, args?: ProviderArgs, opts?: pulumi.ResourceOptions);
-    /** The provider configuration as the bridged Terraform provider sees it. */
-    terraformConfig(): pulumi.Output<Provider.TerraformConfigResult>;
+    /**
+     * The provider configuration as the bridged Terraform provider sees it
+     * (Terraform-style key names): the `result` of the provider method's
+     * answer ({@link Provider.TerraformConfigResult}), as in the generated SDK.
+     */
+    terraformConfig(): pulumi.Output<{ [key: string]: any }>;
 }
 
 /** Arguments of {@link Provider}. */
@@ -48,7 +52,7 @@ export interface ProviderArgs {
 }
 
 export declare namespace Provider {
-    /** Result of {@link Provider.terraformConfig}. */
+    /** What the provider method `pulumi:providers:b2/terraformConfig` answers; terraformConfig() returns its `result`. */
     interface TerraformConfigResult {
         readonly result: { [key: string]: any };
     }

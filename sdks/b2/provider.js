@@ -4,7 +4,7 @@
 // generates for the Backblaze/b2 Terraform provider 0.13.1 through the
 // terraform-provider plugin 0.14.0.
 // To get the real generated SDK instead, on a connected machine run
-//   pulumi package add terraform-provider backblaze/b2 0.13.1
+//   pulumi package add terraform-provider@0.14.0 backblaze/b2 0.13.1
 // or run `pulumi install` with this entry in Pulumi.yaml:
 //   packages:
 //     b2:
@@ -51,9 +51,15 @@ class Provider extends pulumi.ProviderResource {
         super(Provider.__pulumiType, name, props, opts, false, utilities.getPackage());
     }
 
-    /** The provider configuration as the bridged Terraform provider sees it. */
+    /**
+     * The provider configuration as the bridged Terraform provider sees it
+     * (Terraform-style key names). The provider method answers
+     * `{ result: {...} }`; like the generated SDK, this returns the inner
+     * object.
+     */
     terraformConfig() {
-        return pulumi.runtime.call("pulumi:providers:b2/terraformConfig", { __self__: this }, this, utilities.getPackage());
+        const answer = pulumi.runtime.call("pulumi:providers:b2/terraformConfig", { __self__: this }, this, utilities.getPackage());
+        return answer.apply((r) => r.result);
     }
 }
 

@@ -19,6 +19,8 @@
 //   created with `recordOptions` in opts.transformations, or under a parent
 //   that has it, are seen here.
 import * as pulumi from "@pulumi/pulumi";
+import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
+import * as structProto from "google-protobuf/google/protobuf/struct_pb";
 
 export interface RecordedResource {
   type: string;
@@ -177,6 +179,21 @@ export async function installPulumiMocks(options: MockOptions = {}): Promise<Moc
       return registerResource(req, callback);
     } finally {
       currentRequest = undefined;
+    }
+  };
+
+  // Provider methods (pulumi.runtime.call, e.g. Provider.terraformConfig()):
+  // the stock mock monitor has no Call; answer them like invokes, through
+  // `call` above (recorded in `calls`; args.provider is the request's packageRef).
+  monitor.call = async (req: any, callback: (err: unknown, resp?: unknown) => void) => {
+    try {
+      const inputs = pulumi.runtime.deserializeProperties(req.getArgs());
+      const result = await mocks.call({ token: req.getTok(), inputs, provider: req.getPackageref() || req.getProvider() });
+      const resp = new providerProto.CallResponse();
+      resp.setReturn(structProto.Struct.fromJavaScript(await pulumi.runtime.serializeProperties("call", result)));
+      callback(null, resp);
+    } catch (err) {
+      callback(err);
     }
   };
 

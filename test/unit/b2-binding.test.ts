@@ -36,6 +36,16 @@ const FACTS = {
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
+// The one regeneration command, with the base plugin pinned (unpinned, the CLI
+// takes the newest terraform-provider plugin and baseProviderVersion changes).
+const PINNED_COMMAND = "pulumi package add terraform-provider@0.14.0 backblaze/b2 0.13.1";
+
+/** Every statement of `pulumi package add ...` in a text, as "pulumi package add <args up to the end of the command>". */
+function regenerationCommands(text: string): string[] {
+  // A command ends at a line end, a backtick, a quote, a parenthesis or a comma/semicolon.
+  return [...text.matchAll(/pulumi\s+package\s+add\b[^\n`"'(),;]*/g)].map((m) => m[0].trim().replace(/\s+/g, " "));
+}
+
 describe("package.json", () => {
   test("pulumi block: base plugin terraform-provider 0.14.0, parameterization b2 0.13.1", () => {
     expect(pkg.pulumi).toStrictEqual({
@@ -270,7 +280,7 @@ describe("source files", () => {
       expect(text.split("\n")[0]).toMatch(/WRITTEN BY HAND for this project/);
       const header = text.slice(0, 1200);
       expect(header).toMatch(/Not generated, and no code copied from any repository/);
-      expect(header).toMatch(/pulumi package add terraform-provider backblaze\/b2 0\.13\.1/);
+      expect(header).toContain(PINNED_COMMAND);
       expect(header).toMatch(/pulumi install/);
     },
   );
@@ -278,13 +288,59 @@ describe("source files", () => {
   test("README.md starts with the header", () => {
     const text = fs.readFileSync(path.join(SDK_DIR, "README.md"), "utf8");
     expect(text.split("\n").slice(0, 2).join(" ")).toMatch(/WRITTEN BY HAND for this project/);
-    expect(text.slice(0, 400)).toMatch(/pulumi package add terraform-provider backblaze\/b2 0\.13\.1/);
+    expect(text.slice(0, 400)).toContain(PINNED_COMMAND);
   });
 
   test("package.json carries the header as its first key", () => {
     const raw = fs.readFileSync(path.join(SDK_DIR, "package.json"), "utf8");
     expect(Object.keys(JSON.parse(raw))[0]).toBe("//");
     expect(pkg["//"].join(" ")).toMatch(/Written by hand.*not generated, no code copied/);
-    expect(pkg["//"].join(" ")).toMatch(/pulumi package add terraform-provider/);
+    expect(pkg["//"].join(" ")).toContain(PINNED_COMMAND);
+  });
+});
+
+describe("the regeneration command", () => {
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  // Every place that states it: the main README, Pulumi.yaml's comments, and every file of the binding.
+  const places = [path.join(ROOT, "README.md"), path.join(ROOT, "Pulumi.yaml"), ...walk(SDK_DIR)];
+
+  test("the scanner sees unpinned and otherwise different forms", () => {
+    expect(regenerationCommands("run `pulumi package add terraform-provider backblaze/b2 0.13.1` now")).toEqual([
+      "pulumi package add terraform-provider backblaze/b2 0.13.1",
+    ]);
+    expect(regenerationCommands("#   pulumi  package add terraform-provider@1.1.3 backblaze/b2 0.13.1\n")).toEqual([
+      "pulumi package add terraform-provider@1.1.3 backblaze/b2 0.13.1",
+    ]);
+    expect(regenerationCommands('"pulumi package add terraform-provider@0.14.0 registry.terraform.io/Backblaze/b2 0.13.1" x')).toEqual([
+      "pulumi package add terraform-provider@0.14.0 registry.terraform.io/Backblaze/b2 0.13.1",
+    ]);
+  });
+
+  test("the pinned command names the versions the binding and Pulumi.yaml declare", () => {
+    const [, , , plugin, address, version] = PINNED_COMMAND.split(" ");
+    expect(plugin).toBe(`${pkg.pulumi.name}@${pkg.pulumi.version}`);
+    expect(address).toBe("backblaze/b2");
+    expect(version).toBe(pkg.pulumi.parameterization.version);
+    const yaml = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8");
+    expect(yaml).toMatch(
+      new RegExp(`\\npackages:\\n  b2:\\n    source: ${pkg.pulumi.name}\\n    version: ${pkg.pulumi.version.replace(/\./g, "\\.")}\\n    parameters:\\n      - backblaze/b2\\n      - ${version.replace(/\./g, "\\.")}\\n`),
+    );
+  });
+
+  test("README.md, Pulumi.yaml, sdks/b2/README.md and every file header of the binding state it", () => {
+    const headerFiles = places.filter((f) => /(\.js|\.d\.ts)$/.test(f));
+    expect(headerFiles.length).toBeGreaterThanOrEqual(8);
+    for (const f of [path.join(ROOT, "README.md"), path.join(ROOT, "Pulumi.yaml"), path.join(SDK_DIR, "README.md"), path.join(SDK_DIR, "package.json"), ...headerFiles]) {
+      expect([path.relative(ROOT, f), regenerationCommands(fs.readFileSync(f, "utf8"))]).toEqual([path.relative(ROOT, f), expect.arrayContaining([PINNED_COMMAND])]);
+    }
+  });
+
+  test("no place states any other form (unpinned, another plugin version, another address)", () => {
+    const others: string[] = [];
+    for (const f of places) {
+      for (const c of regenerationCommands(fs.readFileSync(f, "utf8"))) if (c !== PINNED_COMMAND) others.push(`${path.relative(ROOT, f)}: ${c}`);
+    }
+    expect(others).toEqual([]);
   });
 });

@@ -1,9 +1,14 @@
+import * as fs from "fs";
+import * as path from "path";
 import {
   ConfigError,
   DEFAULT_AGENIX_URL,
   DEFAULT_CAPABILITIES,
+  DEPRECATED_KEYS,
   MachineConfig,
+  PLAIN_KEYS,
   RawConfig,
+  SECRET_KEYS,
   SecretKey,
   parseConfig,
 } from "../../lib/config";
@@ -74,7 +79,7 @@ describe("defaults", () => {
   });
 
   test("empty strings (Pulumi.yaml defaults) count as unset", () => {
-    const c = parse({ bucketName: "", repositoryPath: "", secretsDir: "", notifyUser: "", notifyUid: "0", runCheck: "", agenixSha256: "" });
+    const c = parse({ bucketName: "", repositoryPath: "", agenixDir: "", notifyUser: "", notifyUid: "0", runCheck: "", agenixSha256: "" });
     expect(c.storage.bucketName).toBeUndefined();
     expect(c.storage.repositoryPath).toBeUndefined();
     expect(c.secrets.secretsDir).toBe("secrets/laptop/restic");
@@ -206,5 +211,98 @@ describe("cross-key rules", () => {
     );
     const msg = problems({ bucketName: "?", host: "?", paths: "[]" }, secrets);
     expect(msg).not.toContain(SECRET);
+  });
+});
+
+describe("agenixDir (formerly secretsDir)", () => {
+  const DIR = "/home/me/nixos-config/secrets/laptop";
+
+  test("agenixDir sets the local directory, without warnings", () => {
+    const warnings: string[] = [];
+    const c = parseConfig({ ...BASE, agenixDir: DIR }, {}, "laptop", warnings);
+    expect(c.secrets.secretsDir).toBe(DIR);
+    expect(warnings).toEqual([]);
+  });
+
+  test.each([DIR, "secrets/laptop/restic", "../nixos/secrets/it's here"])(
+    "secretsDir %j alone resolves to exactly what agenixDir gives, with a warning naming agenixDir",
+    (dir) => {
+      const warnings: string[] = [];
+      const old = parseConfig({ ...BASE, secretsDir: dir }, {}, "laptop", warnings);
+      expect(old).toEqual(parseConfig({ ...BASE, agenixDir: dir }, {}, "laptop"));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain("nixos-restic-b2:secretsDir is deprecated");
+      expect(warnings[0]).toContain(") to agenixDir, which means the same");
+      expect(warnings[0]).toContain(JSON.stringify(dir));
+      expect(warnings[0]).toContain("pulumi config set agenixDir");
+      expect(warnings[0]).toContain("pulumi config rm secretsDir");
+    },
+  );
+
+  test("the warnings sink is optional (callers with three arguments still work)", () => {
+    expect(parse({ secretsDir: DIR }).secrets.secretsDir).toBe(DIR);
+  });
+
+  test("an empty value (a Pulumi.yaml default) counts as unset on both names", () => {
+    const warnings: string[] = [];
+    expect(parseConfig({ ...BASE, agenixDir: "", secretsDir: DIR }, {}, "laptop", warnings).secrets.secretsDir).toBe(DIR);
+    expect(warnings).toHaveLength(1);
+    const none: string[] = [];
+    expect(parseConfig({ ...BASE, agenixDir: DIR, secretsDir: "" }, {}, "laptop", none).secrets.secretsDir).toBe(DIR);
+    expect(none).toEqual([]);
+  });
+
+  test.each([
+    [DIR, DIR],
+    [DIR, "secrets/laptop/restic"],
+  ])("both set (%j and %j) is an error naming both keys and values", (dir, old) => {
+    const msg = problems({ agenixDir: dir, secretsDir: old });
+    expect(msg).toMatch(/^Invalid stack configuration \(1 problem\)/);
+    expect(msg).toContain("nixos-restic-b2:agenixDir: set either agenixDir or the deprecated secretsDir");
+    expect(msg).toContain("pulumi config rm secretsDir");
+    expect(msg).toContain(JSON.stringify(dir));
+    expect(msg).toContain(JSON.stringify(old));
+  });
+
+  test("control characters are refused under either name, naming the key used", () => {
+    expect(problems({ secretsDir: "/a\nb" })).toContain("nixos-restic-b2:secretsDir: must not contain control characters");
+    expect(problems({ agenixDir: "/a\nb" })).toContain("nixos-restic-b2:agenixDir: must not contain control characters");
+  });
+});
+
+describe("plain key names the Pulumi CLI accepts", () => {
+  // The CLI's check (pkg/cmd/pulumi/config, looksLikeSecret): a plaintext
+  // `pulumi config set` is refused when the key name matches this and the
+  // value looks random enough (almost any real path does).
+  const CLI_SECRET_NAME = /passwd|pass|password|pwd|secret|token/i; // (?i)passwd|pass|password|pwd|secret|token
+  const yaml = fs.readFileSync(path.resolve(__dirname, "../../Pulumi.yaml"), "utf8");
+  const configBlock = /\nconfig:\n((?:[ #].*\n|\n)*)/.exec(yaml);
+  const declared = configBlock ? [...configBlock[1].matchAll(/^  ([A-Za-z0-9_:]+):/gm)].map((m) => m[1]) : [];
+
+  test("the pattern flags what the CLI flags (so this check can fail)", () => {
+    for (const name of ["secretsDir", "sshPassword", "apiToken", "PWD", "passphrase", "dbPasswd"]) expect(name).toMatch(CLI_SECRET_NAME);
+    for (const name of ["agenixDir", "hostKey", "paths", "adminKeys"]) expect(name).not.toMatch(CLI_SECRET_NAME);
+  });
+
+  test("Pulumi.yaml's config block was read", () => {
+    expect(declared.length).toBeGreaterThanOrEqual(20);
+    expect(declared).toContain("agenixDir");
+    expect(declared).toContain("notifyUid");
+  });
+
+  test.each([...new Set([...declared, ...PLAIN_KEYS])])("%s does not look like a secret's name to the CLI", (key) => {
+    expect(key).not.toMatch(CLI_SECRET_NAME);
+  });
+
+  test("Pulumi.yaml declares only plain keys the parser reads, and no deprecated or secret key", () => {
+    for (const key of declared) expect(PLAIN_KEYS as readonly string[]).toContain(key);
+    for (const key of [...Object.keys(DEPRECATED_KEYS), ...SECRET_KEYS]) expect(declared).not.toContain(key);
+  });
+
+  test("each deprecated name is replaced by a plain key", () => {
+    for (const [old, key] of Object.entries(DEPRECATED_KEYS)) {
+      expect(PLAIN_KEYS as readonly string[]).toContain(key);
+      expect(PLAIN_KEYS as readonly string[]).not.toContain(old);
+    }
   });
 });
