@@ -6,11 +6,14 @@ import { readFileSync } from "node:fs";
 import type { BackupConfig } from "../../lib/config/types";
 import {
   EMITTED_RESTIC_OPTIONS,
+  excludeFileLine,
+  filesFromLine,
   nixAttrName,
   nixString,
   nixValue,
   notifyServiceName,
   renderModule,
+  resticOptionText,
 } from "../../lib/nix";
 import {
   AGENIX_SHA256,
@@ -286,7 +289,7 @@ describe("renderModule: full config", () => {
       '      "--exclude-caches"',
       "    ];",
       "    checkOpts = [",
-      '      "--read-data-subset=5%"',
+      '      "--read-data-subset=5%%"',
       "    ];",
       "    runCheck = true;",
       "  };",
@@ -370,25 +373,30 @@ describe("renderModule: options and determinism", () => {
   });
 });
 
+// Values the parser accepts that are hostile to Nix, systemd or restic.
+const HOSTILE_PATHS = ["/a \"quoted\" path\\with\\backslashes", "/${builtins.readFile /etc/shadow}", "/$(id) `id` it's", "/Ünïcødé ✓ 😀", "/100% [draft]", "/trailing space ", "/# not a comment", "/a;b", "/''${x}"];
+const HOSTILE_EXCLUDE = ["${HOME}", "$x", "#tmp", "*.tmp", "/home/*/.cache", "[ab]c", "\\*literal", "Ünï ✓", "'q' \"dq\"", "''${x}"];
+const HOSTILE_OPTIONS = ["--tag ${builtins.throw \"pwned\"}", "--tag $(id)", "--tag `id`", "--host=%H", "--tag a;b", "--tag 'single' \"double\"", "--tag Ünïcødé ✓", "--tag ''${x}", "--exclude-if-present=.nobackup"];
+
 describe("renderModule: user values", () => {
-  test("list values are rendered through nixString, in order", () => {
+  test("list values are rendered through the restic rules and nixString, in order", () => {
     const b = defaultBackup();
-    b.paths = [...HOSTILE];
-    b.exclude = [...HOSTILE].reverse();
+    b.paths = [...HOSTILE_PATHS];
+    b.exclude = [...HOSTILE_EXCLUDE].reverse();
+    b.pruneOpts = [...HOSTILE_OPTIONS];
     const t = render(b);
-    const paths = block(t, "    paths = [");
-    expect(paths.slice(1, -1)).toEqual(HOSTILE.map((h) => `      ${nixString(h)}`));
-    const exclude = block(t, "    exclude = [");
-    expect(exclude.slice(1, -1)).toEqual([...HOSTILE].reverse().map((h) => `      ${nixString(h)}`));
+    expect(block(t, "    paths = [").slice(1, -1)).toEqual(HOSTILE_PATHS.map((h) => `      ${nixString(filesFromLine(h))}`));
+    expect(block(t, "    exclude = [").slice(1, -1)).toEqual([...HOSTILE_EXCLUDE].reverse().map((h) => `      ${nixString(excludeFileLine(h))}`));
+    expect(block(t, "    pruneOpts = [").slice(1, -1)).toEqual(HOSTILE_OPTIONS.map((h) => `      ${nixString(resticOptionText(h))}`));
   });
 
   test("the only interpolations in the output are the renderer's own", () => {
     const b = fullBackup();
-    b.paths = [...HOSTILE];
-    b.exclude = [...HOSTILE];
-    b.pruneOpts = [...HOSTILE];
-    b.extraBackupArgs = [...HOSTILE];
-    b.checkOpts = [...HOSTILE];
+    b.paths = [...HOSTILE_PATHS];
+    b.exclude = [...HOSTILE_EXCLUDE];
+    b.pruneOpts = [...HOSTILE_OPTIONS];
+    b.extraBackupArgs = [...HOSTILE_OPTIONS];
+    b.checkOpts = [...HOSTILE_OPTIONS];
     b.agenixModule = { kind: "fetchTarball", url: '${builtins.throw "pwned"}', sha256: "$(id)${x}" };
     const t = render(b);
     // `${` preceded by an even number of backslashes is a live interpolation.
@@ -396,6 +404,27 @@ describe("renderModule: user values", () => {
     expect(live).toEqual(["${builtins.fetchTarball {", "${config.systemd.package", "${pkgs.libnotify"]);
     // The scan itself finds an interpolation after an escaped backslash.
     expect('"\\\\${x}"'.match(/(?<!\\)(?:\\\\)*\$\{[^}\n]*/g)).toEqual(["\\\\${x"]);
+  });
+
+  test.each<[string, (b: BackupConfig) => void]>([
+    ["a newline in a path", (b) => (b.paths = ["/a\nExecStartPost=/bin/evil"])],
+    ["a newline in an exclude pattern", (b) => (b.exclude = ["a\nb"])],
+    ["a newline in a prune option", (b) => (b.pruneOpts = ["--keep-daily 7\nExecStartPost=/bin/evil"])],
+    ["a newline in an extra backup argument", (b) => (b.extraBackupArgs = ["--tag a\nb"])],
+    ["a CR in a check option", (b) => (b.checkOpts = ["--read-data-subset=1\r"])],
+    ["a newline in a timer value", (b) => (b.timerConfig = { OnCalendar: "daily\nOnBootSec=1" })],
+    ["a line separator in a path", (b) => (b.paths = ["/a\u2028b"])],
+    ["a NEL in an option", (b) => (b.pruneOpts = ["--tag a\u0085b"])],
+    ["a glob star in a path", (b) => (b.paths = ["/home/*/Documents"])],
+    ["a relative path", (b) => (b.paths = ["home"])],
+    ["an option without a flag", (b) => (b.pruneOpts = ["keep-daily 7"])],
+    ["a malformed exclude pattern", (b) => (b.exclude = ["[abc"])],
+    ["a timer value with trailing whitespace", (b) => (b.timerConfig = { OnCalendar: "daily " })],
+    ["a timer value ending in a backslash", (b) => (b.timerConfig = { OnCalendar: "daily\\" })],
+  ])("the renderer itself refuses %s (even when a caller skipped the parser)", (_name, mutate) => {
+    const b = fullBackup();
+    mutate(b);
+    expect(() => render(b)).toThrow(/renderModule|systemdEscape/);
   });
 });
 
