@@ -46,6 +46,8 @@ export const TIMER_SETTINGS = [
   "AccuracySec", "RandomizedDelaySec", "FixedRandomDelay", "OnClockChange", "OnTimezoneChange",
   "Persistent", "WakeSystem", "RemainAfterElapse",
 ] as const;
+/** The settings that make a timer elapse (systemd refuses a timer with none of them). */
+const TIMER_TRIGGERS = ["OnCalendar", "OnActiveSec", "OnBootSec", "OnStartupSec", "OnUnitActiveSec", "OnUnitInactiveSec", "OnClockChange", "OnTimezoneChange"];
 const BOOLEAN_TIMER_SETTINGS = new Set(["FixedRandomDelay", "OnClockChange", "OnTimezoneChange", "Persistent", "WakeSystem", "RemainAfterElapse"]);
 /** Calendar events, time spans and time zone names need no other characters. */
 const TIMER_VALUE = /^[A-Za-z0-9:*.,/~+_-]+(?: [A-Za-z0-9:*.,/~+_-]+)*$/;
@@ -72,6 +74,12 @@ function parseTimerConfig(r: Reader): Record<string, UnitValue> {
   }
   if (Object.keys(timerConfig).length === 0 && r.problems.length === 0) {
     r.fail("timerConfig", "must set at least one setting, e.g. [OnCalendar=daily, Persistent=true] (it replaces the default as a whole)");
+  } else if (r.problems.length === 0 && !TIMER_TRIGGERS.some((k) => k in timerConfig && timerConfig[k] !== false)) {
+    r.fail(
+      "timerConfig",
+      `must include a trigger (${TIMER_TRIGGERS.join("=, ")}=true): systemd refuses a timer without one`,
+      Object.entries(timerConfig).map(([k, v]) => `${k}=${String(v)}`).join(", "),
+    );
   }
   return timerConfig;
 }
