@@ -8,6 +8,7 @@
 # built or fetched. Called by test/support/nixos-eval.ts and by the fake
 # host's stub `nixos-rebuild switch` (test/support/sshd.ts) with
 #   nix-instantiate --readonly-mode --eval --strict --json <this file> --argstr argsJson '<json>'
+#     [--argstr configuration <file>] [--argstr importAgenix false]
 #
 # argsJson fields:
 #   nixpkgs       directory with lib/, nixos/lib/ and nixos/modules/services/backup/restic.nix
@@ -27,7 +28,14 @@
 # fake store paths; each one is reported once on stderr as a line
 #   trace: NIXOS_EVAL_FILE {"path":...,"text":...,"executable":...}
 # when NixOS first uses its path, so the caller gets every file's exact bytes.
-{ argsJson }:
+{
+  argsJson,
+  # A module file given on its own (any bytes in the path; the fake host's
+  # configuration.nix), evaluated after args.modules.
+  configuration ? null,
+  # "false": do not import agenix (overrides args.importAgenix).
+  importAgenix ? null,
+}:
 let
   args = builtins.fromJSON argsJson;
   storeDir = args.storeDir or "/nix/store";
@@ -228,11 +236,7 @@ let
         meta = loose;
       };
       config = {
-        _module.args = {
-          inherit pkgs utils;
-          modulesPath = args.modulesPath;
-        };
-        _module.freeformType = lib.mkIf hostMode (types.lazyAttrsOf types.anything);
+        _module.args = { inherit pkgs utils; };
         users.users.root = { uid = 0; group = "root"; home = "/root"; };
         users.groups.root.gid = 0;
       };
@@ -242,11 +246,16 @@ let
     services.openssh.enable = args.opensshEnable;
   };
 
+  withAgenix = if importAgenix != null then importAgenix != "false" else args.importAgenix or true;
   evaluated = lib.evalModules {
+    # As in NixOS: modulesPath is known before any config (imports use it).
+    specialArgs.modulesPath = args.modulesPath;
     modules =
       [ stubs hostModule (args.nixpkgs + "/nixos/modules/services/backup/restic.nix") ]
-      ++ lib.optional (args.importAgenix or true) (loadFile (args.agenix + "/modules/age.nix"))
-      ++ map loadFile args.modules;
+      # The rest of NixOS would declare every other option a host sets.
+      ++ lib.optional hostMode { _module.freeformType = types.lazyAttrsOf types.anything; }
+      ++ lib.optional withAgenix (loadFile (args.agenix + "/modules/age.nix"))
+      ++ map loadFile (args.modules ++ lib.optional (configuration != null) configuration);
   };
   config = evaluated.config;
   inherit (utils0.systemdUtils.lib) serviceToUnit timerToUnit;
@@ -273,7 +282,16 @@ let
         passwordFile environmentFile repositoryFile repository user;
     }) config.services.restic.backups;
   };
+  # In host mode the freeform type accepts undeclared options, so `age.*`
+  # without the agenix module (imported neither by the harness nor by the
+  # host's configuration) would pass silently; NixOS refuses it.
+  agenixCheck =
+    if hostMode && !(evaluated.options ? age) && config ? age then
+      throw "The option `age' does not exist. Definition values: age.secrets is set, but the host's configuration does not import the agenix module (agenixModule: provided needs it)."
+    else
+      true;
 in
+builtins.seq agenixCheck (
 if hostMode && failedAssertions != [ ] then
   # What nixos-rebuild prints for failed assertions (nixos/modules/misc/assertions.nix).
   throw "\nFailed assertions:\n${lib.concatMapStrings (m: "- ${m}\n") failedAssertions}"
@@ -281,3 +299,4 @@ else if hostMode then
   builtins.deepSeq result (lib.foldr (w: r: builtins.trace "warning: ${w}" r) { ok = true; inherit (result) services timers; } config.warnings)
 else
   result
+)

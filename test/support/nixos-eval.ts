@@ -181,7 +181,7 @@ export function nixosEvalEnv(dir: string): Record<string, string> {
 export interface EvalOptions {
   /** Import agenix's age.nix in the harness (a host whose configuration provides agenix). Default true. */
   importAgenix?: boolean;
-  /** services.openssh.enable of the harness's host (agenix takes its identities from it). Default true; null: unset. */
+  /** services.openssh.enable of the harness's host (agenix takes its identities from it). Default true (hostMode: unset); null: unset. */
   opensshEnable?: boolean | null;
   /** Evaluate a whole host configuration: undeclared options accepted, failed assertions throw like nixos-rebuild. */
   hostMode?: boolean;
@@ -196,7 +196,8 @@ export function evaluatorArgs(source: NixosEvalSource, modules: string[], module
     agenix: source.agenix,
     modules,
     importAgenix: opts.importAgenix ?? true,
-    opensshEnable: opts.opensshEnable === undefined ? true : opts.opensshEnable,
+    // A host configuration sets its own; a module alone gets a host with sshd (as agenix needs).
+    opensshEnable: opts.opensshEnable === undefined ? (opts.hostMode ? null : true) : opts.opensshEnable,
     hostMode: opts.hostMode ?? false,
     agenixUrls: opts.agenixUrls ?? PINNED_AGENIX_URLS,
     modulesPath,
@@ -225,6 +226,28 @@ export function hostEvalShellCommand(dir: string, modules: string[], opts: EvalO
   const env = Object.entries(nixosEvalEnv(dir)).map(([k, v]) => `${k}=${shellQuote(v)}`).join(" ");
   const args = evaluatorArgs(source, modules, writeModulesPath(dir), { ...opts, hostMode: true });
   return `env -i ${env} ${shellQuote(NIX_INSTANTIATE)} --readonly-mode --eval --strict --json ${shellQuote(NIXOS_EVAL_NIX)} --argstr argsJson ${shellQuote(args)}`;
+}
+
+/**
+ * The part of the fake host's stub `nixos-rebuild switch` that evaluates the
+ * host: `$cfg/configuration.nix` (with everything it imports, such as
+ * restic-b2/module.nix) in the real module system, as a real switch does
+ * before it builds anything. On failure it prints Nix's error like
+ * nixos-rebuild and exits 1, so the host script restores the previous state.
+ * Expects the shell variables `st` (stub state dir) and `cfg` (config dir).
+ * The host has agenix (as after `agenixModule: provided` or the generated
+ * fetchTarball import, which resolves to the same file) unless the state flag
+ * file `no-agenix` exists. Evaluation warnings are printed as `warning: ...`.
+ */
+export function hostSwitchEvaluation(state: string): string {
+  const cmd = hostEvalShellCommand(path.join(state, "nixos-eval"), []);
+  return `agenix=true
+if [ -e "$st/no-agenix" ]; then agenix=false; fi
+if ! ${cmd} --argstr configuration "$cfg/configuration.nix" --argstr importAgenix "$agenix" > "$st/eval.out" 2> "$st/eval.err"; then
+  grep -v '^trace: NIXOS_EVAL_FILE ' "$st/eval.err"
+  exit 1
+fi
+grep '^trace: warning: ' "$st/eval.err" | sed 's/^trace: //'`;
 }
 
 export interface StoreFile {
