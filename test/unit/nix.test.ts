@@ -6,14 +6,18 @@ import { readFileSync } from "node:fs";
 import type { BackupConfig } from "../../lib/config/types";
 import {
   EMITTED_RESTIC_OPTIONS,
+  backupPathProblem,
   excludeFileLine,
+  excludePatternProblem,
   filesFromLine,
   nixAttrName,
   nixString,
   nixValue,
   notifyServiceName,
   renderModule,
+  resticOptionProblem,
   resticOptionText,
+  systemdEscape,
 } from "../../lib/nix";
 import {
   AGENIX_SHA256,
@@ -488,5 +492,114 @@ describe("renderModule: validation", () => {
     const opts = moduleOptions(defaultBackup(), "restic.b2_x-1");
     expect(renderModule(opts)).toContain('  age.secrets = {\n    "restic.b2_x-1-env" = {');
     expect(renderModule(opts)).toContain('config.age.secrets."restic.b2_x-1-env".path;');
+  });
+});
+
+describe("systemdEscape", () => {
+  test.each<[string, string, string]>([
+    ["plain word", "--keep-daily", "--keep-daily"],
+    ["digits and path", "/run/x:1,2@a+b=c", "/run/x:1,2@a+b=c"],
+    ["space", "my tag", '"my tag"'],
+    ["double quote", 'a"b', '"a\\"b"'],
+    ["single quote", "it's", "\"it's\""],
+    ["backslash", "a\\b", '"a\\\\b"'],
+    ["percent", "5%", "5%%"],
+    ["specifier", "%h", "%%h"],
+    ["dollar", "$HOME", "$$HOME"],
+    ["dollar brace", "${X}", '"$${X}"'],
+    ["double dollar", "$$", "$$$$"],
+    ["semicolon", ";", '";"'],
+    ["hash", "#1", '"#1"'],
+    ["glob", "*?[x]", '"*?[x]"'],
+    ["empty", "", '""'],
+    ["non-ASCII", "Ünï ✓", '"Ünï ✓"'],
+    ["everything", "a b\"c'd\\e%f$g", '"a b\\"c\'d\\\\e%%f$$g"'],
+  ])("exec-arg: %s", (_name, input, expected) => {
+    expect(systemdEscape(input, "exec-arg")).toBe(expected);
+  });
+
+  test.each<[string, string, string]>([
+    ["calendar", "Mon..Fri *-*-* 02:30:00", "Mon..Fri *-*-* 02:30:00"],
+    ["percent", "a%b", "a%%b"],
+    ["quotes stay (settings are not unquoted)", 'say "hi"', 'say "hi"'],
+  ])("setting: %s", (_name, input, expected) => {
+    expect(systemdEscape(input, "setting")).toBe(expected);
+  });
+
+  test.each<[string, string, "exec-arg" | "setting"]>([
+    ["newline", "a\nb", "exec-arg"],
+    ["carriage return", "a\r", "exec-arg"],
+    ["tab", "a\tb", "exec-arg"],
+    ["NUL", "a\0", "exec-arg"],
+    ["NEL", "a\u0085", "setting"],
+    ["line separator", "a\u2028", "setting"],
+    ["lone surrogate", "a\uD800", "exec-arg"],
+    ["setting with leading space", " a", "setting"],
+    ["setting with trailing space", "a ", "setting"],
+    ["empty setting", "", "setting"],
+    ["setting ending in a backslash", "a\\", "setting"],
+  ])("throws for %s", (_name, input, context) => {
+    expect(() => systemdEscape(input, context)).toThrow(/systemdEscape/);
+  });
+});
+
+describe("restic value rules", () => {
+  test.each<[string, string]>([
+    ["/home", "/home"],
+    ["/srv/with space", "/srv/with space"],
+    ["/srv/[2020] a", "/srv/\\[2020\\] a"],
+    ["/srv/a]b", "/srv/a\\]b"],
+    ["/srv/back\\slash", "/srv/back\\\\slash"],
+    ["/srv/trail ", "/srv/trail[ ]"],
+    ["/srv/two  ", "/srv/two[ ][ ]"],
+    ["/srv/[x]/", "/srv/\\[x\\]"],
+    ["/srv/$HOME/100%/#x", "/srv/$HOME/100%/#x"],
+    ["/", "/"],
+  ])("filesFromLine(%j) = %j", (input, expected) => {
+    expect(filesFromLine(input)).toBe(expected);
+  });
+
+  test.each<[string, string]>([
+    ["*.tmp", "*.tmp"],
+    ["$HOME", "$$HOME"],
+    ["#x", "\\#x"],
+    ["a#b", "a#b"],
+    ["!keep", "!keep"],
+    ["[ab]c", "[ab]c"],
+  ])("excludeFileLine(%j) = %j", (input, expected) => {
+    expect(excludeFileLine(input)).toBe(expected);
+  });
+
+  test.each<[string, RegExp]>([
+    ["", /must not be empty/],
+    [" a", /whitespace/],
+    ["[abc", /never closed/],
+    ["[]a", /malformed/],
+    ["[a-]", /incomplete range/],
+    ["a\\", /lone backslash/],
+    ["a//b", /'\/\/'/],
+    ["a\nb", /control characters/],
+  ])("excludePatternProblem(%j)", (input, rule) => {
+    expect(excludePatternProblem(input)).toMatch(rule);
+  });
+
+  test.each<[string, string]>([
+    ["--one-file-system", "--one-file-system"],
+    ["--keep-daily 7", "--keep-daily 7"],
+    ["--keep-within=30d", "--keep-within=30d"],
+    ["--tag my tag", '--tag "my tag"'],
+    ["--tag=my tag", '"--tag=my tag"'],
+    ["--read-data-subset=5%", "--read-data-subset=5%%"],
+    ["-v", "-v"],
+  ])("resticOptionText(%j) = %j", (input, expected) => {
+    expect(resticOptionText(input)).toBe(expected);
+  });
+
+  test.each(["keep", "--", "--keep-daily  7", "--tag=", "--tag x ", "--tag a\nb", "- x"])("resticOptionProblem(%j) is a problem", (input) => {
+    expect(resticOptionProblem(input)).toBeDefined();
+  });
+
+  test.each(["/home/*", "/srv/a?", "srv", "/a/../b", "/a\nb"])("backupPathProblem(%j) is a problem", (input) => {
+    expect(backupPathProblem(input)).toBeDefined();
   });
 });
