@@ -7,8 +7,10 @@ import {
   DEFAULT_NIXOS_RELEASE,
   NIXOS_RELEASE_PATTERN,
   OLDEST_NIXOS_RELEASE,
+  PATHS_VIA_FILES_FROM_SINCE,
   compareReleases,
   missingInRelease,
+  pathIsPlain,
 } from "../nix/restic-options";
 import { PlainKey } from "./keys";
 import { Reader } from "./reader";
@@ -135,6 +137,15 @@ function checkRelease(r: Reader, b: BackupConfig): void {
     ["checkOpts", "checkOpts", b.checkOpts.length > 0],
     ["runCheck", "runCheck", b.runCheck !== undefined],
   ];
+  if (compareReleases(release, PATHS_VIA_FILES_FROM_SINCE) < 0) {
+    for (const p of b.paths.filter((x) => !pathIsPlain(x))) {
+      r.fail(
+        "paths",
+        `on NixOS before ${PATHS_VIA_FILES_FROM_SINCE} the restic module may put paths on the ExecStart= command line, where this path would not arrive as written; there, paths may only hold letters, digits and _ . , : / @ + = - (nixosRelease is ${release})`,
+        p,
+      );
+    }
+  }
   for (const [key, option, used] of uses) {
     const since = used ? missingInRelease(option, release) : undefined;
     if (since !== undefined) {

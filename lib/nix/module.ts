@@ -6,7 +6,14 @@
 import type { BackupConfig, UnitValue } from "../config/types";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
 import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
-import { DEFAULT_NIXOS_RELEASE, NIXOS_RELEASE_PATTERN, missingInRelease } from "./restic-options";
+import {
+  DEFAULT_NIXOS_RELEASE,
+  NIXOS_RELEASE_PATTERN,
+  PATHS_VIA_FILES_FROM_SINCE,
+  compareReleases,
+  missingInRelease,
+  pathIsPlain,
+} from "./restic-options";
 import { systemdEscape } from "./systemd";
 
 // ---------------------------------------------------------------------------
@@ -230,6 +237,10 @@ function resticSection(o: Out, ctx: RenderContext): void {
   if (b.checkOpts.length > 0) emitted.push("checkOpts");
   if (b.runCheck !== undefined) emitted.push("runCheck");
   for (const option of emitted) requireOption(ctx, option);
+  if (compareReleases(ctx.release, PATHS_VIA_FILES_FROM_SINCE) < 0) {
+    const bad = b.paths.find((p) => !pathIsPlain(p));
+    check(bad === undefined, `path ${JSON.stringify(bad)}: before NixOS ${PATHS_VIA_FILES_FROM_SINCE} only paths of [A-Za-z0-9_.,:/@+=-] arrive as written; the host runs ${ctx.release}`);
+  }
 
   o.line("# Values are written so that restic and systemd read back exactly the");
   o.line("# configured text (see lib/nix/restic-args.ts and lib/nix/systemd.ts).");

@@ -54,6 +54,24 @@ export const DEFAULT_NIXOS_RELEASE = "25.11";
  */
 export const OLDEST_NIXOS_RELEASE = "21.11";
 
+/**
+ * From which release on restic.nix writes `paths` into a store file read with
+ * `restic backup --files-from` (what lib/nix/restic-args.ts escapes for).
+ * Older copies of the module (e.g. the one with the deprecated
+ * s3CredentialsFile alias, about 22.11/23.05) paste the paths, space-joined,
+ * onto the ExecStart= line instead. Copies seen with the --files-from form
+ * still had the pre-24.11 `restic snapshots || restic init` check, so the
+ * change is older than 24.11; 24.05 is the oldest release assumed to have it
+ * (the exact release was not established). Before it, only paths that read
+ * the same in both forms are accepted (pathIsPlain).
+ */
+export const PATHS_VIA_FILES_FROM_SINCE = "24.05";
+
+/** A path that means itself both as a --files-from line and as a systemd command-line word. */
+export function pathIsPlain(p: string): boolean {
+  return /^[A-Za-z0-9_.,:/@+=-]+$/.test(p);
+}
+
 /** "YY.MM" (NixOS releases: 05 and 11 since 20.09... 21.05; 03/09 before) or "unstable" (newest). */
 export const NIXOS_RELEASE_PATTERN = /^(?:[0-9]{2}\.(?:03|05|09|11)|unstable)$/;
 

@@ -9,6 +9,7 @@ import {
   DEFAULT_NIXOS_RELEASE,
   EMITTED_RESTIC_OPTIONS,
   OLDEST_NIXOS_RELEASE,
+  PATHS_VIA_FILES_FROM_SINCE,
   RESTIC_OPTION_SINCE,
   compareReleases,
   missingInRelease,
@@ -113,4 +114,22 @@ describe.each(USES)("%s", (key, over, option) => {
 test("unset runCheck and empty exclude/checkOpts work on the oldest release", () => {
   expect(problems({ nixosRelease: OLDEST_NIXOS_RELEASE })).toBe("");
   expect(renderModule(moduleOptions(parse({ nixosRelease: OLDEST_NIXOS_RELEASE }).backup))).not.toMatch(/exclude|checkOpts|runCheck/);
+});
+
+describe("paths on releases whose restic module may put them on the command line", () => {
+  test.each(["21.11", "23.05", "23.11"])("NixOS %s: plain paths pass, others are refused naming the key", (release) => {
+    expect(problems({ nixosRelease: release, paths: JSON.stringify(["/home", "/var/lib/app-1", "/srv/a_b.c"]) })).toBe("");
+    for (const p of ["/srv/with space", "/srv/[x]", "/srv/100%", "/srv/$x", "/srv/Ünï"]) {
+      expect(problems({ nixosRelease: release, paths: JSON.stringify([p]) })).toContain(
+        `nixos-restic-b2:paths: on NixOS before ${PATHS_VIA_FILES_FROM_SINCE} the restic module may put paths on the ExecStart= command line`,
+      );
+    }
+  });
+  test.each(["24.05", "25.11", "unstable"])("NixOS %s: any accepted path", (release) => {
+    expect(problems({ nixosRelease: release, paths: JSON.stringify(["/srv/with space", "/srv/[x] 100% $x Ünï"]) })).toBe("");
+  });
+  test("the renderer refuses it too", () => {
+    const b = { ...defaultBackup(), paths: ["/srv/with space"], nixosRelease: "23.11" };
+    expect(() => renderModule(moduleOptions(b))).toThrow(/before NixOS 24\.05 only paths/);
+  });
 });
