@@ -254,6 +254,29 @@ describe("the harness reports what NixOS refuses", () => {
     expect(ev.evaluateModule(text).failedAssertions.join("\n")).toMatch(/passwordFile or environmentFile must be set/);
   });
 
+  test("config.warnings and evaluation warnings (lib.warn) are collected", () => {
+    const text = renderFor(base()).replace("{ config, pkgs, lib, ... }:\n\n{", '{ config, pkgs, lib, ... }:\n\n{\n  warnings = [ (lib.warn "an evaluation warning" "a module warning") ];');
+    const r = ev.evaluateModule(text);
+    expect(r.warnings).toEqual(["a module warning"]);
+    expect(r.evalWarnings.join("\n")).toMatch(/an evaluation warning/);
+  });
+
+  test("without NixOS sources the harness fails, saying what to install", () => {
+    const saved = { ...process.env };
+    try {
+      process.env.NIXOS_EVAL_SOURCE = "nixpkgs"; // skip the archives
+      process.env.NIX_PATH = "nixpkgs=/nonexistent";
+      delete process.env.NIXOS_EVAL_NIXPKGS;
+      jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const fresh = require("../support/nixos-eval") as typeof import("../support/nixos-eval");
+        expect(() => fresh.nixosEvalSource()).toThrow(/no NixOS sources found\. The NixOS module-system tests need Nix and the NixOS sources\. Install nix-instantiate/);
+      });
+    } finally {
+      process.env = saved;
+    }
+  });
+
   test("systemd-analyze verify refuses a bad unit", () => {
     const r = evaluate(base());
     const svc = r.services["restic-backups-daily"].replace("--files-from=", "--files-from=%z");
