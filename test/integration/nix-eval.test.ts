@@ -545,6 +545,17 @@ describe("accepted hostile values arrive exactly", () => {
   });
 });
 
+test("why paths go through --files-from: with paths = [ ] the restic module runs no backup, so --files-from-verbatim in extraBackupArgs cannot replace them", () => {
+  const text = renderFor(backupFor({}))
+    .replace(/paths = \[\n\s*"\/home"\n\s*\];/, "paths = [ ];")
+    .replace("extraBackupArgs = [ ];", 'extraBackupArgs = [ "--files-from-verbatim=${pkgs.writeText "paths" "/home"}" ];');
+  const r = ev.evaluateModule(text);
+  expectClean(r);
+  const exec = unitValues(r.services["restic-backups-daily"], "Service", "ExecStart");
+  expect(exec.some((l) => / backup /.test(l))).toBe(false);
+  expect(exec.some((l) => / forget --prune /.test(l))).toBe(true);
+});
+
 // ---------------------------------------------------------------------------
 // systemd itself decodes each escaped word back to the user's text
 // ---------------------------------------------------------------------------
