@@ -2,8 +2,18 @@
 // how agenix is imported and who is told of a failure.
 
 import { BACKUP_NAME_PATTERN, UNIX_USER_PATTERN } from "../nix/module";
+import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "../nix/restic-args";
+import {
+  DEFAULT_NIXOS_RELEASE,
+  NIXOS_RELEASE_PATTERN,
+  OLDEST_NIXOS_RELEASE,
+  PATHS_VIA_FILES_FROM_SINCE,
+  compareReleases,
+  missingInRelease,
+  pathIsPlain,
+} from "../nix/restic-options";
 import { PlainKey } from "./keys";
-import { Reader, checkAbsolutePath } from "./reader";
+import { Reader } from "./reader";
 import { AgenixModule, BackupConfig, UnitValue } from "./types";
 
 export const DEFAULT_PRUNE_OPTS: readonly string[] = ["--keep-daily 7", "--keep-weekly 5", "--keep-monthly 12"];
@@ -17,31 +27,61 @@ export const DEFAULT_TIMER_CONFIG: Readonly<Record<string, UnitValue>> = { OnCal
 export const DEFAULT_AGENIX_URL =
   "https://github.com/ryantm/agenix/archive/b027ee29d959fda4b60b57566d64c98a202e0feb.tar.gz";
 
-// One restic option, as NixOS joins pruneOpts/extraBackupArgs/checkOpts into a
-// shell command line unquoted: a flag, optionally one value of safe characters.
-const RESTIC_OPTION = /^--?[A-Za-z][A-Za-z0-9-]*(?:[ =][A-Za-z0-9._:/@%+,=-]+)?$/;
-
+/**
+ * extraBackupArgs, pruneOpts, checkOpts: each entry one restic option, a flag
+ * and at most one value. The value may hold any printable text (spaces,
+ * quotes, $, %, ;, non-ASCII): the renderer makes it one exact systemd
+ * command-line argument (lib/nix/systemd.ts).
+ */
 function optionList(r: Reader, key: PlainKey, dflt: readonly string[]): string[] {
   const list = r.stringList(key, dflt);
   for (const o of list) {
-    if (!RESTIC_OPTION.test(o)) {
-      r.fail(key, "each entry must be one restic option like '--keep-daily 7' (a flag and at most one value of letters, digits and ._:/@%+,=-), because NixOS pastes it into a shell command", o);
-    }
+    const problem = resticOptionProblem(o);
+    if (problem !== undefined) r.fail(key, problem, o);
   }
   return list;
 }
+
+/** systemd.timer(5) [Timer] settings (systemd 252). `Unit=` is left out: the timer must start the backup. */
+export const TIMER_SETTINGS = [
+  "OnActiveSec", "OnBootSec", "OnStartupSec", "OnUnitActiveSec", "OnUnitInactiveSec", "OnCalendar",
+  "AccuracySec", "RandomizedDelaySec", "FixedRandomDelay", "OnClockChange", "OnTimezoneChange",
+  "Persistent", "WakeSystem", "RemainAfterElapse",
+] as const;
+/** The settings that make a timer elapse (systemd refuses a timer with none of them). */
+const TIMER_TRIGGERS = ["OnCalendar", "OnActiveSec", "OnBootSec", "OnStartupSec", "OnUnitActiveSec", "OnUnitInactiveSec", "OnClockChange", "OnTimezoneChange"];
+const BOOLEAN_TIMER_SETTINGS = new Set(["FixedRandomDelay", "OnClockChange", "OnTimezoneChange", "Persistent", "WakeSystem", "RemainAfterElapse"]);
+/** Calendar events, time spans and time zone names need no other characters. */
+const TIMER_VALUE = /^[A-Za-z0-9:*.,/~+_-]+(?: [A-Za-z0-9:*.,/~+_-]+)*$/;
 
 function parseTimerConfig(r: Reader): Record<string, UnitValue> {
   if (!r.has("timerConfig")) return { ...DEFAULT_TIMER_CONFIG };
   const timerConfig: Record<string, UnitValue> = {};
   for (const entry of r.stringList("timerConfig", [])) {
-    const m = /^([A-Z][A-Za-z]*)=(.+)$/.exec(entry);
+    const m = /^([A-Z][A-Za-z]*)=(.*)$/.exec(entry);
     if (!m) r.fail("timerConfig", "each entry must be a systemd [Timer] setting written Key=Value, like OnCalendar=daily", entry);
-    else if (m[1] in timerConfig) r.fail("timerConfig", "must not set the same key twice", m[1]);
-    else timerConfig[m[1]] = m[2] === "true" ? true : m[2] === "false" ? false : m[2];
+    else if (!(TIMER_SETTINGS as readonly string[]).includes(m[1])) {
+      r.fail("timerConfig", `${m[1]} is not a [Timer] setting this program can set (one of ${TIMER_SETTINGS.join(", ")})`, entry);
+    } else if (m[1] in timerConfig) r.fail("timerConfig", "must not set the same key twice", m[1]);
+    else if (BOOLEAN_TIMER_SETTINGS.has(m[1])) {
+      if (m[2] !== "true" && m[2] !== "false") r.fail("timerConfig", `${m[1]} must be true or false`, entry);
+      else timerConfig[m[1]] = m[2] === "true";
+    } else if (!TIMER_VALUE.test(m[2])) {
+      r.fail(
+        "timerConfig",
+        `the ${m[1]} value may only hold letters, digits, single spaces and : * . , / ~ + _ - (systemd calendar, time span and time zone syntax; '%' would be a systemd specifier, quotes and '$' have no meaning there)`,
+        entry,
+      );
+    } else timerConfig[m[1]] = m[2];
   }
   if (Object.keys(timerConfig).length === 0 && r.problems.length === 0) {
     r.fail("timerConfig", "must set at least one setting, e.g. [OnCalendar=daily, Persistent=true] (it replaces the default as a whole)");
+  } else if (r.problems.length === 0 && !TIMER_TRIGGERS.some((k) => k in timerConfig && timerConfig[k] !== false)) {
+    r.fail(
+      "timerConfig",
+      `must include a trigger (${TIMER_TRIGGERS.join("=, ")}=true): systemd refuses a timer without one`,
+      Object.entries(timerConfig).map(([k, v]) => `${k}=${String(v)}`).join(", "),
+    );
   }
   return timerConfig;
 }
@@ -74,16 +114,67 @@ function parseNotify(r: Reader): BackupConfig["notify"] {
   return undefined;
 }
 
+/** The host's NixOS release, and a check that it has every option the config needs. */
+function parseNixosRelease(r: Reader): string | undefined {
+  const release = r.string("nixosRelease");
+  if (release === undefined) return undefined;
+  if (!NIXOS_RELEASE_PATTERN.test(release)) {
+    r.fail("nixosRelease", "must be a NixOS release like 25.11 (`nixos-version` on the host prints it first) or unstable", release);
+    return undefined;
+  }
+  if (compareReleases(release, OLDEST_NIXOS_RELEASE) < 0) {
+    r.fail("nixosRelease", `must be ${OLDEST_NIXOS_RELEASE} or newer: the module sets services.restic.backups.<name>.environmentFile, which NixOS ${OLDEST_NIXOS_RELEASE} added`, release);
+    return undefined;
+  }
+  return release;
+}
+
+/** Config keys whose use needs a newer restic module, and the option each one sets. */
+function checkRelease(r: Reader, b: BackupConfig): void {
+  const release = b.nixosRelease ?? DEFAULT_NIXOS_RELEASE;
+  const uses: [PlainKey, string, boolean][] = [
+    ["exclude", "exclude", b.exclude.length > 0],
+    ["checkOpts", "checkOpts", b.checkOpts.length > 0],
+    ["runCheck", "runCheck", b.runCheck !== undefined],
+  ];
+  if (compareReleases(release, PATHS_VIA_FILES_FROM_SINCE) < 0) {
+    for (const p of b.paths.filter((x) => !pathIsPlain(x))) {
+      r.fail(
+        "paths",
+        `on NixOS before ${PATHS_VIA_FILES_FROM_SINCE} the restic module may put paths on the ExecStart= command line, where this path would not arrive as written; there, paths may only hold letters, digits and _ . , : / @ + = - (nixosRelease is ${release})`,
+        p,
+      );
+    }
+  }
+  for (const [key, option, used] of uses) {
+    const since = used ? missingInRelease(option, release) : undefined;
+    if (since !== undefined) {
+      r.fail(key, `needs services.restic.backups.<name>.${option}, which NixOS ${since} added; nixosRelease is ${release} (update the host, or unset ${key})`);
+    }
+  }
+}
+
 export function parseBackup(r: Reader): BackupConfig {
   const backupName = r.string("backupName") ?? "daily";
   if (!BACKUP_NAME_PATTERN.test(backupName)) {
-    r.fail("backupName", "must be 1 to 64 letters, digits, '_' or '-', not starting with '-' (it names restic-backups-<name>.service)", backupName);
+    r.fail(
+      "backupName",
+      "must be 1 to 64 letters, digits, '_' or '-', not starting with '-' (it names restic-backups-<name>.service, /run/restic-backups-<name> and the restic-<name> command, where other characters are not allowed or would need quoting)",
+      backupName,
+    );
   }
   const paths = r.stringList("paths", []);
   if (!r.has("paths")) r.fail("paths", "is required: the absolute paths to back up, e.g. [\"/home\", \"/etc\"]");
   else if (paths.length === 0) r.fail("paths", "must list at least one path");
-  for (const p of paths) checkAbsolutePath(r, "paths", p);
+  for (const p of paths) {
+    const problem = backupPathProblem(p);
+    if (problem !== undefined) r.fail("paths", problem, p);
+  }
   const exclude = r.stringList("exclude", []);
+  for (const p of exclude) {
+    const problem = excludePatternProblem(p);
+    if (problem !== undefined) r.fail("exclude", `each entry must be one restic exclude pattern: it ${problem}`, p);
+  }
   const pruneOpts = optionList(r, "pruneOpts", DEFAULT_PRUNE_OPTS);
   const extraBackupArgs = optionList(r, "extraBackupArgs", []);
   const checkOpts = optionList(r, "checkOpts", []);
@@ -91,5 +182,9 @@ export function parseBackup(r: Reader): BackupConfig {
   const timerConfig = parseTimerConfig(r);
   const agenixModule = parseAgenixModule(r);
   const notify = parseNotify(r);
-  return { backupName, paths, exclude, pruneOpts, timerConfig, extraBackupArgs, checkOpts, runCheck, agenixModule, notify };
+  const nixosRelease = parseNixosRelease(r);
+  const b: BackupConfig = { backupName, paths, exclude, pruneOpts, timerConfig, extraBackupArgs, checkOpts, runCheck, agenixModule, notify };
+  if (nixosRelease !== undefined) b.nixosRelease = nixosRelease;
+  checkRelease(r, b);
+  return b;
 }

@@ -45,6 +45,7 @@ export const PLAIN_KEYS = [
   "agenixSha256",
   "notifyUser",
   "notifyUid",
+  "nixosRelease",
 ] as const;
 export type PlainKey = (typeof PLAIN_KEYS)[number];
 

@@ -65,6 +65,12 @@ export interface BackupConfig {
   runCheck?: boolean;
   agenixModule: AgenixModule;
   notify?: { user: string; uid: number };
+  /**
+   * The host's NixOS release ("25.11"), from the `nixosRelease` key; the
+   * renderer refuses options that release lacks. Undefined: the default
+   * (DEFAULT_NIXOS_RELEASE in lib/nix/restic-options.ts).
+   */
+  nixosRelease?: string;
 }
 
 export interface MachineConfig<S> {

@@ -1,3 +1,8 @@
-// Nix rendering: the escaper (./escape) and the generated module (./module).
+// Nix rendering: the escaper (./escape), the one systemd escaper (./systemd),
+// how values reach restic (./restic-args), the NixOS option table
+// (./restic-options) and the generated module (./module).
 export * from "./escape";
+export * from "./systemd";
+export * from "./restic-args";
+export * from "./restic-options";
 export * from "./module";

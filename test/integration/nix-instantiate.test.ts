@@ -5,7 +5,15 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupConfig } from "../../lib/config/types";
-import { EMITTED_RESTIC_OPTIONS, nixString, renderModule } from "../../lib/nix";
+import {
+  EMITTED_RESTIC_OPTIONS,
+  excludeFileLine,
+  excludePatternProblem,
+  filesFromLine,
+  nixString,
+  renderModule,
+  resticOptionText,
+} from "../../lib/nix";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixResult, NixSandbox } from "../support/nix-instantiate";
 
@@ -85,15 +93,18 @@ function evaluateModule(file: string, stubs = { systemdPackage: "/stub/systemd",
   ]) as Evaluated;
 }
 
+// The hostile strings that each option accepts (the others are refused by the
+// parser and the renderer; test/integration/nix-eval.test.ts covers which).
+const oneLine = HOSTILE.filter((h) => !/[\u0000-\u001f\u007f]/.test(h));
+const asOption = (h: string) => `--tag ${h.trim() === "" ? "x" : h.trim()}`;
 function hostileBackup(): BackupConfig {
   const b = fullBackup();
-  b.paths = [...HOSTILE];
-  b.exclude = [...HOSTILE].reverse();
-  b.pruneOpts = HOSTILE.slice(0, 5);
-  b.extraBackupArgs = HOSTILE.slice(5, 15);
-  b.checkOpts = HOSTILE.slice(15);
-  const oneLine = HOSTILE.filter((h) => !/[\r\n]/.test(h));
-  b.timerConfig = { OnCalendar: oneLine[1], AccuracySec: oneLine[2], Persistent: false, RandomizedDelaySec: 0 };
+  b.paths = oneLine.map((h) => `/${h.replace(/[*?]/g, "").replace(/\.\./g, "")}`);
+  b.exclude = oneLine.filter((h) => excludePatternProblem(h) === undefined);
+  b.pruneOpts = oneLine.slice(0, 10).map(asOption);
+  b.extraBackupArgs = oneLine.slice(10, 20).map(asOption);
+  b.checkOpts = oneLine.slice(20).map(asOption);
+  b.timerConfig = { OnCalendar: "Mon..Fri *-*-* 02:30:00 Europe/Berlin", AccuracySec: "1min 30s", Persistent: false, RandomizedDelaySec: 0 };
   b.agenixModule = {
     kind: "fetchTarball",
     url: 'https://example.invalid/${builtins.throw "pwned"}/"\\`id`.tar.gz',
@@ -190,11 +201,11 @@ describe("rendered modules", () => {
     const m = evaluateModule(writeModule(renderModule(moduleOptions(b))));
     const r = m.restic.daily;
     expect(Object.keys(r).sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
-    expect(r.paths).toEqual(b.paths);
-    expect(r.exclude).toEqual(b.exclude);
-    expect(r.pruneOpts).toEqual(b.pruneOpts);
-    expect(r.extraBackupArgs).toEqual(b.extraBackupArgs);
-    expect(r.checkOpts).toEqual(b.checkOpts);
+    expect(r.paths).toEqual(b.paths.map(filesFromLine));
+    expect(r.exclude).toEqual(b.exclude.map(excludeFileLine));
+    expect(r.pruneOpts).toEqual(b.pruneOpts.map(resticOptionText));
+    expect(r.extraBackupArgs).toEqual(b.extraBackupArgs.map(resticOptionText));
+    expect(r.checkOpts).toEqual(b.checkOpts.map(resticOptionText));
     expect(r.runCheck).toBe(true);
     expect(r.timerConfig).toEqual(b.timerConfig);
     // The fetchTarball arguments, through the stub.

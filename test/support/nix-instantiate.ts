@@ -40,6 +40,8 @@ export class NixSandbox {
       NIX_LOG_DIR: join(this.dir, "nix", "log"),
       NIX_CONF_DIR: join(this.dir, "nix", "etc"),
       NIX_PATH: "",
+      // A fresh machine has no nixbld group; without this Nix warns about it.
+      NIX_CONFIG: "build-users-group =",
     };
   }
 

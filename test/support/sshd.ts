@@ -11,6 +11,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { shellQuote } from "../../lib/host/shell";
+import { hostSwitchEvaluation } from "./nixos-eval";
 
 export interface RunResult {
   code: number;
@@ -75,7 +76,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * The stub scripts, with the state directory baked in. State files:
  *   rebuild.calls   one line per nixos-rebuild call (its arguments)
- *   config-dir      the config dir the stub nixos-rebuild checks (module parse)
+ *   config-dir      the config dir whose configuration.nix the stub nixos-rebuild evaluates
+ *                   with the real NixOS module system (test/support/nixos-eval.ts)
+ *   no-agenix       flag: the host's configuration does not provide agenix
  *   fail-switch     flag: `switch` prints some lines and fails
  *   fail-switch-after-profile  flag: like fail-switch, after making a new generation
  *   timer-inactive  flag: `systemctl is-active` says inactive
@@ -107,13 +110,7 @@ switch) ;;
 esac
 echo "building the system configuration..."
 cfg=$(cat "$st/config-dir")
-if [ -e "$cfg/restic-b2/module.nix" ]; then
-  if ! nix-instantiate --parse "$cfg/restic-b2/module.nix" > /dev/null 2> "$st/parse.err"; then
-    echo "error: stub: restic-b2/module.nix does not parse:"
-    cat "$st/parse.err"
-    exit 1
-  fi
-fi
+${hostSwitchEvaluation(state)}
 if [ -e "$st/fail-switch-after-profile" ]; then
   ${newGeneration}
   echo "activating the configuration..."

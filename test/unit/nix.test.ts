@@ -6,11 +6,18 @@ import { readFileSync } from "node:fs";
 import type { BackupConfig } from "../../lib/config/types";
 import {
   EMITTED_RESTIC_OPTIONS,
+  backupPathProblem,
+  excludeFileLine,
+  excludePatternProblem,
+  filesFromLine,
   nixAttrName,
   nixString,
   nixValue,
   notifyServiceName,
   renderModule,
+  resticOptionProblem,
+  resticOptionText,
+  systemdEscape,
 } from "../../lib/nix";
 import {
   AGENIX_SHA256,
@@ -286,7 +293,7 @@ describe("renderModule: full config", () => {
       '      "--exclude-caches"',
       "    ];",
       "    checkOpts = [",
-      '      "--read-data-subset=5%"',
+      '      "--read-data-subset=5%%"',
       "    ];",
       "    runCheck = true;",
       "  };",
@@ -370,25 +377,30 @@ describe("renderModule: options and determinism", () => {
   });
 });
 
+// Values the parser accepts that are hostile to Nix, systemd or restic.
+const HOSTILE_PATHS = ["/a \"quoted\" path\\with\\backslashes", "/${builtins.readFile /etc/shadow}", "/$(id) `id` it's", "/Ünïcødé ✓ 😀", "/100% [draft]", "/trailing space ", "/# not a comment", "/a;b", "/''${x}"];
+const HOSTILE_EXCLUDE = ["${HOME}", "$x", "#tmp", "*.tmp", "/home/*/.cache", "[ab]c", "\\*literal", "Ünï ✓", "'q' \"dq\"", "''${x}"];
+const HOSTILE_OPTIONS = ["--tag ${builtins.throw \"pwned\"}", "--tag $(id)", "--tag `id`", "--host=%H", "--tag a;b", "--tag 'single' \"double\"", "--tag Ünïcødé ✓", "--tag ''${x}", "--exclude-if-present=.nobackup"];
+
 describe("renderModule: user values", () => {
-  test("list values are rendered through nixString, in order", () => {
+  test("list values are rendered through the restic rules and nixString, in order", () => {
     const b = defaultBackup();
-    b.paths = [...HOSTILE];
-    b.exclude = [...HOSTILE].reverse();
+    b.paths = [...HOSTILE_PATHS];
+    b.exclude = [...HOSTILE_EXCLUDE].reverse();
+    b.pruneOpts = [...HOSTILE_OPTIONS];
     const t = render(b);
-    const paths = block(t, "    paths = [");
-    expect(paths.slice(1, -1)).toEqual(HOSTILE.map((h) => `      ${nixString(h)}`));
-    const exclude = block(t, "    exclude = [");
-    expect(exclude.slice(1, -1)).toEqual([...HOSTILE].reverse().map((h) => `      ${nixString(h)}`));
+    expect(block(t, "    paths = [").slice(1, -1)).toEqual(HOSTILE_PATHS.map((h) => `      ${nixString(filesFromLine(h))}`));
+    expect(block(t, "    exclude = [").slice(1, -1)).toEqual([...HOSTILE_EXCLUDE].reverse().map((h) => `      ${nixString(excludeFileLine(h))}`));
+    expect(block(t, "    pruneOpts = [").slice(1, -1)).toEqual(HOSTILE_OPTIONS.map((h) => `      ${nixString(resticOptionText(h))}`));
   });
 
   test("the only interpolations in the output are the renderer's own", () => {
     const b = fullBackup();
-    b.paths = [...HOSTILE];
-    b.exclude = [...HOSTILE];
-    b.pruneOpts = [...HOSTILE];
-    b.extraBackupArgs = [...HOSTILE];
-    b.checkOpts = [...HOSTILE];
+    b.paths = [...HOSTILE_PATHS];
+    b.exclude = [...HOSTILE_EXCLUDE];
+    b.pruneOpts = [...HOSTILE_OPTIONS];
+    b.extraBackupArgs = [...HOSTILE_OPTIONS];
+    b.checkOpts = [...HOSTILE_OPTIONS];
     b.agenixModule = { kind: "fetchTarball", url: '${builtins.throw "pwned"}', sha256: "$(id)${x}" };
     const t = render(b);
     // `${` preceded by an even number of backslashes is a live interpolation.
@@ -396,6 +408,27 @@ describe("renderModule: user values", () => {
     expect(live).toEqual(["${builtins.fetchTarball {", "${config.systemd.package", "${pkgs.libnotify"]);
     // The scan itself finds an interpolation after an escaped backslash.
     expect('"\\\\${x}"'.match(/(?<!\\)(?:\\\\)*\$\{[^}\n]*/g)).toEqual(["\\\\${x"]);
+  });
+
+  test.each<[string, (b: BackupConfig) => void]>([
+    ["a newline in a path", (b) => (b.paths = ["/a\nExecStartPost=/bin/evil"])],
+    ["a newline in an exclude pattern", (b) => (b.exclude = ["a\nb"])],
+    ["a newline in a prune option", (b) => (b.pruneOpts = ["--keep-daily 7\nExecStartPost=/bin/evil"])],
+    ["a newline in an extra backup argument", (b) => (b.extraBackupArgs = ["--tag a\nb"])],
+    ["a CR in a check option", (b) => (b.checkOpts = ["--read-data-subset=1\r"])],
+    ["a newline in a timer value", (b) => (b.timerConfig = { OnCalendar: "daily\nOnBootSec=1" })],
+    ["a line separator in a path", (b) => (b.paths = ["/a\u2028b"])],
+    ["a NEL in an option", (b) => (b.pruneOpts = ["--tag a\u0085b"])],
+    ["a glob star in a path", (b) => (b.paths = ["/home/*/Documents"])],
+    ["a relative path", (b) => (b.paths = ["home"])],
+    ["an option without a flag", (b) => (b.pruneOpts = ["keep-daily 7"])],
+    ["a malformed exclude pattern", (b) => (b.exclude = ["[abc"])],
+    ["a timer value with trailing whitespace", (b) => (b.timerConfig = { OnCalendar: "daily " })],
+    ["a timer value ending in a backslash", (b) => (b.timerConfig = { OnCalendar: "daily\\" })],
+  ])("the renderer itself refuses %s (even when a caller skipped the parser)", (_name, mutate) => {
+    const b = fullBackup();
+    mutate(b);
+    expect(() => render(b)).toThrow(/renderModule|systemdEscape/);
   });
 });
 
@@ -459,5 +492,114 @@ describe("renderModule: validation", () => {
     const opts = moduleOptions(defaultBackup(), "restic.b2_x-1");
     expect(renderModule(opts)).toContain('  age.secrets = {\n    "restic.b2_x-1-env" = {');
     expect(renderModule(opts)).toContain('config.age.secrets."restic.b2_x-1-env".path;');
+  });
+});
+
+describe("systemdEscape", () => {
+  test.each<[string, string, string]>([
+    ["plain word", "--keep-daily", "--keep-daily"],
+    ["digits and path", "/run/x:1,2@a+b=c", "/run/x:1,2@a+b=c"],
+    ["space", "my tag", '"my tag"'],
+    ["double quote", 'a"b', '"a\\"b"'],
+    ["single quote", "it's", "\"it's\""],
+    ["backslash", "a\\b", '"a\\\\b"'],
+    ["percent", "5%", "5%%"],
+    ["specifier", "%h", "%%h"],
+    ["dollar", "$HOME", "$$HOME"],
+    ["dollar brace", "${X}", '"$${X}"'],
+    ["double dollar", "$$", "$$$$"],
+    ["semicolon", ";", '";"'],
+    ["hash", "#1", '"#1"'],
+    ["glob", "*?[x]", '"*?[x]"'],
+    ["empty", "", '""'],
+    ["non-ASCII", "Ünï ✓", '"Ünï ✓"'],
+    ["everything", "a b\"c'd\\e%f$g", '"a b\\"c\'d\\\\e%%f$$g"'],
+  ])("exec-arg: %s", (_name, input, expected) => {
+    expect(systemdEscape(input, "exec-arg")).toBe(expected);
+  });
+
+  test.each<[string, string, string]>([
+    ["calendar", "Mon..Fri *-*-* 02:30:00", "Mon..Fri *-*-* 02:30:00"],
+    ["percent", "a%b", "a%%b"],
+    ["quotes stay (settings are not unquoted)", 'say "hi"', 'say "hi"'],
+  ])("setting: %s", (_name, input, expected) => {
+    expect(systemdEscape(input, "setting")).toBe(expected);
+  });
+
+  test.each<[string, string, "exec-arg" | "setting"]>([
+    ["newline", "a\nb", "exec-arg"],
+    ["carriage return", "a\r", "exec-arg"],
+    ["tab", "a\tb", "exec-arg"],
+    ["NUL", "a\0", "exec-arg"],
+    ["NEL", "a\u0085", "setting"],
+    ["line separator", "a\u2028", "setting"],
+    ["lone surrogate", "a\uD800", "exec-arg"],
+    ["setting with leading space", " a", "setting"],
+    ["setting with trailing space", "a ", "setting"],
+    ["empty setting", "", "setting"],
+    ["setting ending in a backslash", "a\\", "setting"],
+  ])("throws for %s", (_name, input, context) => {
+    expect(() => systemdEscape(input, context)).toThrow(/systemdEscape/);
+  });
+});
+
+describe("restic value rules", () => {
+  test.each<[string, string]>([
+    ["/home", "/home"],
+    ["/srv/with space", "/srv/with space"],
+    ["/srv/[2020] a", "/srv/\\[2020\\] a"],
+    ["/srv/a]b", "/srv/a\\]b"],
+    ["/srv/back\\slash", "/srv/back\\\\slash"],
+    ["/srv/trail ", "/srv/trail[ ]"],
+    ["/srv/two  ", "/srv/two[ ][ ]"],
+    ["/srv/[x]/", "/srv/\\[x\\]"],
+    ["/srv/$HOME/100%/#x", "/srv/$HOME/100%/#x"],
+    ["/", "/"],
+  ])("filesFromLine(%j) = %j", (input, expected) => {
+    expect(filesFromLine(input)).toBe(expected);
+  });
+
+  test.each<[string, string]>([
+    ["*.tmp", "*.tmp"],
+    ["$HOME", "$$HOME"],
+    ["#x", "\\#x"],
+    ["a#b", "a#b"],
+    ["!keep", "!keep"],
+    ["[ab]c", "[ab]c"],
+  ])("excludeFileLine(%j) = %j", (input, expected) => {
+    expect(excludeFileLine(input)).toBe(expected);
+  });
+
+  test.each<[string, RegExp]>([
+    ["", /must not be empty/],
+    [" a", /whitespace/],
+    ["[abc", /never closed/],
+    ["[]a", /malformed/],
+    ["[a-]", /incomplete range/],
+    ["a\\", /lone backslash/],
+    ["a//b", /'\/\/'/],
+    ["a\nb", /control characters/],
+  ])("excludePatternProblem(%j)", (input, rule) => {
+    expect(excludePatternProblem(input)).toMatch(rule);
+  });
+
+  test.each<[string, string]>([
+    ["--one-file-system", "--one-file-system"],
+    ["--keep-daily 7", "--keep-daily 7"],
+    ["--keep-within=30d", "--keep-within=30d"],
+    ["--tag my tag", '--tag "my tag"'],
+    ["--tag=my tag", '"--tag=my tag"'],
+    ["--read-data-subset=5%", "--read-data-subset=5%%"],
+    ["-v", "-v"],
+  ])("resticOptionText(%j) = %j", (input, expected) => {
+    expect(resticOptionText(input)).toBe(expected);
+  });
+
+  test.each(["keep", "--", "--keep-daily  7", "--tag=", "--tag x ", "--tag a\nb", "- x"])("resticOptionProblem(%j) is a problem", (input) => {
+    expect(resticOptionProblem(input)).toBeDefined();
+  });
+
+  test.each(["/home/*", "/srv/a?", "srv", "/a/../b", "/a\nb"])("backupPathProblem(%j) is a problem", (input) => {
+    expect(backupPathProblem(input)).toBeDefined();
   });
 });

@@ -1,0 +1,64 @@
+// The one systemd escaping function: every user value that ends up in a unit
+// file (an ExecStart= argument, a [Timer] setting) goes through systemdEscape.
+// Pure: no Pulumi, no I/O.
+//
+// What systemd does to a unit file line (systemd.syntax(7), systemd.unit(5),
+// systemd.service(5) "Command lines"), and what the function does about it:
+// - A line break ends the setting and a later line would be a new directive,
+//   a trailing backslash joins the next line: line breaks and other control
+//   characters are refused (thrown), in every context. There is no escape for
+//   them that every setting understands, and no user value needs them.
+// - `%` starts a specifier (`%h` → a home directory, an unknown one makes the
+//   unit invalid) in ExecStart= arguments and in most other settings
+//   (OnCalendar= too): `%` → `%%`.
+// - ExecStart= only: the line is split into words at whitespace; double and
+//   single quotes group and are removed; backslash escapes (C style) are
+//   decoded; a lone `;` separates commands; `$NAME`/`${NAME}` are replaced by
+//   environment variables when the command runs (a bare `$NAME` word even
+//   splits into several words): `$` → `$$`, and a word with anything beyond
+//   [A-Za-z0-9_.,:/@+=-] is written in double quotes with `\` → `\\` and
+//   `"` → `\"`. So one user value is always exactly one argument.
+// - Other settings: systemd strips leading and trailing whitespace and does
+//   not unquote, so such values are refused rather than changed.
+// NixOS adds nothing: it writes `Key=<value>` (lists as repeated lines).
+
+export type SystemdContext =
+  /** One word of an ExecStart=/ExecStartPre=/... command line (never the executable itself). */
+  | "exec-arg"
+  /** The whole value of a unit setting such as OnCalendar= (specifiers apply, no unquoting). */
+  | "setting";
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Words that need no quotes on a systemd command line (after `%`/`$` are doubled). */
+const PLAIN_WORD = /^[A-Za-z0-9_.,:/@+=%$-]+$/;
+
+/**
+ * Text that systemd turns back into exactly `value`: one command-line argument
+ * ("exec-arg") or one setting value ("setting"). Throws for values no escape
+ * can carry (see the file comment); callers (lib/config/) refuse those first
+ * with a message that names the config key.
+ */
+export function systemdEscape(value: string, context: SystemdContext): string {
+  if (typeof value !== "string") throw new TypeError(`systemdEscape: expected a string, got ${typeof value}`);
+  const show = JSON.stringify(value);
+  if (CONTROL.test(value)) throw new Error(`systemdEscape: line breaks and control characters cannot appear in a unit file: ${show}`);
+  if (LONE_SURROGATE.test(value)) throw new Error(`systemdEscape: lone UTF-16 surrogate (not valid Unicode): ${show}`);
+  const specifiersEscaped = value.replace(/%/g, "%%");
+  if (context === "setting") {
+    if (value === "" || /^\s|\s$/.test(value)) {
+      throw new Error(`systemdEscape: a setting value must be non-empty without leading or trailing whitespace (systemd strips it): ${show}`);
+    }
+    if (value.endsWith("\\")) throw new Error(`systemdEscape: a trailing backslash would join the next line: ${show}`);
+    return specifiersEscaped;
+  }
+  if (context !== "exec-arg") throw new Error(`systemdEscape: unknown context ${JSON.stringify(context)}`);
+  const word = specifiersEscaped.replace(/\$/g, "$$$$");
+  if (PLAIN_WORD.test(word)) return word;
+  return `"${word.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** The words of one command line (arguments only), each escaped, joined by spaces. */
+export function systemdCommandArgs(words: readonly string[]): string {
+  return words.map((w) => systemdEscape(w, "exec-arg")).join(" ");
+}
