@@ -39,9 +39,11 @@ MANUAL_LINE='imports = [ ./restic-b2/module.nix ];'
 MODULE_REF='restic-b2/module.nix'
 LOCK=.restic-b2.lock
 SW_BIN=/run/current-system/sw/bin
-# Failure output: the last TAIL_LINES lines of a log, each cut to TAIL_WIDTH bytes.
+# Failure output: the last TAIL_LINES lines of a log, each cut to TAIL_WIDTH
+# bytes, so that a failing `pulumi up` (which quotes it once, beside the
+# command line three times) stays under 8 KiB.
 TAIL_LINES=30
-TAIL_WIDTH=160
+TAIL_WIDTH=120
 VERIFY_SECONDS=120
 rb2_n=0
 
@@ -359,11 +361,11 @@ profile_target() {
   readlink "$profile" 2>/dev/null || :
 }
 
-# The last TAIL_LINES lines of $2, each cut to TAIL_WIDTH bytes, on stderr.
-print_tail() { # $1 title, $2 file
+# The last $3 (default TAIL_LINES) lines of $2, each cut to TAIL_WIDTH bytes, on stderr.
+print_tail() { # $1 title, $2 file, [$3 lines]
   if [ -s "$2" ]; then
-    warn "---- $1 (last $TAIL_LINES lines) ----"
-    tail -n "$TAIL_LINES" "$2" 2>/dev/null | LC_ALL=C awk -v w="$TAIL_WIDTH" \
+    warn "---- $1 (last ${3:-$TAIL_LINES} lines) ----"
+    tail -n "${3:-$TAIL_LINES}" "$2" 2>/dev/null | LC_ALL=C awk -v w="$TAIL_WIDTH" \
       '{ sub(/\r$/, ""); if (length($0) > w) $0 = substr($0, 1, w) " [...]"; print }' >&2 2>/dev/null || :
     warn "---- end ----"
   fi
@@ -396,7 +398,7 @@ restore_previous() {
     if run_child "$rebuild" switch --rollback >"$tmp/rollback.log" 2>&1 </dev/null; then
       switched=0
     else
-      print_tail "nixos-rebuild switch --rollback" "$tmp/rollback.log"
+      print_tail "nixos-rebuild switch --rollback" "$tmp/rollback.log" 10
       ok=1
     fi
   fi
@@ -634,9 +636,9 @@ do_install() {
     svc=restic-backups-$name.service
     if ! run_child "$systemctl" start "$svc" >"$tmp/start.log" 2>&1 </dev/null; then
       warn "first backup failed: systemctl start $svc"
-      print_tail "systemctl start $svc" "$tmp/start.log"
+      print_tail "systemctl start $svc" "$tmp/start.log" 5
       if [ -n "$journalctl" ]; then
-        run_child "$journalctl" -u "$svc" -n "$TAIL_LINES" --no-pager >"$tmp/journal.log" 2>&1 </dev/null || :
+        run_child "$journalctl" -u "$svc" -n 25 --no-pager >"$tmp/journal.log" 2>&1 </dev/null || :
         print_tail "journalctl -u $svc" "$tmp/journal.log"
       fi
       exit 1

@@ -431,12 +431,12 @@ describe("the stdin bundle", () => {
     expect(Buffer.byteLength(line) + Buffer.byteLength(out)).toBeLessThan(3 * 1024);
   });
 
-  test("rebuild lines longer than 160 bytes are cut", async () => {
+  test("rebuild lines longer than 120 bytes are cut", async () => {
     expectOk(await install());
     const before = snapshotTree(srv.root);
     const r = await install({ files: filesFor(`# ${"x".repeat(400)}\n${BROKEN_MODULE}`) });
     expect(r.code).not.toBe(0);
-    for (const l of r.stderr.split("\n")) expect(Buffer.byteLength(l)).toBeLessThanOrEqual(200);
+    for (const l of r.stderr.split("\n")) expect(Buffer.byteLength(l)).toBeLessThanOrEqual(160);
     expect(r.stderr).toContain(" [...]");
     expect(snapshotTree(srv.root)).toEqual(before);
   });
@@ -580,7 +580,7 @@ describe("failures leave the host as it was", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("first backup failed");
     expect(r.stderr).toContain("stub-journal: restic[123]: Fatal: unable to open config file");
-    expect(srv.callLog("journalctl.calls")).toContain("-u restic-backups-daily.service -n 30 --no-pager");
+    expect(srv.callLog("journalctl.calls")).toContain("-u restic-backups-daily.service -n 25 --no-pager");
     expect(srv.rebuildCalls().slice(calls)).toEqual(["switch", "switch --rollback"]);
     expect(srv.profileTarget()).toBe(profile);
     expect(snapshotTree(srv.root)).toEqual(before);
