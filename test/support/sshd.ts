@@ -261,23 +261,27 @@ export const SUDO_USER = "restic-b2-test";
  * Makes sure a non-root login user with passwordless sudo exists, for the
  * "SSH user is not root" path. Created when missing (`useradd -m`); its
  * password field is set to "*" because sshd without PAM refuses accounts that
- * are locked with "!". The sudoers entry is (re)written on every call because
- * secure_path must name this run's stub bin dir (sudo resets PATH to
- * secure_path, and that is how the script finds the stub nixos-rebuild). The
- * file is checked with `visudo -cf` before it is renamed into place, so a bad
- * entry can never break sudo for the machine.
+ * are locked with "!". The sudoers entry turns secure_path off for this user,
+ * so sudo keeps the session's PATH (the sshd's SetEnv puts this run's stub bin
+ * dir first, and that is how the script finds the stub nixos-rebuild). Each
+ * test process writes its own entry (/etc/sudoers.d/restic-b2-test-<pid>) and
+ * removes only that one, so suites running at the same time (other worktrees
+ * on the same machine) do not take each other's sudo away. The file is
+ * checked with `visudo -cf` before it is renamed into place, so a bad entry
+ * can never break sudo for the machine.
  */
 export function ensureSudoUser(stubBin: string): string {
   requireRoot();
+  if (!fs.existsSync(stubBin)) throw new Error(`ensureSudoUser: no stub bin dir ${stubBin}`);
   if (spawnSync("id", ["-u", SUDO_USER]).status !== 0) {
     sh("useradd", ["-m", "-s", "/bin/sh", SUDO_USER]);
   }
   sh("usermod", ["-p", "*", SUDO_USER]);
   const entry =
     `# nixos-restic-b2 integration tests (test/support/sshd.ts): passwordless sudo for the test user\n` +
-    `Defaults:${SUDO_USER} secure_path=${stubBin}:/usr/sbin:/usr/bin:/sbin:/bin\n` +
+    `Defaults:${SUDO_USER} !secure_path\n` +
     `${SUDO_USER} ALL=(ALL) NOPASSWD: ALL\n`;
-  const target = `/etc/sudoers.d/${SUDO_USER}`;
+  const target = sudoEntryPath();
   const tmp = `/etc/sudoers.d/.${SUDO_USER}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, entry, { mode: 0o440 });
   try {
@@ -289,9 +293,14 @@ export function ensureSudoUser(stubBin: string): string {
   return SUDO_USER;
 }
 
-/** Removes the sudoers entry again (the account stays: it has no password and no keys outside the tests). */
+/** This process's sudoers entry (sudo reads files in sudoers.d whose names have no "."). */
+function sudoEntryPath(): string {
+  return `/etc/sudoers.d/${SUDO_USER}-${process.pid}`;
+}
+
+/** Removes this process's sudoers entry again (the account stays: it has no password and no keys outside the tests). */
 export function removeSudoEntry(): void {
-  fs.rmSync(`/etc/sudoers.d/${SUDO_USER}`, { force: true });
+  fs.rmSync(sudoEntryPath(), { force: true });
 }
 
 // ---- the server -------------------------------------------------------------
