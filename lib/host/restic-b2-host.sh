@@ -553,14 +553,18 @@ nix_parses() {
   run_child "$tool" --parse "$PWD/$1" >/dev/null 2>&1 </dev/null
 }
 
-add_import() {
-  # configuration.nix: new bytes into a copy that keeps owner and mode, the
-  # original inode kept aside as the backup, then one rename.
+# The edited configuration.nix in $tmp/conf.new (a copy that keeps owner and
+# mode), checked before anything is changed.
+prepare_import() {
   cp -p configuration.nix "$tmp/conf.new"
   edit_file configuration.nix "$tmp/conf.new" "$edit_op" "$edit_line" "$edit_arg"
   if nix_parses configuration.nix && ! nix_parses "${tmp#./}/conf.new"; then
     refuse_auto "the edited file would not parse"
   fi
+}
+
+# Puts it in place with one rename; the original inode is kept as the backup.
+apply_import() {
   ln configuration.nix "$tmp/conf.orig" 2>/dev/null || cp -p configuration.nix "$tmp/conf.orig"
   changed=1
   mv -f "$tmp/conf.new" configuration.nix
@@ -610,6 +614,7 @@ do_install() {
   install_preflight
   take_lock
   stage_files "$@"
+  if [ "$import_plan" = edit ]; then prepare_import; fi
 
   changed=1
   if [ -e restic-b2 ] || [ -L restic-b2 ]; then
@@ -618,7 +623,7 @@ do_install() {
   fi
   mv "$tmp/new" restic-b2
   placed_new=1
-  if [ "$import_plan" = edit ]; then add_import; fi
+  if [ "$import_plan" = edit ]; then apply_import; fi
 
   switch_system "install"
 

@@ -327,6 +327,27 @@ describe("configuration.nix shapes that cannot be edited safely: refused before 
     expect(leftovers(srv.configDir)).toEqual([]);
   });
 
+  test("an edit that would not parse (checked with nix-instantiate --parse before anything changes)", async () => {
+    // A nix-instantiate that refuses the staged copy only, as if the edit had broken the file.
+    const stub = path.join(srv.stubBin, "nix-instantiate");
+    const real = spawnSync("sh", ["-c", "command -v nix-instantiate"], { encoding: "utf8" }).stdout.trim();
+    fs.writeFileSync(stub, `#!/bin/sh\ncase "$*" in *.restic-b2.tmp.*) echo "error: syntax error (stub)" >&2; exit 1 ;; esac\nexec ${shellQuote(real)} "$@"\n`, { mode: 0o755 });
+    try {
+      const before = snapshotTree(srv.root);
+      const calls = srv.rebuildCalls().length;
+      const r = await install();
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("the edited file would not parse");
+      expect(r.stderr).toContain(MANUAL_LINE);
+      expect(r.stderr).not.toContain("restored the previous state"); // nothing had been changed
+      expect(snapshotTree(srv.root)).toEqual(before);
+      expect(srv.rebuildCalls().length).toBe(calls);
+      expect(leftovers(srv.configDir)).toEqual([]);
+    } finally {
+      fs.rmSync(stub, { force: true });
+    }
+  });
+
   test("a symlinked configuration.nix", async () => {
     const conf = path.join(srv.configDir, "configuration.nix");
     fs.renameSync(conf, path.join(srv.configDir, "real-configuration.nix"));
