@@ -58,6 +58,9 @@ async function main(): Promise<void> {
   try {
     must(["plugin", "install", "resource", "command", "v1.2.1", "--file", path.join(BIN, "pulumi-resource-command"), "--reinstall"]);
     must(["stack", "init", "measure"]);
+    // stack init writes the passphrase salt into the project: move it to the temporary config file.
+    const written = path.join(PROJECT, "Pulumi.measure.yaml");
+    if (fs.existsSync(written)) fs.renameSync(written, configFile);
     cfg("createBucket", "false");
     cfg("bucketName", "shared-backups");
     cfg("repositoryPath", "measure");
@@ -122,6 +125,7 @@ async function main(): Promise<void> {
     console.log(`outputs kept in ${work} (preview-diff.txt, failed-up.txt)`);
   } finally {
     await srv.stop();
+    if (fs.existsSync(path.join(PROJECT, "Pulumi.measure.yaml"))) console.error("note: Pulumi.measure.yaml is left in the project; remove it");
   }
 }
 
