@@ -69,17 +69,27 @@ if (cfg.host.deploy) {
     backupName: cfg.backup.backupName,
     importMode: cfg.host.importMode,
     runFirstBackup: cfg.host.runFirstBackup,
+    // Always on for now; the stack config key verifyOnDeploy (lib/config/) will provide this value.
+    verifyOnDeploy: true,
     module: moduleFor(`./${HOST_SECRETS_SUBDIR}`),
     files: agenix.files,
   });
 }
 
-export const bucketName = storage.bucketName;
-export const bucketId = storage.bucketId;
-export const repository = storage.repository;
-export const secretsDir = cfg.secrets.secretsDir;
-export const recipients = agenix.recipients;
-export const hostModulePath = cfg.host.deploy ? layout.modulePath : undefined;
-export const localModulePath = cfg.host.deploy ? undefined : `${cfg.secrets.secretsDir}/module.nix`;
-export const units = { service: layout.service, timer: layout.timer };
-export const restore = restoreCommands(cfg);
+// Only the outputs that exist in this stack's mode: an undefined output makes
+// the engine warn "Undefined value (...) will not show as a stack output".
+// In existing-bucket mode the program never learns the bucket's id, so there
+// is no bucketId; hostModulePath and localModulePath exclude each other.
+const outputs = {
+  bucketName: storage.bucketName,
+  ...(cfg.storage.createBucket ? { bucketId: storage.bucketId } : {}),
+  repository: storage.repository,
+  secretsDir: cfg.secrets.secretsDir,
+  recipients: agenix.recipients,
+  ...(cfg.host.deploy
+    ? { hostModulePath: layout.modulePath }
+    : { localModulePath: `${cfg.secrets.secretsDir}/module.nix` }),
+  units: { service: layout.service, timer: layout.timer },
+  restore: restoreCommands(cfg),
+};
+export = outputs;

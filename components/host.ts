@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AGE_FILES, AgeFile } from "../lib/age/agenix";
 import { ImportMode } from "../lib/config/types";
-import { hostCommand } from "../lib/host/shell";
+import { hostCommand, hostStdin } from "../lib/host/shell";
 
 export interface HostDeploymentArgs {
   host: string;
@@ -16,6 +16,11 @@ export interface HostDeploymentArgs {
   backupName: string;
   importMode: ImportMode;
   runFirstBackup: boolean;
+  /**
+   * After the switch, run restic-b2-verify-<backupName> (installed by the
+   * module) and fail and roll back when B2 refuses the deployed credentials.
+   */
+  verifyOnDeploy: boolean;
   /** The rendered NixOS module (module.nix on the host). */
   module: string;
   /** The armored agenix files, by name (ciphertext). */
@@ -40,7 +45,8 @@ export function hostLayout(hostConfigDir: string, backupName: string) {
 /**
  * Pushes the module and the agenix files to the NixOS host over SSH and
  * switches to the new configuration, all in one remote command (one SSH
- * session per create, update or delete). The host script installs atomically
+ * session per create, update or delete): a short `sh -s -- install ...` whose
+ * stdin carries the host script and the files (lib/host/shell.ts). The host script installs atomically
  * and restores the previous files if `nixos-rebuild switch` fails; the delete
  * command removes everything it installed and switches again.
  *
@@ -63,13 +69,18 @@ export class HostDeployment extends pulumi.ComponentResource {
 
     const sudo = args.sshUser !== "root";
     const common = { configDir: args.hostConfigDir, backupName: args.backupName, importMode: args.importMode };
-    const install = pulumi
-      .all(AGE_FILES.map((f) => pulumi.output(args.files[f])))
-      .apply((texts) => {
-        const files: Record<string, string> = { "module.nix": args.module };
-        AGE_FILES.forEach((f, i) => (files[`${HOST_SECRETS_SUBDIR}/${f}`] = texts[i]));
-        return hostCommand("install", { ...common, files, firstBackup: args.runFirstBackup }, { sudo });
-      });
+    const files = pulumi.all(AGE_FILES.map((f) => pulumi.output(args.files[f]))).apply((texts) => {
+      const out: Record<string, string> = { "module.nix": args.module };
+      AGE_FILES.forEach((f, i) => (out[`${HOST_SECRETS_SUBDIR}/${f}`] = texts[i]));
+      return out;
+    });
+    // The command names the files by sha256 (a few hundred bytes, so a diff or
+    // an error shows which file changed); the script and the files travel on
+    // stdin, where a diff shows the changed lines of the module.
+    const install = files.apply((f) =>
+      hostCommand("install", { ...common, files: f, firstBackup: args.runFirstBackup, verify: args.verifyOnDeploy }, { sudo }),
+    );
+    const stdin = files.apply((f) => hostStdin(f));
 
     const deploy = new command.remote.Command(
       `${name}-deploy`,
@@ -81,11 +92,16 @@ export class HostDeployment extends pulumi.ComponentResource {
           privateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
           hostKey: args.hostKey,
         },
-        create: install,
-        // Same script: it installs idempotently, so an update never needs the
+        // No `update`: the provider runs `create` again, and the script
+        // installs idempotently, so an update never needs the
         // uninstall-then-install of a replacement.
-        update: install,
+        create: install,
+        // Runs with the stdin stored with the last install (the same bundle).
         delete: hostCommand("uninstall", common, { sudo }),
+        stdin,
+        // Only the script's summary is streamed; a failure's lines (stderr)
+        // are shown once, in the engine's error.
+        logging: "stdout",
         // Where the files live: when any of these change, the old install is
         // removed (with the old connection and paths) before the new one.
         // Not importMode: an update handles that, while an uninstall would

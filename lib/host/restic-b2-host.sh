@@ -2,32 +2,56 @@
 # restic-b2-host: puts the nixos-restic-b2 module on a NixOS host (or takes it
 # away) and switches the system, restoring the previous state on any failure.
 #
-# nixos-restic-b2 sends this whole file over SSH, as root (or under `sudo -n`):
-#   sh -c '<this file>' restic-b2-host ACTION OPTION...
-# Every value arrives as its own argument and is only ever used as data.
+# nixos-restic-b2 runs, over SSH as root (or under `sudo -n`), a short command
+#   sh -s -- ACTION OPTION...
+# and sends on its stdin a bundle (lib/host/shell.ts hostStdin): this file
+# without its last line, one `rb2_file REL 'TEXT'` line per file (TEXT quoted
+# by shellQuote), then `main "$@"`. The shell reads the bundle as a script, so
+# nothing of it appears on a command line or in a temporary file, and nothing
+# runs before the final `main "$@"` arrives: a cut connection runs nothing.
 #
 #   install   --config-dir DIR --name NAME --import-mode auto|manual
-#             --file REL=BASE64 [--file REL=BASE64]... [--first-backup 0|1]
-#             [--system-profile PATH]
+#             --file REL=SHA256 [--file REL=SHA256]... [--first-backup 0|1]
+#             [--verify 0|1] [--system-profile PATH]
 #   uninstall --config-dir DIR --name NAME [--import-mode auto|manual]
 #             [--system-profile PATH]
 #
+# Each --file names a file of the bundle and its sha256; the bundle must hold
+# exactly those files with exactly those hashes.
 # Layout: DIR/restic-b2/module.nix (0644) and e.g. DIR/restic-b2/secrets/*.age
 # (0600, directory 0700), root-owned. REL is a path below DIR/restic-b2/.
-# `auto` adds one marked line to the first `imports` list of
-# DIR/configuration.nix; `manual` expects the user to import the module.
+# `auto` adds one marked import to DIR/configuration.nix (see plan_import);
+# `manual` expects the user to import the module.
 # Working files (lock, staging, backup, logs) live in DIR/.restic-b2.* while a
 # run is active and are removed at the end.
 #
-# Style: POSIX sh only; everything runs from main() so the shell has parsed the
-# whole file before the first command runs.
+# Style: POSIX sh only; everything runs from main().
 
 PROG=restic-b2-host
-MARK='./restic-b2/module.nix # added by nixos-restic-b2; removed by pulumi destroy'
+MARK_TEXT='# added by nixos-restic-b2; removed by pulumi destroy'
+# A line of its own inside an existing imports list:
+MARK="./restic-b2/module.nix $MARK_TEXT"
+# An imports attribute added where the file had none:
+ADD_MARK="imports = [ ./restic-b2/module.nix ]; $MARK_TEXT"
+# Inserted right after the `[` of a list that has entries on the same line:
+INLINE_MARK=' ./restic-b2/module.nix /* added by nixos-restic-b2; removed by pulumi destroy */'
 MANUAL_LINE='imports = [ ./restic-b2/module.nix ];'
 MODULE_REF='restic-b2/module.nix'
 LOCK=.restic-b2.lock
 SW_BIN=/run/current-system/sw/bin
+# Failure output: the last TAIL_LINES lines of a log, each cut to TAIL_WIDTH
+# bytes, so that a failing `pulumi up` (which quotes it once, beside the
+# command line three times) stays under 8 KiB.
+TAIL_LINES=30
+TAIL_WIDTH=120
+VERIFY_SECONDS=120
+rb2_n=0
+
+# One file of the bundle: REL and its exact text (before main runs).
+rb2_file() {
+  rb2_n=$((rb2_n + 1))
+  eval "rb2_rel_$rb2_n=\$1 rb2_txt_$rb2_n=\$2"
+}
 
 # Output helpers never fail: a closed SSH connection must not turn a finished
 # install into a rollback, nor stop a rollback half-way.
@@ -40,7 +64,7 @@ die() {
 
 usage_die() {
   warn "error: $*"
-  warn "usage: $PROG install --config-dir DIR --name NAME --import-mode auto|manual --file REL=BASE64... [--first-backup 0|1]"
+  warn "usage: $PROG install --config-dir DIR --name NAME --import-mode auto|manual --file REL=SHA256... [--first-backup 0|1] [--verify 0|1]"
   warn "       $PROG uninstall --config-dir DIR --name NAME [--import-mode auto|manual]"
   exit 2
 }
@@ -58,12 +82,12 @@ valid_rel() {
 }
 
 parse_args() {
-  cfg='' name='' mode='' first=0 nfiles=0 has_module=0
+  cfg='' name='' mode='' first=0 verify=0 nfiles=0 has_module=0
   profile=/nix/var/nix/profiles/system
   while [ $# -gt 0 ]; do
     opt=$1
     case $opt in
-      --config-dir | --name | --import-mode | --file | --first-backup | --system-profile)
+      --config-dir | --name | --import-mode | --file | --first-backup | --verify | --system-profile)
         [ $# -ge 2 ] || usage_die "$opt needs a value"
         val=$2
         shift 2
@@ -75,15 +99,17 @@ parse_args() {
       --name) name=$val ;;
       --import-mode) mode=$val ;;
       --first-backup) first=$val ;;
+      --verify) verify=$val ;;
       --system-profile) profile=$val ;;
       --file)
         [ "$action" = install ] || usage_die "--file is only valid for install"
         rel=${val%%=*}
-        [ "$rel" != "$val" ] || usage_die "--file needs REL=BASE64"
+        [ "$rel" != "$val" ] || usage_die "--file needs REL=SHA256"
         valid_rel "$rel" || usage_die "--file: invalid relative path: $rel"
         case ${val#*=} in
-          *[!A-Za-z0-9+/=]*) usage_die "--file $rel: value is not base64" ;;
+          *[!0-9a-f]*) usage_die "--file $rel: not a sha256 (64 lowercase hex digits)" ;;
         esac
+        [ ${#val} -eq $((${#rel} + 65)) ] || usage_die "--file $rel: not a sha256 (64 lowercase hex digits)"
         [ "$rel" != module.nix ] || has_module=1
         nfiles=$((nfiles + 1))
         ;;
@@ -106,12 +132,16 @@ parse_args() {
     0 | 1) ;;
     *) usage_die "--first-backup must be 0 or 1: $first" ;;
   esac
+  case $verify in
+    0 | 1) ;;
+    *) usage_die "--verify must be 0 or 1: $verify" ;;
+  esac
   case $profile in
     /*) ;;
     *) usage_die "--system-profile must be an absolute path" ;;
   esac
   if [ "$action" = install ] && [ "$has_module" != 1 ]; then
-    usage_die "install needs --file module.nix=BASE64"
+    usage_die "install needs --file module.nix=SHA256"
   fi
 }
 
@@ -130,23 +160,29 @@ find_tool() {
   return 1
 }
 
-# Prints the line number of the first marked import line in $1 (nothing if none).
+# Prints the number of the first line of $1 that holds one of our marks
+# (nothing if none).
 mark_line() {
-  RB2_MARK=$MARK awk '
-    BEGIN { m = ENVIRON["RB2_MARK"] }
-    { s = $0; sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s); if (s == m) { print NR; exit } }
+  RB2_MARK=$MARK RB2_ADD=$ADD_MARK RB2_INLINE=$INLINE_MARK LC_ALL=C awk '
+    BEGIN { m = ENVIRON["RB2_MARK"]; a = ENVIRON["RB2_ADD"]; i = ENVIRON["RB2_INLINE"] }
+    {
+      s = $0; sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s)
+      if (s == m || s == a || index($0, i)) { print NR; exit }
+    }
   ' "$1"
 }
 
-# Lists .nix files outside restic-b2/ that import the module with a line of
-# their own (not a comment, not our marked line).
+# Lists .nix files outside restic-b2/ that import the module themselves
+# (not in a comment, not one of our marks).
 find_refs() {
-  RB2_MARK=$MARK RB2_REF=$MODULE_REF find . \( -path ./restic-b2 -o -name '.restic-b2.*' \) -prune \
+  RB2_MARK=$MARK RB2_ADD=$ADD_MARK RB2_INLINE=$INLINE_MARK RB2_REF=$MODULE_REF LC_ALL=C \
+    find . \( -path ./restic-b2 -o -name '.restic-b2.*' \) -prune \
     -o -type f -name '*.nix' -exec awk '
-      BEGIN { m = ENVIRON["RB2_MARK"]; r = ENVIRON["RB2_REF"] }
+      BEGIN { m = ENVIRON["RB2_MARK"]; a = ENVIRON["RB2_ADD"]; i = ENVIRON["RB2_INLINE"]; r = ENVIRON["RB2_REF"] }
       {
         s = $0; sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s)
-        if (s == m) next
+        if (s == m || s == a) next
+        while ((k = index(s, i)) > 0) s = substr(s, 1, k - 1) substr(s, k + length(i))
         sub(/#.*/, "", s)
         if (index(s, r)) { found = 1; exit }
       }
@@ -154,34 +190,161 @@ find_refs() {
     ' {} \; -print
 }
 
-# Prints the number of the line that opens the first `imports` list of $1:
-# `imports = [` on one line, or `imports =` with `[` starting a later line.
-# Prints "inline" when that list also closes on the same line, "none" if absent.
-imports_line() {
-  awk '
-    function hit(n, c) {
-      sub(/^[^[]*\[/, "", c)
-      if (c ~ /\]/) print "inline"; else print n
-      found = 1
+# Reads a NixOS module (configuration.nix) and prints where its top-level
+# imports list is, as one line:
+#   list LINE COL after    the `[` at LINE:COL ends its line (or a # comment follows)
+#   list LINE COL inline   entries follow the `[` on the same line
+#   add LINE               no imports: the attribute set opens on LINE, alone
+#   refuse REASON...       anything else (nothing is edited)
+# It tokenizes Nix (strings, '' strings, ${...}, comments), finds the module's
+# attribute set (the first top-level { } that is not a function's argument
+# pattern, so `{ ... }:` and `let ... in` are skipped) and accepts only
+# `imports = [ ... ];` directly in that set.
+plan_import() {
+  LC_ALL=C awk '
+    function push(k) { stk[++sp] = k }
+    function pop() { if (sp > 0) sp-- }
+    function rest_blank(s, c,   r) {
+      r = substr(s, c + 1); sub(/^[ \t\r]+/, "", r)
+      return r == "" || substr(r, 1, 1) == "#"
     }
-    pending {
-      c = $0; sub(/#.*/, "", c)
-      if (c ~ /^[ \t]*$/) next
-      if (c ~ /^[ \t]*\[/) { hit(NR, c); exit }
-      pending = 0
+    # One significant token t at line ln, column col of line text s.
+    function tok(t, ln, col, s) {
+      if (pend) {
+        pend = 0
+        if (t != ":" && t != "@" && !have) { have = 1; copy_cand() }
+      }
+      if (sp == 0 && t == "{") {
+        c_open = ln; c_blank = rest_blank(s, col); c_state = ""; c_iline = 0
+        c_nested = 0; c_reason = ""; c_lline = 0; c_lcol = 0; c_lblank = 0
+        push("{"); prev = t; return
+      }
+      if (sp == 1 && stk[1] == "{") {
+        if (c_state == "need=") {
+          if (t == "=") c_state = "need["
+          else { c_state = "bad"; c_reason = "imports on line " c_iline " is not set with `imports = [ ... ];`" }
+        } else if (c_state == "need[") {
+          if (t == "[") { c_state = "in"; c_lline = ln; c_lcol = col; c_lblank = rest_blank(s, col) }
+          else { c_state = "bad"; c_reason = "imports on line " c_iline " is not a plain list (`imports = [ ... ];`)" }
+        } else if (c_state == "need;") {
+          if (t == ";") c_state = "ok"
+          else { c_state = "bad"; c_reason = "the imports list on line " c_iline " is combined with something else (`++`, a function call)" }
+        } else if (t == "w:imports" && prev != ".") {
+          if (c_state == "") { c_state = "need="; c_iline = ln }
+        }
+      } else if (t == "w:imports" && sp > 1 && prev != "." && !c_nested && stk[1] == "{") {
+        c_nested = ln
+      }
+      if (t == "{" || t == "[" || t == "(") push(t)
+      else if (t == "}" || t == "]" || t == ")") {
+        pop()
+        if (sp == 1 && t == "]" && c_state == "in") c_state = "need;"
+        if (sp == 0 && t == "}") pend = 1
+      } else if (t == "w:let") push("let")
+      else if (t == "w:in" && sp > 0 && stk[sp] == "let") pop()
+      prev = t
     }
-    {
-      c = $0; sub(/#.*/, "", c)
-      if (c ~ /^[ \t]*imports[ \t]*=[ \t]*\[/) { hit(NR, c); exit }
-      if (c ~ /^[ \t]*imports[ \t]*=[ \t]*$/) pending = 1
+    function copy_cand() {
+      b_open = c_open; b_blank = c_blank; b_state = c_state; b_iline = c_iline
+      b_nested = c_nested; b_reason = c_reason; b_lline = c_lline; b_lcol = c_lcol; b_lblank = c_lblank
     }
-    END { if (!found) print "none" }
+    { line[NR] = $0 }
+    END {
+      sp = 0; mode = "code"; have = 0; pend = 0; prev = ""
+      for (ln = 1; ln <= NR; ln++) {
+        s = line[ln]; n = length(s); c = 1
+        while (c <= n) {
+          ch = substr(s, c, 1)
+          if (mode == "bc") {
+            if (ch == "*" && substr(s, c + 1, 1) == "/") { mode = "code"; c += 2 } else c++
+            continue
+          }
+          if (mode == "dq") {
+            if (ch == "\\") c += 2
+            else if (ch == "\"") { mode = "code"; c++ }
+            else if (ch == "$" && substr(s, c + 1, 1) == "{") { push("$dq"); mode = "code"; c += 2 }
+            else c++
+            continue
+          }
+          if (mode == "ind") {
+            if (ch == "\047" && substr(s, c + 1, 1) == "\047") {
+              nx = substr(s, c + 2, 1)
+              if (nx == "$" || nx == "\047") c += 3
+              else if (nx == "\\") c += 4
+              else { mode = "code"; c += 2 }
+            } else if (ch == "$" && substr(s, c + 1, 1) == "{") { push("$ind"); mode = "code"; c += 2 }
+            else c++
+            continue
+          }
+          if (ch == " " || ch == "\t" || ch == "\r") { c++; continue }
+          if (ch == "#") break
+          if (ch == "/" && substr(s, c + 1, 1) == "*") { mode = "bc"; c += 2; continue }
+          if (ch == "\"") { tok("str", ln, c, s); mode = "dq"; c++; continue }
+          if (ch == "\047" && substr(s, c + 1, 1) == "\047") { tok("str", ln, c, s); mode = "ind"; c += 2; continue }
+          if (ch ~ /[A-Za-z_]/) {
+            j = c + 1
+            while (j <= n && substr(s, j, 1) ~ /[A-Za-z0-9_\047-]/) j++
+            tok("w:" substr(s, c, j - c), ln, c, s); c = j; continue
+          }
+          if (ch ~ /[0-9.~\/<]/) {
+            j = c + 1
+            while (j <= n && substr(s, j, 1) ~ /[A-Za-z0-9._+\/>-]/) j++
+            if (j - c == 1 && ch == ".") { tok(".", ln, c, s); c++; continue }
+            tok("v", ln, c, s); c = j; continue
+          }
+          if (ch == "}" && sp > 0 && (stk[sp] == "$dq" || stk[sp] == "$ind")) {
+            mode = (stk[sp] == "$dq") ? "dq" : "ind"; pop(); c++; continue
+          }
+          tok(ch, ln, c, s); c++
+        }
+      }
+      if (pend && !have) { have = 1; copy_cand() }
+      if (mode == "dq" || mode == "ind" || mode == "bc" || sp != 0) { print "refuse it has an unterminated string, comment or bracket"; exit }
+      if (!have) { print "refuse no top-level attribute set { ... } found (a function call such as lib.mkMerge?)"; exit }
+      if (b_state == "ok") { print "list", b_lline, b_lcol, (b_lblank ? "after" : "inline"); exit }
+      if (b_state == "") {
+        if (b_nested) { print "refuse imports appears only inside a nested expression (line " b_nested ", e.g. lib.mkIf)"; exit }
+        if (b_blank) { print "add", b_open; exit }
+        print "refuse no imports list, and the attribute set on line " b_open " does not open on a line of its own"; exit
+      }
+      print "refuse", b_reason
+    }
   ' "$1"
 }
 
 # Leading whitespace of line $2 of file $1, followed by "." (kept by $(...)).
 line_indent() {
   awk -v n="$2" 'NR == n { match($0, /^[ \t]*/); printf "%s.", substr($0, 1, RLENGTH); exit }' "$1"
+}
+
+# Writes $1 edited to $2, keeping every other byte (line endings, a missing
+# final newline). $3: after LINE TEXT (a new line after LINE, with LINE's
+# line ending), inline LINE COL (INLINE_MARK after column COL of LINE), or
+# remove (every mark taken out again).
+edit_file() {
+  ef_in=$1 ef_out=$2 ef_op=$3
+  final_nl=0
+  if [ -s "$ef_in" ] && [ -z "$(tail -c 1 "$ef_in")" ]; then final_nl=1; fi
+  RB2_MARK=$MARK RB2_ADD=$ADD_MARK RB2_INLINE=$INLINE_MARK RB2_TEXT=${5-} LC_ALL=C awk \
+    -v op="$ef_op" -v at="${4-0}" -v nl="$final_nl" '
+    BEGIN { m = ENVIRON["RB2_MARK"]; a = ENVIRON["RB2_ADD"]; i = ENVIRON["RB2_INLINE"]; t = ENVIRON["RB2_TEXT"]; k = 0 }
+    {
+      s = $0
+      if (op == "remove") {
+        u = s; sub(/^[ \t]+/, "", u); sub(/[ \t\r]+$/, "", u)
+        if (u == m || u == a) next
+        while ((p = index(s, i)) > 0) s = substr(s, 1, p - 1) substr(s, p + length(i))
+        out[++k] = s
+        next
+      }
+      if (op == "inline" && NR == at) s = substr(s, 1, t) i substr(s, t + 1)
+      out[++k] = s
+      if (op == "after" && NR == at) out[++k] = t (s ~ /\r$/ ? "\r" : "")
+    }
+    END {
+      for (j = 1; j <= k; j++) printf "%s%s", out[j], (j < k || nl ? "\n" : "")
+    }
+  ' "$ef_in" >"$ef_out"
 }
 
 # Runs a child command from / with default SIGPIPE handling (the script
@@ -198,10 +361,12 @@ profile_target() {
   readlink "$profile" 2>/dev/null || :
 }
 
-print_tail() { # $1 title, $2 file
+# The last $3 (default TAIL_LINES) lines of $2, each cut to TAIL_WIDTH bytes, on stderr.
+print_tail() { # $1 title, $2 file, [$3 lines]
   if [ -s "$2" ]; then
-    warn "---- $1 (last 30 lines) ----"
-    tail -n 30 "$2" >&2 2>/dev/null || :
+    warn "---- $1 (last ${3:-$TAIL_LINES} lines) ----"
+    tail -n "${3:-$TAIL_LINES}" "$2" 2>/dev/null | LC_ALL=C awk -v w="$TAIL_WIDTH" \
+      '{ sub(/\r$/, ""); if (length($0) > w) $0 = substr($0, 1, w) " [...]"; print }' >&2 2>/dev/null || :
     warn "---- end ----"
   fi
 }
@@ -233,7 +398,7 @@ restore_previous() {
     if run_child "$rebuild" switch --rollback >"$tmp/rollback.log" 2>&1 </dev/null; then
       switched=0
     else
-      print_tail "nixos-rebuild switch --rollback" "$tmp/rollback.log"
+      print_tail "nixos-rebuild switch --rollback" "$tmp/rollback.log" 10
       ok=1
     fi
   fi
@@ -279,17 +444,32 @@ switch_system() { # $1: what to call it in messages
 
 # ---- install -----------------------------------------------------------------
 
+# Writes the bundle's files into $tmp/new and checks them against the --file
+# list: the same names, each exactly once, with the given sha256.
 stage_files() {
   mkdir "$tmp/new"
+  [ "$rb2_n" -eq "$nfiles" ] ||
+    die "the bundle on stdin holds $rb2_n file(s), the command names $nfiles; nothing was changed"
   while [ $# -gt 0 ]; do
     if [ "$1" = --file ]; then
       rel=${2%%=*}
+      want=${2#*=}
       dst=$tmp/new/$rel
+      if [ -e "$dst" ] || [ -L "$dst" ]; then die "--file $rel given twice"; fi
+      i=1 found=0
+      while [ "$i" -le "$rb2_n" ]; do
+        eval "r=\$rb2_rel_$i"
+        if [ "$r" = "$rel" ]; then found=$i; break; fi
+        i=$((i + 1))
+      done
+      [ "$found" != 0 ] || die "$rel is named on the command line but not in the bundle on stdin; nothing was changed"
       case $rel in
         */*) mkdir -p "${dst%/*}" ;;
       esac
-      if [ -e "$dst" ] || [ -L "$dst" ]; then die "--file $rel given twice"; fi
-      printf '%s' "${2#*=}" | base64 -d >"$dst" 2>/dev/null || die "--file $rel: invalid base64"
+      eval "printf '%s' \"\$rb2_txt_$found\"" >"$dst"
+      got=$(sha256sum <"$dst") || die "sha256sum failed"
+      got=${got%% *}
+      [ "$got" = "$want" ] || die "$rel from the bundle has sha256 $got, the command expects $want; nothing was changed"
       case $rel in
         *.age) chmod 0600 "$dst" ;;
         *) chmod 0644 "$dst" ;;
@@ -304,25 +484,53 @@ stage_files() {
   chown -R 0:0 "$tmp/new"
 }
 
+refuse_auto() {
+  die "cannot add the import to $cfg/configuration.nix safely: $*. Nothing was changed. Add this line to the module's attribute set yourself and set importMode to manual: $MANUAL_LINE"
+}
+
+# Decides how the module gets imported (import_plan: present, user, manual,
+# edit) and, for edit, the edit (edit_op, edit_line, edit_arg).
 install_preflight() {
   import_plan=manual
   if [ "$mode" = auto ]; then
-    [ -f configuration.nix ] || die "$cfg/configuration.nix not found (use import mode manual and add: $MANUAL_LINE)"
-    [ ! -L configuration.nix ] || die "$cfg/configuration.nix is a symlink; use import mode manual and add: $MANUAL_LINE"
+    if [ -e flake.nix ] || [ -L flake.nix ]; then
+      die "$cfg/flake.nix exists: nixos-rebuild builds the flake, which need not use configuration.nix and sees only files git tracks, so import mode auto does not edit anything. Nothing was changed. Add ./restic-b2/module.nix to the modules of your nixosSystem (and git add restic-b2 if $cfg is a git repository), then set importMode to manual"
+    fi
+    [ ! -L configuration.nix ] || refuse_auto "it is a symlink"
+    [ -f configuration.nix ] || die "$cfg/configuration.nix not found. Nothing was changed. Import the module from your configuration and set importMode to manual: $MANUAL_LINE"
+    if [ -z "$(find configuration.nix -prune -perm -u=w)" ] || ! [ -w configuration.nix ]; then
+      refuse_auto "it is not writable"
+    fi
     if [ -n "$(mark_line configuration.nix)" ]; then
       import_plan=present
     elif [ -n "$(find_refs)" ]; then
       import_plan=user
     else
-      at=$(imports_line configuration.nix)
-      case $at in
-        none) die "no 'imports = [' list found in $cfg/configuration.nix; add this line yourself and use import mode manual: $MANUAL_LINE" ;;
-        inline) die "the imports list in $cfg/configuration.nix opens and closes on one line; add the module yourself and use import mode manual: $MANUAL_LINE" ;;
+      plan=$(plan_import configuration.nix)
+      set -f
+      # shellcheck disable=SC2086 # split the plan into words
+      set -- $plan
+      set +f
+      case ${1-} in
+        list)
+          if [ "$4" = after ]; then
+            indent=$(line_indent configuration.nix "$2")
+            edit_op=after edit_line=$2 edit_arg="${indent%.}  $MARK"
+          else
+            edit_op=inline edit_line=$2 edit_arg=$3
+          fi
+          ;;
+        add)
+          indent=$(line_indent configuration.nix "$2")
+          edit_op=after edit_line=$2 edit_arg="${indent%.}  $ADD_MARK"
+          ;;
+        refuse)
+          shift
+          refuse_auto "$*"
+          ;;
+        *) refuse_auto "it could not be read" ;;
       esac
-      [ "$at" -le "$(wc -l <configuration.nix)" ] || die "cannot parse the imports list in $cfg/configuration.nix; use import mode manual: $MANUAL_LINE"
-      indent=$(line_indent configuration.nix "$at")
-      indent="${indent%.}  "
-      import_plan=add
+      import_plan=edit
     fi
   elif [ -f configuration.nix ] && [ -n "$(mark_line configuration.nix)" ]; then
     import_plan=present # left by an earlier install in auto mode
@@ -336,28 +544,77 @@ install_preflight() {
   systemctl=$tool
   journalctl=''
   if find_tool journalctl; then journalctl=$tool; fi
-  command -v base64 >/dev/null 2>&1 || die "base64 (coreutils) not found"
+  command -v sha256sum >/dev/null 2>&1 || die "sha256sum (coreutils) not found"
 }
 
-add_import() {
-  # configuration.nix: new bytes into a copy that keeps owner and mode, the
-  # original inode kept aside as the backup, then one rename.
+# Parses with nix-instantiate when the host has it; prints nothing.
+nix_parses() {
+  find_tool nix-instantiate || return 0
+  run_child "$tool" --parse "$PWD/$1" >/dev/null 2>&1 </dev/null
+}
+
+# The edited configuration.nix in $tmp/conf.new (a copy that keeps owner and
+# mode), checked before anything is changed.
+prepare_import() {
   cp -p configuration.nix "$tmp/conf.new"
-  {
-    head -n "$at" configuration.nix
-    printf '%s%s\n' "$indent" "$MARK"
-    tail -n "+$((at + 1))" configuration.nix
-  } >"$tmp/conf.new"
+  edit_file configuration.nix "$tmp/conf.new" "$edit_op" "$edit_line" "$edit_arg"
+  if nix_parses configuration.nix && ! nix_parses "${tmp#./}/conf.new"; then
+    refuse_auto "the edited file would not parse"
+  fi
+}
+
+# Puts it in place with one rename; the original inode is kept as the backup.
+apply_import() {
   ln configuration.nix "$tmp/conf.orig" 2>/dev/null || cp -p configuration.nix "$tmp/conf.orig"
   changed=1
   mv -f "$tmp/conf.new" configuration.nix
   conf_changed=1
 }
 
+# After the switch: restic-b2-verify-NAME (installed by the module) opens the
+# repository with the deployed credentials. 0 and 10 pass, 20 warns, anything
+# else fails (and so rolls back).
+verify_repository() {
+  verify_msg=skipped
+  [ "$verify" = 1 ] || return 0
+  vcmd=restic-b2-verify-$name
+  find_tool "$vcmd" ||
+    die "$vcmd is not on PATH or in $SW_BIN after the switch (the module installs it); rolling back"
+  vtool=$tool
+  set -- "$vtool"
+  if find_tool timeout; then set -- "$tool" "$VERIFY_SECONDS" "$vtool"; fi
+  vrc=0
+  run_child "$@" >"$tmp/verify.log" 2>&1 </dev/null || vrc=$?
+  vline=$(tail -n 1 "$tmp/verify.log" 2>/dev/null | LC_ALL=C cut -c "1-$TAIL_WIDTH") || vline=''
+  case $vrc in
+    0) verify_msg="repository opens" ;;
+    10) verify_msg="repository does not exist yet; the first backup run will create it" ;;
+    20)
+      verify_msg="warning: repository not reachable, credentials not checked (exit 20${vline:+: $vline})"
+      ;;
+    12 | 13)
+      warn "$vcmd refused the deployed credentials (exit $vrc)"
+      print_tail "$vcmd" "$tmp/verify.log"
+      exit 1
+      ;;
+    124)
+      warn "$vcmd did not finish within $VERIFY_SECONDS seconds"
+      print_tail "$vcmd" "$tmp/verify.log"
+      exit 1
+      ;;
+    *)
+      warn "$vcmd failed (exit $vrc)"
+      print_tail "$vcmd" "$tmp/verify.log"
+      exit 1
+      ;;
+  esac
+}
+
 do_install() {
   install_preflight
   take_lock
   stage_files "$@"
+  if [ "$import_plan" = edit ]; then prepare_import; fi
 
   changed=1
   if [ -e restic-b2 ] || [ -L restic-b2 ]; then
@@ -366,7 +623,7 @@ do_install() {
   fi
   mv "$tmp/new" restic-b2
   placed_new=1
-  if [ "$import_plan" = add ]; then add_import; fi
+  if [ "$import_plan" = edit ]; then apply_import; fi
 
   switch_system "install"
 
@@ -377,14 +634,16 @@ do_install() {
     exit 1
   fi
 
+  verify_repository
+
   backup_msg=skipped
   if [ "$first" = 1 ]; then
     svc=restic-backups-$name.service
     if ! run_child "$systemctl" start "$svc" >"$tmp/start.log" 2>&1 </dev/null; then
       warn "first backup failed: systemctl start $svc"
-      print_tail "systemctl start $svc" "$tmp/start.log"
+      print_tail "systemctl start $svc" "$tmp/start.log" 5
       if [ -n "$journalctl" ]; then
-        run_child "$journalctl" -u "$svc" -n 30 --no-pager >"$tmp/journal.log" 2>&1 </dev/null || :
+        run_child "$journalctl" -u "$svc" -n 25 --no-pager >"$tmp/journal.log" 2>&1 </dev/null || :
         print_tail "journalctl -u $svc" "$tmp/journal.log"
       fi
       exit 1
@@ -394,7 +653,7 @@ do_install() {
 
   changed=0
   case $import_plan in
-    add) import_msg="added to configuration.nix" ;;
+    edit) import_msg="added to configuration.nix" ;;
     present) import_msg="already in configuration.nix" ;;
     user) import_msg="already imported by your configuration" ;;
     *) import_msg="manual (found in your configuration)" ;;
@@ -403,6 +662,7 @@ do_install() {
   say "import: $import_msg"
   say "nixos-rebuild switch: ok"
   say "$timer: active"
+  say "verify: $verify_msg"
   say "first backup: $backup_msg"
 }
 
@@ -427,13 +687,7 @@ do_uninstall() {
   take_lock
   if [ "$has_mark" = 1 ]; then
     cp -p configuration.nix "$tmp/conf.new"
-    while n=$(mark_line "$tmp/conf.new") && [ -n "$n" ]; do
-      {
-        head -n "$((n - 1))" "$tmp/conf.new"
-        tail -n "+$((n + 1))" "$tmp/conf.new"
-      } >"$tmp/conf.cut"
-      cat "$tmp/conf.cut" >"$tmp/conf.new"
-    done
+    edit_file configuration.nix "$tmp/conf.new" remove
     ln configuration.nix "$tmp/conf.orig" 2>/dev/null || cp -p configuration.nix "$tmp/conf.orig"
     changed=1
     mv -f "$tmp/conf.new" configuration.nix

@@ -1,11 +1,15 @@
-// Building the one command line that remote.Command sends over SSH to put the
-// restic-b2 module on a host (or take it away). Pure: no I/O except reading
-// the host script once at module load.
+// The remote command that puts the restic-b2 module on a host (or takes it
+// away): a short command line (hostCommand) and a stdin bundle (hostStdin)
+// with the host script and the files. Pure: no I/O except reading the host
+// script once at module load.
 //
 // sshd hands the command line to the remote user's login shell as ONE
 // argument (`$SHELL -c '<line>'`), so every value is quoted with shellQuote
-// and the host script only ever sees them as separate arguments.
+// and the host script only ever sees them as separate arguments. The bundle
+// is shell too (the script reads it with `sh -s`), and every file text in it
+// is one shellQuote'd word.
 
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -21,18 +25,24 @@ export function shellQuote(s: string): string {
   return "'" + s.replace(/'/g, "'\\''") + "'";
 }
 
-/** The host-side script (lib/host/restic-b2-host.sh), sent in full with every command. */
+/** The host-side script (lib/host/restic-b2-host.sh); it reaches the host inside the stdin bundle. */
 export const HOST_SCRIPT: string = fs.readFileSync(path.join(__dirname, "restic-b2-host.sh"), "utf8");
 
-/** The name the script runs under ($0), shown in its messages. */
+/** The name the script prints in its messages. */
 export const HOST_SCRIPT_NAME = "restic-b2-host";
 
+/** The script's last line: the bundle puts the files between the rest of the script and it. */
+const MAIN_LINE = 'main "$@"\n';
+if (!HOST_SCRIPT.endsWith("\n" + MAIN_LINE)) {
+  throw new Error(`lib/host/restic-b2-host.sh must end with the line ${JSON.stringify(MAIN_LINE)}`);
+}
+
 /**
- * Upper bound for the whole command line, in bytes. Linux limits one argument
- * to 128 KiB (MAX_ARG_STRLEN), and the remote shell receives the whole line as
- * one argument; the margin leaves room for the shell and sudo.
+ * First line of every bundle. For sh it is the no-op `:`; it also keeps
+ * `pulumi preview --diff` from decoding the bundle as YAML (a value holding
+ * ": " is not valid there), so the diff is a plain line diff.
  */
-export const MAX_COMMAND_BYTES = 100 * 1024;
+export const BUNDLE_HEADER = ": restic-b2-host bundle: the host script, its files, then main\n";
 
 export interface HostCommandParams {
   /** Absolute path of the NixOS configuration directory on the host, e.g. /etc/nixos. */
@@ -43,11 +53,14 @@ export interface HostCommandParams {
   /**
    * install only (ignored by uninstall): relative path under restic-b2/ → file
    * text, e.g. {"module.nix": "...", "secrets/env.age": "-----BEGIN AGE..."}.
-   * Sent base64-encoded, in sorted key order. Must contain "module.nix".
+   * The command names each with its sha256; the text travels in the bundle
+   * (hostStdin). Must contain "module.nix".
    */
   files?: Record<string, string>;
   /** install only: start restic-backups-<name>.service once after the switch. */
   firstBackup?: boolean;
+  /** install only: run restic-b2-verify-<name> after the switch (default true). */
+  verify?: boolean;
   /**
    * The NixOS system profile whose target is compared before and after a
    * switch to decide on `nixos-rebuild switch --rollback`.
@@ -65,11 +78,27 @@ function isValidRelPath(rel: string): boolean {
   return rel.split("/").every((part) => part !== "" && part !== "." && part !== "..");
 }
 
+/** Hex sha256 of a file's UTF-8 bytes, as the host's sha256sum prints it. */
+export function fileSha256(text: string): string {
+  return crypto.createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+function sortedFiles(files: Record<string, string> | undefined): string[] {
+  const names = Object.keys(files ?? {}).sort();
+  for (const rel of names) {
+    if (!isValidRelPath(rel)) {
+      throw new Error(`hostCommand: invalid file path ${JSON.stringify(rel)} (relative, [A-Za-z0-9._/-], no "." or ".." parts)`);
+    }
+  }
+  return names;
+}
+
 /**
- * The exact command line for `remote.Command` (create/update: "install",
- * delete: "uninstall"): `sh -c <script> restic-b2-host <action> <args...>`,
- * prefixed with `sudo -n ` when the SSH user is not root.
- * Deterministic: the same input always gives the same bytes.
+ * The short command line for `remote.Command` (create: "install", delete:
+ * "uninstall"): `sh -s -- <action> <args...>`, prefixed with `sudo -n ` when
+ * the SSH user is not root. It carries no payload: install names each file
+ * with its sha256 (`--file REL=SHA256`), and the script and the files arrive
+ * on stdin (hostStdin). Deterministic: the same input always gives the same bytes.
  */
 export function hostCommand(
   action: "install" | "uninstall",
@@ -94,35 +123,32 @@ export function hostCommand(
 
   const args: string[] = [action, "--config-dir", p.configDir, "--name", p.backupName, "--import-mode", p.importMode];
   if (action === "install") {
-    const files = p.files ?? {};
-    const names = Object.keys(files).sort();
+    const names = sortedFiles(p.files);
     if (!names.includes("module.nix")) {
       throw new Error('hostCommand: install needs files["module.nix"]');
     }
-    for (const rel of names) {
-      if (!isValidRelPath(rel)) {
-        throw new Error(`hostCommand: invalid file path ${JSON.stringify(rel)} (relative, [A-Za-z0-9._/-], no "." or ".." parts)`);
-      }
-      args.push("--file", `${rel}=${Buffer.from(files[rel], "utf8").toString("base64")}`);
-    }
+    for (const rel of names) args.push("--file", `${rel}=${fileSha256(p.files![rel])}`);
     args.push("--first-backup", p.firstBackup ? "1" : "0");
+    args.push("--verify", p.verify === false ? "0" : "1");
   }
   if (p.systemProfile !== undefined) {
     args.push("--system-profile", p.systemProfile);
   }
+  return (opts.sudo ? "sudo -n " : "") + ["sh", "-s", "--", ...args.map(shellQuote)].join(" ");
+}
 
-  const line =
-    (opts.sudo ? "sudo -n " : "") +
-    ["sh", "-c", shellQuote(HOST_SCRIPT), HOST_SCRIPT_NAME, ...args.map(shellQuote)].join(" ");
-  const bytes = Buffer.byteLength(line, "utf8");
-  if (bytes > MAX_COMMAND_BYTES) {
-    const sizes = Object.entries(p.files ?? {})
-      .map(([rel, text]) => `${rel} (${Buffer.byteLength(text, "utf8")} bytes)`)
-      .join(", ");
-    throw new Error(
-      `hostCommand: the ${action} command would be ${bytes} bytes, over the ${MAX_COMMAND_BYTES}-byte limit ` +
-        `(Linux passes the whole SSH command line as one argument, at most 128 KiB). Files: ${sizes || "none"}`,
-    );
-  }
-  return line;
+/**
+ * The stdin of the remote command: a POSIX sh script that `sh -s` runs. It is
+ * BUNDLE_HEADER, the host script without its last line, one
+ * `rb2_file 'REL' 'TEXT'` line per file (sorted; TEXT quoted with shellQuote,
+ * so the module's lines stay readable in a diff), and `main "$@"`. Nothing
+ * runs before that last line has arrived. The same bundle serves uninstall
+ * (the engine sends the stored stdin with the delete command), which ignores
+ * the files. Deterministic.
+ */
+export function hostStdin(files: Record<string, string> = {}): string {
+  const names = sortedFiles(files);
+  const body = HOST_SCRIPT.slice(0, HOST_SCRIPT.length - MAIN_LINE.length);
+  const records = names.map((rel) => `rb2_file ${shellQuote(rel)} ${shellQuote(files[rel])}\n`).join("");
+  return BUNDLE_HEADER + body + records + MAIN_LINE;
 }

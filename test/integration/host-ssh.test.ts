@@ -1,11 +1,14 @@
 // The host script, driven exactly as remote.Command would drive it: the
 // command line from hostCommand() sent to a real sshd with the system ssh
-// client, against a fake NixOS root with stub nixos-rebuild/systemctl/journalctl.
+// client, the bundle from hostStdin() on its stdin, against a fake NixOS root
+// with stub nixos-rebuild/systemctl/journalctl/restic-b2-verify-daily.
 
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { hostCommand, HostCommandParams, HOST_SCRIPT, HOST_SCRIPT_NAME, shellQuote } from "../../lib/host/shell";
+import { hostCommand, HostCommandParams, hostStdin, shellQuote } from "../../lib/host/shell";
+import { NixSandbox } from "../support/nix-instantiate";
 import { ensureSudoUser, removeSudoEntry, requireRoot, RunResult, snapshotTree, TestSshd, TreeEntry } from "../support/sshd";
 
 requireRoot();
@@ -43,6 +46,7 @@ const PLAIN = {
 };
 
 let srv: TestSshd;
+let nix: NixSandbox;
 let AGE: Record<"env" | "repo" | "password", string>;
 let pristine: TreeEntry[];
 
@@ -72,15 +76,21 @@ function params(over: Partial<HostCommandParams> = {}): HostCommandParams {
   };
 }
 
-const install = (over: Partial<HostCommandParams> = {}, user?: string) =>
-  srv.run(hostCommand("install", params(over), { sudo: user !== undefined }), { user });
-const uninstall = (over: Partial<HostCommandParams> = {}, user?: string) =>
-  srv.run(hostCommand("uninstall", params(over), { sudo: user !== undefined }), { user });
+const install = (over: Partial<HostCommandParams> = {}, user?: string) => {
+  const p = params(over);
+  return srv.run(hostCommand("install", p, { sudo: user !== undefined }), { user, stdin: hostStdin(p.files) });
+};
+// The engine sends the delete command with the stdin stored by the last install.
+const uninstall = (over: Partial<HostCommandParams> = {}, user?: string) => {
+  const p = params(over);
+  return srv.run(hostCommand("uninstall", p, { sudo: user !== undefined }), { user, stdin: hostStdin(p.files) });
+};
 
 function expectOk(r: RunResult): void {
   if (r.code !== 0) throw new Error(`remote command failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
 }
 
+const sha256 = (t: string) => createHash("sha256").update(t, "utf8").digest("hex");
 const read = (...p: string[]) => fs.readFileSync(path.join(...p), "utf8");
 const modeOf = (p: string) => (fs.statSync(p).mode & 0o7777).toString(8).padStart(4, "0");
 const markCount = (text: string) => text.split("\n").filter((l) => l.trim() === MARK).length;
@@ -88,6 +98,7 @@ const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWit
 
 beforeAll(async () => {
   srv = await TestSshd.start();
+  nix = new NixSandbox("restic-b2-host-ssh-nix-");
   AGE = {
     env: ageEncrypt(PLAIN.env, srv.hostPubKey),
     repo: ageEncrypt(PLAIN.repo, srv.hostPubKey),
@@ -99,12 +110,15 @@ beforeAll(async () => {
 afterAll(async () => {
   removeSudoEntry();
   await srv?.stop();
+  nix?.cleanup();
 });
 
 beforeEach(() => {
   srv.resetRoot();
   srv.setConfigDir(srv.configDir);
-  for (const f of ["fail-switch", "fail-switch-after-profile", "timer-inactive", "fail-start"]) srv.flag(f, false);
+  for (const f of ["fail-switch", "fail-switch-after-profile", "timer-inactive", "fail-start", "capture-ps"]) srv.flag(f, false);
+  srv.setVerifyExit(undefined);
+  srv.setVerifyStub(true);
 });
 
 describe("install over SSH", () => {
@@ -138,11 +152,7 @@ describe("install over SSH", () => {
       ),
     );
     expect(modeOf(path.join(srv.configDir, "configuration.nix"))).toBe("0644");
-    for (const f of [path.join(dir, "module.nix"), path.join(srv.configDir, "configuration.nix")]) {
-      const p = spawnSync("nix-instantiate", ["--parse", f], { encoding: "utf8", env: { ...process.env, NIX_CONFIG: "build-users-group =" } });
-      expect(p.stderr).toBe("");
-      expect(p.status).toBe(0);
-    }
+    for (const f of [path.join(dir, "module.nix"), path.join(srv.configDir, "configuration.nix")]) nix.parseFile(f);
 
     expect(srv.rebuildCalls().slice(before)).toEqual(["switch"]);
     expect(srv.callLog("systemctl.calls")).toContain("is-active restic-backups-daily.timer");
@@ -150,6 +160,7 @@ describe("install over SSH", () => {
     expect(leftovers(srv.configDir)).toEqual([]);
     expect(r.stdout).toContain(`installed 4 file(s) in ${srv.configDir}/restic-b2`);
     expect(r.stdout).toContain("import: added to configuration.nix");
+    expect(r.stdout).toContain("verify: repository opens");
     expect(r.stdout).toContain("first backup: skipped");
     expect(r.stderr).toBe("");
     expect(r.stdout + r.stderr).not.toContain("AGE ENCRYPTED");
@@ -198,6 +209,327 @@ describe("install over SSH", () => {
     expect(read(conf)).toBe(`{ ... }:\n{\n  imports = [\n    ${MARK}\n    ./hardware-configuration.nix\n  ];\n  services.openssh.enable = true;\n}\n`);
     expectOk(await uninstall());
     expect(read(conf)).toBe(text);
+  });
+});
+
+// ---- configuration.nix shapes (import mode auto) ------------------------------
+
+const INLINE = " ./restic-b2/module.nix /* added by nixos-restic-b2; removed by pulumi destroy */";
+const ADD_LINE = "imports = [ ./restic-b2/module.nix ]; # added by nixos-restic-b2; removed by pulumi destroy";
+
+function parses(file: string): void {
+  nix.parseFile(file);
+}
+
+describe("configuration.nix shapes: one marked import added, removed byte-identical on uninstall", () => {
+  const shapes: Array<[string, string, string]> = [
+    [
+      "nixos-generate-config multi-line list",
+      "{ config, pkgs, ... }:\n\n{\n  imports =\n    [ # Include the results of the hardware scan.\n      ./hardware-configuration.nix\n    ];\n\n  networking.hostName = \"nixos\";\n}\n",
+      `{ config, pkgs, ... }:\n\n{\n  imports =\n    [ # Include the results of the hardware scan.\n      ${MARK}\n      ./hardware-configuration.nix\n    ];\n\n  networking.hostName = \"nixos\";\n}\n`,
+    ],
+    [
+      "one-line list, one entry",
+      "{ config, pkgs, ... }:\n{\n  imports = [ ./hardware-configuration.nix ];\n  services.openssh.enable = true;\n}\n",
+      `{ config, pkgs, ... }:\n{\n  imports = [${INLINE} ./hardware-configuration.nix ];\n  services.openssh.enable = true;\n}\n`,
+    ],
+    [
+      "one-line list, several entries",
+      "{ config, pkgs, modulesPath, ... }:\n{\n  imports = [ ./hardware-configuration.nix ./users.nix (modulesPath + \"/profiles/minimal.nix\") ];\n}\n",
+      `{ config, pkgs, modulesPath, ... }:\n{\n  imports = [${INLINE} ./hardware-configuration.nix ./users.nix (modulesPath + \"/profiles/minimal.nix\") ];\n}\n`,
+    ],
+    [
+      "empty list",
+      "{ ... }:\n{\n  imports = [ ];\n  boot.isContainer = true;\n}\n",
+      `{ ... }:\n{\n  imports = [${INLINE} ];\n  boot.isContainer = true;\n}\n`,
+    ],
+    [
+      "let ... in around the body (and decoys in strings, comments and the let)",
+      "{ config, pkgs, ... }:\nlet\n  extra = { imports = [ ./not-this.nix ]; };\n  s = \"{ imports = [ ${toString 1} ]; }\";\nin\n{\n  # imports = [ ./commented.nix ];\n  imports = [\n    ./hardware-configuration.nix\n  ];\n  environment.etc.x.text = ''\n    imports = [ ''${x} ];\n  '';\n}\n",
+      `{ config, pkgs, ... }:\nlet\n  extra = { imports = [ ./not-this.nix ]; };\n  s = \"{ imports = [ \${toString 1} ]; }\";\nin\n{\n  # imports = [ ./commented.nix ];\n  imports = [\n    ${MARK}\n    ./hardware-configuration.nix\n  ];\n  environment.etc.x.text = ''\n    imports = [ ''\${x} ];\n  '';\n}\n`,
+    ],
+    [
+      "CRLF line endings (the inserted line ends in CRLF too)",
+      "{ config, pkgs, ... }:\r\n{\r\n  imports =\r\n    [ # hardware\r\n      ./hardware-configuration.nix\r\n    ];\r\n}\r\n",
+      `{ config, pkgs, ... }:\r\n{\r\n  imports =\r\n    [ # hardware\r\n      ${MARK}\r\n      ./hardware-configuration.nix\r\n    ];\r\n}\r\n`,
+    ],
+    [
+      "CRLF one-line list",
+      "{ ... }:\r\n{\r\n  imports = [ ./hardware-configuration.nix ];\r\n}\r\n",
+      `{ ... }:\r\n{\r\n  imports = [${INLINE} ./hardware-configuration.nix ];\r\n}\r\n`,
+    ],
+    [
+      "no imports at all: one marked imports attribute at the top of the attribute set",
+      "{ config, pkgs, ... }:\n\n{\n  networking.hostName = \"nixos\";\n  services.openssh.enable = true;\n}\n",
+      `{ config, pkgs, ... }:\n\n{\n  ${ADD_LINE}\n  networking.hostName = \"nixos\";\n  services.openssh.enable = true;\n}\n`,
+    ],
+    [
+      "no final newline, a block comment after [",
+      "{ ... }:\n{\n  imports = [ /* hardware */\n    ./hardware-configuration.nix\n  ];\n}",
+      `{ ... }:\n{\n  imports = [${INLINE} /* hardware */\n    ./hardware-configuration.nix\n  ];\n}`,
+    ],
+    [
+      "explicit config = form, args@ pattern",
+      "args@{ config, lib, ... }:\n{\n  imports = [\n    ./hardware-configuration.nix\n  ];\n  config = lib.mkIf true { imports = 1; };\n}\n",
+      `args@{ config, lib, ... }:\n{\n  imports = [\n    ${MARK}\n    ./hardware-configuration.nix\n  ];\n  config = lib.mkIf true { imports = 1; };\n}\n`,
+    ],
+  ];
+
+  test.each(shapes)("%s", async (_label, original, expected) => {
+    const conf = path.join(srv.configDir, "configuration.nix");
+    fs.writeFileSync(conf, original);
+    parses(conf);
+    const before = snapshotTree(srv.root);
+
+    const r = await install();
+    expectOk(r);
+    expect(r.stdout).toContain("import: added to configuration.nix");
+    expect(read(conf)).toBe(expected);
+    parses(conf);
+
+    // A second install finds its own mark and changes nothing.
+    const once = snapshotTree(srv.root);
+    const again = await install();
+    expectOk(again);
+    expect(again.stdout).toContain("import: already in configuration.nix");
+    expect(snapshotTree(srv.root)).toEqual(once);
+
+    expectOk(await uninstall());
+    expect(snapshotTree(srv.root)).toEqual(before);
+  });
+});
+
+describe("configuration.nix shapes that cannot be edited safely: refused before anything changes", () => {
+  const manualHint = (s: string) => {
+    expect(s).toContain("Nothing was changed");
+    expect(s).toMatch(/set importMode to manual/);
+  };
+  const refused: Array<[string, string, RegExp]> = [
+    ["a list built with ++", "{ ... }:\n{\n  imports = [ ./hardware-configuration.nix ] ++ [ ./extra.nix ];\n}\n", /combined with something else/],
+    ["a list from a function", "{ lib, ... }:\n{\n  imports = lib.optionals true [ ./hardware-configuration.nix ];\n}\n", /not a plain list/],
+    ["imports inside lib.mkIf", "{ lib, ... }:\n{\n  config = lib.mkMerge [ (lib.mkIf true { imports = [ ./x.nix ]; }) ];\n}\n", /only inside a nested expression \(line 3/],
+    ["the body is not an attribute set", "{ lib, ... }:\nlib.mkMerge [ { networking.hostName = \"x\"; } ]\n", /no top-level attribute set/],
+    ["no imports, body opens on a line with other code", "{ ... }: { networking.hostName = \"x\"; }\n", /does not open on a line of its own/],
+    ["an unterminated string", "{ ... }:\n{\n  imports = [ ./hardware-configuration.nix ];\n  x = \"oops;\n}\n", /unterminated/],
+  ];
+
+  test.each(refused)("%s", async (_label, text, reason) => {
+    const conf = path.join(srv.configDir, "configuration.nix");
+    fs.writeFileSync(conf, text);
+    const before = snapshotTree(srv.root);
+    const calls = srv.rebuildCalls().length;
+    const r = await install();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(reason);
+    expect(r.stderr).toContain(MANUAL_LINE);
+    manualHint(r.stderr);
+    expect(snapshotTree(srv.root)).toEqual(before);
+    expect(srv.rebuildCalls().length).toBe(calls);
+    expect(leftovers(srv.configDir)).toEqual([]);
+  });
+
+  test("an edit that would not parse (checked with nix-instantiate --parse before anything changes)", async () => {
+    // A nix-instantiate that refuses the staged copy only, as if the edit had broken the file.
+    const stub = path.join(srv.stubBin, "nix-instantiate");
+    const real = spawnSync("sh", ["-c", "command -v nix-instantiate"], { encoding: "utf8" }).stdout.trim();
+    fs.writeFileSync(stub, `#!/bin/sh\ncase "$*" in *.restic-b2.tmp.*) echo "error: syntax error (stub)" >&2; exit 1 ;; esac\nexec ${shellQuote(real)} "$@"\n`, { mode: 0o755 });
+    try {
+      const before = snapshotTree(srv.root);
+      const calls = srv.rebuildCalls().length;
+      const r = await install();
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("the edited file would not parse");
+      expect(r.stderr).toContain(MANUAL_LINE);
+      expect(r.stderr).not.toContain("restored the previous state"); // nothing had been changed
+      expect(snapshotTree(srv.root)).toEqual(before);
+      expect(srv.rebuildCalls().length).toBe(calls);
+      expect(leftovers(srv.configDir)).toEqual([]);
+    } finally {
+      fs.rmSync(stub, { force: true });
+    }
+  });
+
+  test("a symlinked configuration.nix", async () => {
+    const conf = path.join(srv.configDir, "configuration.nix");
+    fs.renameSync(conf, path.join(srv.configDir, "real-configuration.nix"));
+    fs.symlinkSync("real-configuration.nix", conf);
+    const before = snapshotTree(srv.root);
+    const r = await install();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("it is a symlink");
+    expect(r.stderr).toContain(MANUAL_LINE);
+    manualHint(r.stderr);
+    expect(snapshotTree(srv.root)).toEqual(before);
+  });
+
+  test("a read-only configuration.nix (mode 0444)", async () => {
+    const conf = path.join(srv.configDir, "configuration.nix");
+    fs.chmodSync(conf, 0o444);
+    const before = snapshotTree(srv.root);
+    const r = await install();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("it is not writable");
+    manualHint(r.stderr);
+    expect(snapshotTree(srv.root)).toEqual(before);
+  });
+
+  test.each([
+    ["flake.nix beside configuration.nix", true],
+    ["flake-only host (flake.nix, no configuration.nix)", false],
+  ])("%s", async (_label, keepConf) => {
+    fs.writeFileSync(path.join(srv.configDir, "flake.nix"), "{ outputs = { self, nixpkgs }: { }; }\n");
+    if (!keepConf) fs.rmSync(path.join(srv.configDir, "configuration.nix"));
+    const before = snapshotTree(srv.root);
+    const r = await install();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("flake.nix exists");
+    expect(r.stderr).toContain("Add ./restic-b2/module.nix to the modules of your nixosSystem");
+    manualHint(r.stderr);
+    expect(snapshotTree(srv.root)).toEqual(before);
+  });
+
+  test("flake host in manual mode: installs once the flake imports the module", async () => {
+    const flake = "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations.h = nixpkgs.lib.nixosSystem {\n      modules = [ ./configuration.nix ./restic-b2/module.nix ];\n    };\n  };\n}\n";
+    fs.writeFileSync(path.join(srv.configDir, "flake.nix"), flake);
+    const r = await install({ importMode: "manual" });
+    expectOk(r);
+    expect(r.stdout).toContain("import: manual");
+  });
+});
+
+// ---- the stdin bundle -----------------------------------------------------------
+
+describe("the stdin bundle", () => {
+  test("no payload on any command line on the host while it runs", async () => {
+    srv.flag("capture-ps", true);
+    expectOk(await install({ files: filesFor(MODULE_V2) }));
+    const ps = fs.readFileSync(path.join(srv.state, "ps.txt"), "utf8");
+    expect(ps).toContain("sh -s -- install --config-dir");
+    expect(ps).not.toContain("AGE ENCRYPTED");
+    expect(ps).not.toContain("generated by nixos-restic-b2");
+    expect(ps).not.toContain("rb2_file");
+    expect(ps).not.toContain(AGE.env.split("\n")[1]);
+  });
+
+  test("a file whose bytes do not match the command's sha256: refused, nothing changed", async () => {
+    const p = params();
+    const line = hostCommand("install", p, { sudo: false });
+    const r = await srv.run(line, { stdin: hostStdin({ ...p.files, "module.nix": MODULE_V2 }) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/module\.nix from the bundle has sha256 [0-9a-f]{64}, the command expects [0-9a-f]{64}; nothing was changed/);
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+    expect(leftovers(srv.configDir)).toEqual([]);
+  });
+
+  test("a bundle without one of the named files: refused, nothing changed", async () => {
+    const p = params();
+    const files = { ...p.files! };
+    delete files["secrets/repo.age"];
+    const r = await srv.run(hostCommand("install", p, { sudo: false }), { stdin: hostStdin(files) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("the bundle on stdin holds 3 file(s), the command names 4");
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("no stdin at all: nothing runs", async () => {
+    const r = await srv.run(hostCommand("install", params(), { sudo: false }));
+    expect(r.code).toBe(0); // sh -s with an empty script
+    expect(r.stdout + r.stderr).toBe("");
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("a failing switch prints only the script's lines and the rebuild's last 30 (small, no payload)", async () => {
+    srv.flag("fail-switch", true);
+    const p = params();
+    const line = hostCommand("install", p, { sudo: false });
+    const r = await install();
+    expect(r.code).not.toBe(0);
+    const out = r.stdout + r.stderr;
+    expect(out).toContain("restic-b2-host: nixos-rebuild switch failed (install)");
+    expect(out).toContain("stub-build-log line 12\n");
+    expect(out).not.toContain("stub-build-log line 11\n");
+    expect(out).not.toMatch(/AGE ENCRYPTED|rb2_file|services\.restic|main\(\)/);
+    // What the engine quotes in its error: the command and this output.
+    expect(Buffer.byteLength(line) + Buffer.byteLength(out)).toBeLessThan(3 * 1024);
+  });
+
+  test("rebuild lines longer than 120 bytes are cut", async () => {
+    expectOk(await install());
+    const before = snapshotTree(srv.root);
+    const r = await install({ files: filesFor(`# ${"x".repeat(400)}\n${BROKEN_MODULE}`) });
+    expect(r.code).not.toBe(0);
+    for (const l of r.stderr.split("\n")) expect(Buffer.byteLength(l)).toBeLessThanOrEqual(160);
+    expect(r.stderr).toContain(" [...]");
+    expect(snapshotTree(srv.root)).toEqual(before);
+  });
+});
+
+// ---- deploy-time credentials check (restic-b2-verify-<name>) --------------------
+
+describe("verify after the switch", () => {
+  test.each([
+    [0, "verify: repository opens"],
+    [10, "verify: repository does not exist yet; the first backup run will create it"],
+    [20, "verify: warning: repository not reachable, credentials not checked (exit 20: stub-verify: repository unreachable)"],
+  ])("exit %i: installed, reported", async (code, message) => {
+    srv.setVerifyExit(code);
+    const calls = srv.callLog("verify.calls").length;
+    const r = await install({ firstBackup: true });
+    expectOk(r);
+    expect(r.stdout).toContain(`restic-b2-host: ${message}\n`);
+    expect(srv.callLog("verify.calls").slice(calls)).toEqual(["restic-b2-verify-daily "]);
+    expect(read(srv.configDir, "restic-b2", "module.nix")).toBe(MODULE_V1);
+    // Verify runs before the first backup.
+    expect(srv.callLog("systemctl.calls")).toContain("start restic-backups-daily.service");
+  });
+
+  test.each([
+    [12, "refused the deployed credentials (exit 12)", "Fatal: wrong password or no key found"],
+    [13, "refused the deployed credentials (exit 13)", "b2_authorize_account: 401: unauthorized"],
+    [7, "restic-b2-verify-daily failed (exit 7)", "stub-verify: unexpected failure 7"],
+  ])("exit %i: fails and rolls back like a failed switch", async (code, message, detail) => {
+    expectOk(await install());
+    const before = snapshotTree(srv.root);
+    const profile = srv.profileTarget();
+    const calls = srv.rebuildCalls().length;
+    const sysCalls = srv.callLog("systemctl.calls").length;
+    srv.setVerifyExit(code);
+    const r = await install({ files: filesFor(MODULE_V2), firstBackup: true });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain(detail);
+    expect(r.stderr).toContain("restored the previous state");
+    expect(srv.rebuildCalls().slice(calls)).toEqual(["switch", "switch --rollback"]);
+    expect(srv.profileTarget()).toBe(profile);
+    expect(snapshotTree(srv.root)).toEqual(before);
+    expect(srv.callLog("systemctl.calls").slice(sysCalls)).not.toContain("start restic-backups-daily.service");
+  });
+
+  test("verify asked for but the command is missing after the switch: fails and rolls back", async () => {
+    srv.setVerifyStub(false);
+    const profile = srv.profileTarget();
+    const r = await install();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("restic-b2-verify-daily is not on PATH");
+    expect(srv.profileTarget()).toBe(profile);
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("--verify 0: not called, reported as skipped", async () => {
+    srv.setVerifyStub(false);
+    const r = await install({ verify: false });
+    expectOk(r);
+    expect(r.stdout).toContain("verify: skipped");
+  });
+
+  test("through sudo, the stub on sudo's secure_path is found", async () => {
+    const user = ensureSudoUser(srv.stubBin);
+    srv.setVerifyExit(10);
+    const r = await install({}, user);
+    expectOk(r);
+    expect(r.stdout).toContain("verify: repository does not exist yet");
+    expectOk(await uninstall({}, user));
+    expect(snapshotTree(srv.root)).toEqual(pristine);
   });
 });
 
@@ -270,7 +602,7 @@ describe("failures leave the host as it was", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("first backup failed");
     expect(r.stderr).toContain("stub-journal: restic[123]: Fatal: unable to open config file");
-    expect(srv.callLog("journalctl.calls")).toContain("-u restic-backups-daily.service -n 30 --no-pager");
+    expect(srv.callLog("journalctl.calls")).toContain("-u restic-backups-daily.service -n 25 --no-pager");
     expect(srv.rebuildCalls().slice(calls)).toEqual(["switch", "switch --rollback"]);
     expect(srv.profileTarget()).toBe(profile);
     expect(snapshotTree(srv.root)).toEqual(before);
@@ -420,7 +752,7 @@ describe("SSH transport", () => {
     expect(who.stdout.trim()).not.toBe("0");
 
     // Without sudo the same user cannot install (proves the user really is unprivileged).
-    const denied = await srv.run(hostCommand("install", params(), { sudo: false }), { user });
+    const denied = await srv.run(hostCommand("install", params(), { sudo: false }), { user, stdin: hostStdin(params().files) });
     expect(denied.code).not.toBe(0);
     expect(snapshotTree(srv.root)).toEqual(pristine);
 
@@ -441,7 +773,7 @@ describe("SSH transport", () => {
     const calls = srv.rebuildCalls().length;
     const sysCalls = srv.callLog("systemctl.calls").length;
 
-    const r = await srv.run(hostCommand("install", params(), { sudo: false }), { knownHostKey: wrongKey });
+    const r = await srv.run(hostCommand("install", params(), { sudo: false }), { knownHostKey: wrongKey, stdin: hostStdin(params().files) });
 
     expect(r.code).toBe(255);
     expect(r.stderr).toMatch(/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/);
@@ -483,10 +815,10 @@ describe("SSH transport", () => {
     // hostCommand itself refuses such a name, so build the line by hand.
     expect(() => hostCommand("install", params({ backupName: name }), { sudo: false })).toThrow(/backupName/);
     const words = ["install", "--config-dir", srv.configDir, "--name", name, "--import-mode", "auto",
-      "--file", `module.nix=${Buffer.from(MODULE_V1).toString("base64")}`];
-    const line = `sh -c ${shellQuote(HOST_SCRIPT)} ${HOST_SCRIPT_NAME} ${words.map(shellQuote).join(" ")}`;
+      "--file", `module.nix=${sha256(MODULE_V1)}`];
+    const line = `sh -s -- ${words.map(shellQuote).join(" ")}`;
     const calls = srv.rebuildCalls().length;
-    const r = await srv.run(line);
+    const r = await srv.run(line, { stdin: hostStdin({ "module.nix": MODULE_V1 }) });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--name must match [A-Za-z0-9_][A-Za-z0-9_.-]*: ${name}`);
     expect(fs.existsSync(canary)).toBe(false);

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { AGE_FILES, renderEnvFile, renderSecretsNix } from "../../lib/age/agenix";
 import { parseConfig } from "../../lib/config";
 import { renderModule } from "../../lib/nix";
-import { hostCommand } from "../../lib/host/shell";
+import { hostCommand, hostStdin } from "../../lib/host/shell";
 import { RANDOM_HEX_COMMAND } from "../../components/random";
 import { localFilesCommand } from "../../components/secrets";
 import { hostLayout } from "../../components/host";
@@ -125,10 +125,15 @@ test("config → password → agenix files → module → push → switch → de
   for (const f of AGE_FILES) files[`secrets/${f}`] = ciphertexts[f];
   const params = { configDir: cfg.host.hostConfigDir, backupName: cfg.backup.backupName, importMode: cfg.host.importMode, systemProfile: srv.systemProfile };
   const before = srv.rebuildCalls().length;
-  const r = await srv.run(hostCommand("install", { ...params, files, firstBackup: false }, { sudo: false }));
+  // As HostDeployment registers it: the short create command, the bundle on stdin.
+  const create = hostCommand("install", { ...params, files, firstBackup: false, verify: true }, { sudo: false });
+  const stdin = hostStdin(files);
+  expect(create).not.toContain("AGE ENCRYPTED");
+  const r = await srv.run(create, { stdin });
   if (r.code !== 0) throw new Error(r.stderr);
   expect(srv.rebuildCalls().slice(before)).toEqual(["switch"]);
   expect(r.stdout).toContain("restic-backups-daily.timer: active");
+  expect(r.stdout).toContain("verify: repository opens");
 
   // On the host: the module parses and evaluates back to the exact paths; the files open with the host key.
   const layout = hostLayout(cfg.host.hostConfigDir, cfg.backup.backupName);
@@ -145,8 +150,8 @@ test("config → password → agenix files → module → push → switch → de
   const conf = fs.readFileSync(path.join(srv.configDir, "configuration.nix"), "utf8");
   expect(conf.split("\n").filter((l) => l.includes("./restic-b2/module.nix"))).toHaveLength(1);
 
-  // pulumi destroy: the remote command's delete.
-  const u = await srv.run(hostCommand("uninstall", params, { sudo: false }));
+  // pulumi destroy: the remote command's delete, with the stdin stored by the install.
+  const u = await srv.run(hostCommand("uninstall", params, { sudo: false }), { stdin });
   if (u.code !== 0) throw new Error(u.stderr);
   expect(snapshotTree(srv.root)).toEqual(pristine);
 }, 60_000);

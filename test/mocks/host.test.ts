@@ -1,7 +1,7 @@
 // HostDeployment under Pulumi mocks: the one remote command it registers,
 // its pinned connection, secret handling and stable inputs.
 import * as pulumi from "@pulumi/pulumi";
-import { hostCommand } from "../../lib/host/shell";
+import { hostCommand, hostStdin } from "../../lib/host/shell";
 import type { HostDeploymentArgs } from "../../components/host";
 import { MockRecorder, installPulumiMocks, isSecret, settled } from "../support/pulumi-mocks";
 
@@ -35,6 +35,7 @@ function args(over: Partial<HostDeploymentArgs> = {}): HostDeploymentArgs {
     backupName: "daily",
     importMode: "auto",
     runFirstBackup: false,
+    verifyOnDeploy: true,
     module: "{ config, pkgs, lib, ... }:\n{ }\n",
     files: { "env.age": pulumi.output(FILES["env.age"]), "repo.age": FILES["repo.age"], "password.age": FILES["password.age"] },
     ...over,
@@ -54,15 +55,20 @@ const expectedFiles = (module: string) => ({
   "secrets/password.age": FILES["password.age"],
 });
 
-test("one remote command: install on create and update, uninstall on delete", async () => {
+test("one remote command: a short install on create (and so on update), uninstall on delete, the bundle on stdin", async () => {
   await build();
   const r = mocks.one(REMOTE);
   expect(r.name).toBe("laptop-deploy");
   const common = { configDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
-  const install = hostCommand("install", { ...common, files: expectedFiles(args().module), firstBackup: false }, { sudo: false });
+  const install = hostCommand("install", { ...common, files: expectedFiles(args().module), firstBackup: false, verify: true }, { sudo: false });
   expect(r.inputs.create).toBe(install);
-  expect(r.inputs.update).toBe(install);
+  // No update command: the provider runs create again.
+  expect(r.inputs.update).toBeUndefined();
   expect(r.inputs.delete).toBe(hostCommand("uninstall", common, { sudo: false }));
+  expect(r.inputs.stdin).toBe(hostStdin(expectedFiles(args().module)));
+  expect(Buffer.byteLength(r.inputs.create)).toBeLessThan(600);
+  expect(r.inputs.create).not.toContain("AGE ENCRYPTED");
+  expect(r.inputs.logging).toBe("stdout");
   expect(r.inputs.addPreviousOutputInEnv).toBe(false);
   expect(r.inputs.triggers).toEqual(["nixos.lan", 22, "/etc/nixos", "daily"]);
   expect(mocks.resources.filter((x) => x.custom)).toHaveLength(1);
@@ -88,8 +94,8 @@ test("without a private key the connection falls back to the SSH agent", async (
 test("a non-root SSH user runs the script through sudo -n", async () => {
   await build(args({ sshUser: "deploy", sshPort: 2222 }));
   const r = mocks.one(REMOTE);
-  expect(r.inputs.create.startsWith("sudo -n sh -c ")).toBe(true);
-  expect(r.inputs.delete.startsWith("sudo -n sh -c ")).toBe(true);
+  expect(r.inputs.create.startsWith("sudo -n sh -s -- ")).toBe(true);
+  expect(r.inputs.delete.startsWith("sudo -n sh -s -- ")).toBe(true);
   expect(r.inputs.connection).toMatchObject({ user: "deploy", port: 2222 });
 });
 
@@ -105,8 +111,16 @@ test("runFirstBackup reaches the host script", async () => {
   await build(args({ runFirstBackup: true }));
   const common = { configDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
   expect(mocks.one(REMOTE).inputs.create).toBe(
-    hostCommand("install", { ...common, files: expectedFiles(args().module), firstBackup: true }, { sudo: false }),
+    hostCommand("install", { ...common, files: expectedFiles(args().module), firstBackup: true, verify: true }, { sudo: false }),
   );
+});
+
+test("verifyOnDeploy reaches the host script", async () => {
+  await build(args({ verifyOnDeploy: false }));
+  expect(mocks.one(REMOTE).inputs.create).toContain("'--verify' '0'");
+  mocks.reset();
+  await build();
+  expect(mocks.one(REMOTE).inputs.create).toContain("'--verify' '1'");
 });
 
 test("the same arguments give byte-identical inputs; a changed module changes only the install", async () => {
@@ -119,8 +133,14 @@ test("the same arguments give byte-identical inputs; a changed module changes on
   await build(args({ module: "{ ... }: { }\n" }));
   const changed = mocks.one(REMOTE).inputs;
   expect(changed.create).not.toBe(first.create);
+  expect(changed.stdin).not.toBe(first.stdin);
   expect(changed.delete).toBe(first.delete);
   expect(changed.triggers).toEqual(first.triggers);
+  // Only the module's hash changed on the command line.
+  const words = (c: string) => c.split(" ");
+  const differing = words(changed.create).filter((w: string, i: number) => w !== words(first.create)[i]);
+  expect(differing).toHaveLength(1);
+  expect(differing[0]).toMatch(/^'module\.nix=[0-9a-f]{64}'$/);
 });
 
 test("outputs: module path and unit names", async () => {

@@ -1,6 +1,7 @@
 // The whole program (index.ts) under Pulumi mocks, driven by stack config the
 // way `pulumi up` drives it: what it registers, what it exports, and that a
 // second run with the same config asks for nothing new.
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockRecorder, RecordedResource, fakeHex, installPulumiMocks, valueOf } from "../support/pulumi-mocks";
 
@@ -106,11 +107,15 @@ describe("default config (create the bucket)", () => {
 
   test("the pushed module and files are the rendered module and the ciphertexts", async () => {
     await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
-    const create: string = mocks.one("command:remote:Command").inputs.create;
+    const { create, stdin } = mocks.one("command:remote:Command").inputs as { create: string; stdin: string };
     for (const f of ["env", "repo", "password"]) {
-      const b64 = Buffer.from(`CIPHERTEXT of secrets/laptop/restic/${f}.age`).toString("base64");
-      expect(create).toContain(b64);
+      const text = `CIPHERTEXT of secrets/laptop/restic/${f}.age`;
+      // The command names each file by sha256; the bytes travel on stdin.
+      expect(create).toContain(`'secrets/${f}.age=${createHash("sha256").update(text).digest("hex")}'`);
+      expect(create).not.toContain(text);
+      expect(stdin).toContain(`rb2_file 'secrets/${f}.age' '${text}'\n`);
     }
+    expect(stdin).toContain("rb2_file 'module.nix' '");
     expect(mocks.one("command:remote:Command").inputs.connection).toMatchObject({ host: "nixos.lan", user: "root", port: 22 });
   });
 
@@ -121,6 +126,11 @@ describe("default config (create the bucket)", () => {
       values[k] = pulumi.Output.isInstance(v) ? await valueOf(v as pulumi.Output<unknown>) : v;
       if (pulumi.Output.isInstance(v)) expect(await pulumi.isSecret(v as pulumi.Output<unknown>)).toBe(false);
     }
+    // Exactly the outputs of this mode, none undefined (the engine warns about undefined ones).
+    expect(Object.keys(values).sort()).toEqual(
+      ["bucketId", "bucketName", "hostModulePath", "recipients", "repository", "restore", "secretsDir", "units"],
+    );
+    for (const v of Object.values(values)) expect(v).not.toBeUndefined();
     expect(values).toMatchObject({
       bucketName: `restic-laptop-${fakeHex(4)}`,
       bucketId: "bkt-0001",
@@ -174,6 +184,15 @@ describe("existing-bucket mode", () => {
     expect(JSON.parse(mocks.one("command:local:Command", "laptop-repo").inputs.stdin).plaintext).toBe("b2:shared-backups:laptop");
   });
 
+  test("exports only what exists in this mode: no bucketId, no localModulePath, nothing undefined", async () => {
+    const out = await run(config, secret);
+    expect(Object.keys(out).sort()).toEqual(["bucketName", "hostModulePath", "recipients", "repository", "restore", "secretsDir", "units"]);
+    for (const v of Object.values(out)) {
+      expect(pulumi.Output.isInstance(v) ? await valueOf(v as pulumi.Output<unknown>) : v).not.toBeUndefined();
+    }
+    expect(out.hostModulePath).toBe("/etc/nixos/restic-b2/module.nix");
+  });
+
   test("the SSH private key only travels inside the secret connection", async () => {
     await run(config, secret);
     const deploy = mocks.one("command:remote:Command");
@@ -192,7 +211,7 @@ describe("existing-bucket mode", () => {
     expect(module.inputs.create).toBe("node -r ts-node/register/transpile-only lib/age/local-files.ts write 'secrets/laptop/restic/module.nix'");
     for (const f of ["env", "repo", "password"]) expect(module.inputs.stdin).toContain(`file = ./${f}.age;`);
     expect(out.localModulePath).toBe("secrets/laptop/restic/module.nix");
-    expect(out.hostModulePath).toBeUndefined();
+    expect(Object.keys(out).sort()).toEqual(["bucketName", "localModulePath", "recipients", "repository", "restore", "secretsDir", "units"]);
     expect(mocks.ofType("command:local:Command").map((r) => r.name).sort()).toEqual([
       "laptop-env",
       "laptop-module-nix",

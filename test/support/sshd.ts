@@ -24,6 +24,8 @@ export interface RunOptions {
   user?: string;
   /** The only key trusted for the server ("ssh-ed25519 AAAA..."); default: the real host key. */
   knownHostKey?: string;
+  /** Bytes sent on the command's stdin (as remote.Command's `stdin` input does); default: none. */
+  stdin?: string;
 }
 
 /** Fails with a clear message unless running as root (never skips). */
@@ -85,6 +87,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *   fail-start      flag: `systemctl start` fails
  *   systemctl.calls / journalctl.calls  call logs
  *   profiles/system symlink to system-N-link: the fake system profile
+ *   capture-ps      flag: nixos-rebuild writes the process list (ps -e -o args) to ps.txt
+ *   verify-exit     exit code of the stub restic-b2-verify-<name> (default 0)
+ *   verify.calls    one line per restic-b2-verify-<name> call
  */
 function stubScripts(state: string): Record<string, string> {
   const q = shellQuote(state);
@@ -98,6 +103,7 @@ function stubScripts(state: string): Record<string, string> {
     "nixos-rebuild": `#!/bin/sh
 st=${q}
 printf '%s\\n' "$*" >> "$st/rebuild.calls"
+if [ -e "$st/capture-ps" ]; then ps -e -o args > "$st/ps.txt" 2>&1; fi
 case "$*" in
 "switch --rollback")
   cur=$(readlink "$st/profiles/system")
@@ -143,6 +149,7 @@ start)
 *) exit 0 ;;
 esac
 `,
+    [VERIFY_STUB]: verifyStub(state),
     journalctl: `#!/bin/sh
 st=${q}
 printf '%s\\n' "$*" >> "$st/journalctl.calls"
@@ -150,6 +157,32 @@ echo "stub-journal: restic[123]: Fatal: unable to open config file: B2 bucket no
 echo "stub-journal: systemd[1]: restic-backups.service: Failed with result 'exit-code'."
 `,
   };
+}
+
+/** Name of the stub deploy-time credentials check installed by default (backup name "daily"). */
+const VERIFY_STUB = "restic-b2-verify-daily";
+
+/**
+ * A stub restic-b2-verify-<name> (the NixOS module installs the real one): it
+ * exits with the code in the state file verify-exit (default 0), printing a
+ * line like the real check's for that code.
+ */
+function verifyStub(state: string): string {
+  return `#!/bin/sh
+st=${shellQuote(state)}
+printf '%s\\n' "\${0##*/} $*" >> "$st/verify.calls"
+code=0
+if [ -s "$st/verify-exit" ]; then code=$(cat "$st/verify-exit"); fi
+case $code in
+0) echo "stub-verify: repository opens" ;;
+10) echo "stub-verify: repository does not exist yet" ;;
+12) echo "stub-verify: wrong password"; echo "Fatal: wrong password or no key found" ;;
+13) echo "stub-verify: access denied"; echo "Fatal: unable to open repository: b2_authorize_account: 401: unauthorized" ;;
+20) echo "stub-verify: repository unreachable" ;;
+*) echo "stub-verify: unexpected failure $code" ;;
+esac
+exit "$code"
+`;
 }
 
 const DEFAULT_CONFIGURATION_NIX = `# Edit this configuration file to define what should be installed on
@@ -225,23 +258,27 @@ export const SUDO_USER = "restic-b2-test";
  * Makes sure a non-root login user with passwordless sudo exists, for the
  * "SSH user is not root" path. Created when missing (`useradd -m`); its
  * password field is set to "*" because sshd without PAM refuses accounts that
- * are locked with "!". The sudoers entry is (re)written on every call because
- * secure_path must name this run's stub bin dir (sudo resets PATH to
- * secure_path, and that is how the script finds the stub nixos-rebuild). The
- * file is checked with `visudo -cf` before it is renamed into place, so a bad
- * entry can never break sudo for the machine.
+ * are locked with "!". The sudoers entry turns secure_path off for this user,
+ * so sudo keeps the session's PATH (the sshd's SetEnv puts this run's stub bin
+ * dir first, and that is how the script finds the stub nixos-rebuild). Each
+ * test process writes its own entry (/etc/sudoers.d/restic-b2-test-<pid>) and
+ * removes only that one, so suites running at the same time (other worktrees
+ * on the same machine) do not take each other's sudo away. The file is
+ * checked with `visudo -cf` before it is renamed into place, so a bad entry
+ * can never break sudo for the machine.
  */
 export function ensureSudoUser(stubBin: string): string {
   requireRoot();
+  if (!fs.existsSync(stubBin)) throw new Error(`ensureSudoUser: no stub bin dir ${stubBin}`);
   if (spawnSync("id", ["-u", SUDO_USER]).status !== 0) {
     sh("useradd", ["-m", "-s", "/bin/sh", SUDO_USER]);
   }
   sh("usermod", ["-p", "*", SUDO_USER]);
   const entry =
     `# nixos-restic-b2 integration tests (test/support/sshd.ts): passwordless sudo for the test user\n` +
-    `Defaults:${SUDO_USER} secure_path=${stubBin}:/usr/sbin:/usr/bin:/sbin:/bin\n` +
+    `Defaults:${SUDO_USER} !secure_path\n` +
     `${SUDO_USER} ALL=(ALL) NOPASSWD: ALL\n`;
-  const target = `/etc/sudoers.d/${SUDO_USER}`;
+  const target = sudoEntryPath();
   const tmp = `/etc/sudoers.d/.${SUDO_USER}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, entry, { mode: 0o440 });
   try {
@@ -253,9 +290,14 @@ export function ensureSudoUser(stubBin: string): string {
   return SUDO_USER;
 }
 
-/** Removes the sudoers entry again (the account stays: it has no password and no keys outside the tests). */
+/** This process's sudoers entry (sudo reads files in sudoers.d whose names have no "."). */
+function sudoEntryPath(): string {
+  return `/etc/sudoers.d/${SUDO_USER}-${process.pid}`;
+}
+
+/** Removes this process's sudoers entry again (the account stays: it has no password and no keys outside the tests). */
 export function removeSudoEntry(): void {
-  fs.rmSync(`/etc/sudoers.d/${SUDO_USER}`, { force: true });
+  fs.rmSync(sudoEntryPath(), { force: true });
 }
 
 // ---- the server -------------------------------------------------------------
@@ -380,6 +422,20 @@ export class TestSshd {
     if (on) fs.symlinkSync("/bin/bash", link);
   }
 
+  /** Sets the exit code of the stub restic-b2-verify-<name> (undefined: back to 0). */
+  setVerifyExit(code: number | undefined): void {
+    const p = path.join(this.state, "verify-exit");
+    if (code === undefined) fs.rmSync(p, { force: true });
+    else fs.writeFileSync(p, String(code));
+  }
+
+  /** Installs or removes the stub restic-b2-verify-<name> (as if the module had or had not installed it). */
+  setVerifyStub(present: boolean, backupName = "daily"): void {
+    const p = path.join(this.stubBin, `restic-b2-verify-${backupName}`);
+    if (present) fs.writeFileSync(p, verifyStub(this.state), { mode: 0o755 });
+    else fs.rmSync(p, { force: true });
+  }
+
   profileTarget(): string {
     return fs.readlinkSync(this.systemProfile);
   }
@@ -456,11 +512,15 @@ export class TestSshd {
       command,
     ];
     return new Promise((resolve, reject) => {
-      const p = spawn("ssh", args, { stdio: ["ignore", "pipe", "pipe"] });
+      const p = spawn("ssh", args, { stdio: [opts.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+      if (opts.stdin !== undefined) {
+        p.stdin!.on("error", () => undefined); // the remote side may stop reading early
+        p.stdin!.end(opts.stdin);
+      }
       let stdout = "";
       let stderr = "";
-      p.stdout.on("data", (d) => (stdout += d.toString()));
-      p.stderr.on("data", (d) => (stderr += d.toString()));
+      p.stdout!.on("data", (d) => (stdout += d.toString()));
+      p.stderr!.on("data", (d) => (stderr += d.toString()));
       p.on("error", reject);
       p.on("close", (code) => {
         fs.rmSync(known, { recursive: true, force: true });

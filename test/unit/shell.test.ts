@@ -1,10 +1,12 @@
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import {
+  BUNDLE_HEADER,
+  fileSha256,
   hostCommand,
   HostCommandParams,
+  hostStdin,
   HOST_SCRIPT,
-  HOST_SCRIPT_NAME,
-  MAX_COMMAND_BYTES,
   shellQuote,
 } from "../../lib/host/shell";
 
@@ -77,50 +79,60 @@ describe("shellQuote", () => {
   });
 });
 
-describe("hostCommand", () => {
+describe("hostCommand and hostStdin", () => {
   const base: HostCommandParams = {
     configDir: "/etc/nixos",
     backupName: "daily",
     importMode: "auto",
     files: {
       "secrets/password.age": "-----BEGIN AGE ENCRYPTED FILE-----\npassword\n-----END AGE ENCRYPTED FILE-----\n",
-      "module.nix": "{ ... }: { }\n",
+      "module.nix": "{ ... }: { x = ''it's'' + \"$(touch /tmp/pwned-unit)\"; }\n",
       "secrets/env.age": "-----BEGIN AGE ENCRYPTED FILE-----\nenv\n-----END AGE ENCRYPTED FILE-----\n",
     },
     firstBackup: true,
   };
-  const scriptPrefix = `sh -c ${shellQuote(HOST_SCRIPT)} ${HOST_SCRIPT_NAME} `;
+  const prefix = "sh -s -- ";
+  const sha = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
-  // The words after `sh -c <script> restic-b2-host`, as the remote shell splits them.
+  // The words after `sh -s --`, as the remote shell splits them.
   function argsOf(line: string): string[] {
     const noSudo = line.startsWith("sudo -n ") ? line.slice("sudo -n ".length) : line;
-    expect(noSudo.startsWith(scriptPrefix)).toBe(true);
-    const rest = noSudo.slice(scriptPrefix.length);
+    expect(noSudo.startsWith(prefix)).toBe(true);
+    const rest = noSudo.slice(prefix.length);
     const out = runShell("sh", `sh -c ${shellQuote(`for a; do printf '%s\\0' "$a"; done`)} sh ${rest}`);
     return out.split("\0").slice(0, -1);
   }
 
-  const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
-
   test("HOST_SCRIPT is the script file, ending in main \"$@\"", () => {
     expect(HOST_SCRIPT).toContain("main() {");
-    expect(HOST_SCRIPT.trimEnd().endsWith('main "$@"')).toBe(true);
+    expect(HOST_SCRIPT.endsWith('\nmain "$@"\n')).toBe(true);
   });
 
-  test("install: exact arguments, files base64 in sorted order", () => {
-    expect(argsOf(hostCommand("install", base, { sudo: false }))).toEqual([
+  test("install: exact arguments, each file named with its sha256 in sorted order, no payload", () => {
+    const line = hostCommand("install", base, { sudo: false });
+    expect(argsOf(line)).toEqual([
       "install",
       "--config-dir", "/etc/nixos",
       "--name", "daily",
       "--import-mode", "auto",
-      "--file", `module.nix=${b64(base.files!["module.nix"])}`,
-      "--file", `secrets/env.age=${b64(base.files!["secrets/env.age"])}`,
-      "--file", `secrets/password.age=${b64(base.files!["secrets/password.age"])}`,
+      "--file", `module.nix=${sha(base.files!["module.nix"])}`,
+      "--file", `secrets/env.age=${sha(base.files!["secrets/env.age"])}`,
+      "--file", `secrets/password.age=${sha(base.files!["secrets/password.age"])}`,
       "--first-backup", "1",
+      "--verify", "1",
     ]);
+    expect(fileSha256(base.files!["module.nix"])).toBe(sha(base.files!["module.nix"]));
+    expect(line).not.toContain("AGE ENCRYPTED");
+    expect(line).not.toContain("main()");
+    expect(Buffer.byteLength(line)).toBeLessThan(600);
   });
 
-  test("uninstall: no files, no first backup; system profile passed when set", () => {
+  test("verify: 1 by default, 0 when switched off", () => {
+    expect(argsOf(hostCommand("install", { ...base, verify: false }, { sudo: false })).slice(-2)).toEqual(["--verify", "0"]);
+    expect(argsOf(hostCommand("install", { ...base, verify: true }, { sudo: false })).slice(-2)).toEqual(["--verify", "1"]);
+  });
+
+  test("uninstall: no files, no first backup, no verify; system profile passed when set", () => {
     expect(argsOf(hostCommand("uninstall", { ...base, systemProfile: "/x/profile" }, { sudo: false }))).toEqual([
       "uninstall", "--config-dir", "/etc/nixos", "--name", "daily", "--import-mode", "auto",
       "--system-profile", "/x/profile",
@@ -135,12 +147,13 @@ describe("hostCommand", () => {
     const a = hostCommand("install", base, { sudo: false });
     expect(hostCommand("install", base, { sudo: false })).toBe(a);
     expect(hostCommand("install", reordered, { sudo: false })).toBe(a);
+    expect(hostStdin(reordered.files)).toBe(hostStdin(base.files));
   });
 
   test("sudo prefix only when asked", () => {
     const plain = hostCommand("install", base, { sudo: false });
     const sudo = hostCommand("install", base, { sudo: true });
-    expect(plain.startsWith("sh -c '")).toBe(true);
+    expect(plain.startsWith("sh -s -- 'install'")).toBe(true);
     expect(sudo).toBe("sudo -n " + plain);
   });
 
@@ -151,24 +164,56 @@ describe("hostCommand", () => {
 
   test("firstBackup defaults to 0", () => {
     const args = argsOf(hostCommand("install", { ...base, firstBackup: undefined }, { sudo: false }));
-    expect(args.slice(-2)).toEqual(["--first-backup", "0"]);
+    expect(args.slice(-4)).toEqual(["--first-backup", "0", "--verify", "1"]);
   });
 
-  test("realistic sizes fit; oversized files fail with a clear error", () => {
-    const realistic = {
-      ...base,
-      files: {
-        "module.nix": "# a generated module\n".repeat(400),
-        "secrets/env.age": "x".repeat(1500),
-        "secrets/repo.age": "x".repeat(800),
-        "secrets/password.age": "x".repeat(800),
-      },
-    };
-    expect(Buffer.byteLength(hostCommand("install", realistic, { sudo: true }))).toBeLessThan(MAX_COMMAND_BYTES);
-    const huge = { ...base, files: { "module.nix": "x".repeat(90 * 1024) } };
-    expect(() => hostCommand("install", huge, { sudo: false })).toThrow(
-      /would be \d+ bytes, over the 102400-byte limit .*128 KiB.*module\.nix \(92160 bytes\)/,
+  test("the bundle: header, the script without its last line, one quoted record per file, then main", () => {
+    const b = hostStdin(base.files);
+    const body = HOST_SCRIPT.slice(0, -'main "$@"\n'.length);
+    expect(b.startsWith(BUNDLE_HEADER + body)).toBe(true);
+    expect(b.slice((BUNDLE_HEADER + body).length)).toBe(
+      ["module.nix", "secrets/env.age", "secrets/password.age"]
+        .map((rel) => `rb2_file ${shellQuote(rel)} ${shellQuote(base.files![rel])}\n`)
+        .join("") + 'main "$@"\n',
     );
+    expect(hostStdin()).toBe(BUNDLE_HEADER + body + 'main "$@"\n');
+    // Each line of a file is a line of the bundle (so a diff shows the changed ones).
+    expect(b).toContain("\nrb2_file 'secrets/env.age' '-----BEGIN AGE ENCRYPTED FILE-----\nenv\n-----END AGE ENCRYPTED FILE-----\n'\n");
+  });
+
+  test("the bundle, run by sh -s, hands the exact file texts to the script and runs nothing else", () => {
+    for (const shell of SHELLS) {
+      // Replace main with a dump of what the records stored.
+      const dump = `main() { i=1; while [ $i -le $rb2_n ]; do eval "printf '%s\\\\0%s\\\\0' \\"\\$rb2_rel_$i\\" \\"\\$rb2_txt_$i\\""; i=$((i + 1)); done; }\n`;
+      const b = hostStdin(base.files).replace(/\nmain "\$@"\n$/, `\n${dump}main "$@"\n`);
+      const r = spawnSync(shell, ["-s", "--", "install"], { input: b, encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      const parts = r.stdout.split("\0").slice(0, -1);
+      expect(parts).toEqual(["module.nix", "secrets/env.age", "secrets/password.age"].flatMap((rel) => [rel, base.files![rel]]));
+    }
+  });
+
+  test("a bundle cut short runs nothing", () => {
+    const b = hostStdin(base.files);
+    for (const cut of [b.length - 2, b.length - 12, Math.floor(b.length / 2), b.length - 200]) {
+      const r = spawnSync("sh", ["-s", "--", "install", "--config-dir", "/nonexistent-unit"], { input: b.slice(0, cut), encoding: "utf8" });
+      expect(r.stdout).toBe("");
+      expect(r.stderr).not.toContain("restic-b2-host:");
+    }
+  });
+
+  test("pulumi's diff cannot read the bundle as JSON or YAML (so it shows a line diff)", () => {
+    const yaml = require("js-yaml") as { load(s: string): unknown };
+    const b = hostStdin(base.files);
+    expect(() => JSON.parse(b)).toThrow();
+    expect(() => yaml.load(b.trim())).toThrow();
+  });
+
+  test("large files fit: nothing grows the command line", () => {
+    const huge = { ...base, files: { "module.nix": "x".repeat(200 * 1024) } };
+    expect(Buffer.byteLength(hostCommand("install", huge, { sudo: true }))).toBeLessThan(400);
+    expect(hostStdin(huge.files).length).toBeGreaterThan(200 * 1024);
   });
 
   test("rejects bad input before building anything", () => {
@@ -179,7 +224,9 @@ describe("hostCommand", () => {
       expect(() => hostCommand("install", { ...base, files: { "module.nix": "", [bad]: "" } }, { sudo: false })).toThrow(
         /invalid file path/,
       );
+      expect(() => hostStdin({ "module.nix": "", [bad]: "" })).toThrow(/invalid file path/);
     }
     expect(() => hostCommand("install", { ...base, configDir: "/a\0b" }, { sudo: false })).toThrow(/NUL/);
+    expect(() => hostStdin({ "module.nix": "a\0b" })).toThrow(/NUL/);
   });
 });
