@@ -225,8 +225,8 @@ describe("configuration.nix shapes: one marked import added, removed byte-identi
   const shapes: Array<[string, string, string]> = [
     [
       "nixos-generate-config multi-line list",
-      "{ config, pkgs, ... }:\n\n{\n  imports =\n    [ # Include the results of the hardware scan.\n      ./hardware-configuration.nix\n    ];\n\n  networking.hostName = \"nixos\";\n}\n",
-      `{ config, pkgs, ... }:\n\n{\n  imports =\n    [ # Include the results of the hardware scan.\n      ${MARK}\n      ./hardware-configuration.nix\n    ];\n\n  networking.hostName = \"nixos\";\n}\n`,
+      "{ config, pkgs, ... }:\n\n{\n  imports =\n    [ # Include the results of the hardware scan.\n      ./hardware-configuration.nix\n    ];\n\n  networking.hostName = \"nixos\";\n  services.openssh.enable = true;\n}\n",
+      `{ config, pkgs, ... }:\n\n{\n  imports =\n    [ # Include the results of the hardware scan.\n      ${MARK}\n      ./hardware-configuration.nix\n    ];\n\n  networking.hostName = \"nixos\";\n  services.openssh.enable = true;\n}\n`,
     ],
     [
       "one-line list, one entry",
@@ -235,28 +235,28 @@ describe("configuration.nix shapes: one marked import added, removed byte-identi
     ],
     [
       "one-line list, several entries",
-      "{ config, pkgs, modulesPath, ... }:\n{\n  imports = [ ./hardware-configuration.nix ./users.nix (modulesPath + \"/profiles/minimal.nix\") ];\n}\n",
-      `{ config, pkgs, modulesPath, ... }:\n{\n  imports = [${INLINE} ./hardware-configuration.nix ./users.nix (modulesPath + \"/profiles/minimal.nix\") ];\n}\n`,
+      "{ config, pkgs, modulesPath, ... }:\n{\n  imports = [ ./hardware-configuration.nix ./users.nix (modulesPath + \"/profiles/minimal.nix\") ];\n  services.openssh.enable = true;\n}\n",
+      `{ config, pkgs, modulesPath, ... }:\n{\n  imports = [${INLINE} ./hardware-configuration.nix ./users.nix (modulesPath + \"/profiles/minimal.nix\") ];\n  services.openssh.enable = true;\n}\n`,
     ],
     [
       "empty list",
-      "{ ... }:\n{\n  imports = [ ];\n  boot.isContainer = true;\n}\n",
-      `{ ... }:\n{\n  imports = [${INLINE} ];\n  boot.isContainer = true;\n}\n`,
+      "{ ... }:\n{\n  imports = [ ];\n  boot.isContainer = true;\n  services.openssh.enable = true;\n}\n",
+      `{ ... }:\n{\n  imports = [${INLINE} ];\n  boot.isContainer = true;\n  services.openssh.enable = true;\n}\n`,
     ],
     [
       "let ... in around the body (and decoys in strings, comments and the let)",
-      "{ config, pkgs, ... }:\nlet\n  extra = { imports = [ ./not-this.nix ]; };\n  s = \"{ imports = [ ${toString 1} ]; }\";\nin\n{\n  # imports = [ ./commented.nix ];\n  imports = [\n    ./hardware-configuration.nix\n  ];\n  environment.etc.x.text = ''\n    imports = [ ''${x} ];\n  '';\n}\n",
-      `{ config, pkgs, ... }:\nlet\n  extra = { imports = [ ./not-this.nix ]; };\n  s = \"{ imports = [ \${toString 1} ]; }\";\nin\n{\n  # imports = [ ./commented.nix ];\n  imports = [\n    ${MARK}\n    ./hardware-configuration.nix\n  ];\n  environment.etc.x.text = ''\n    imports = [ ''\${x} ];\n  '';\n}\n`,
+      "{ config, pkgs, ... }:\nlet\n  extra = { imports = [ ./not-this.nix ]; };\n  s = \"{ imports = [ ${toString 1} ]; }\";\nin\n{\n  # imports = [ ./commented.nix ];\n  imports = [\n    ./hardware-configuration.nix\n  ];\n  environment.etc.x.text = ''\n    imports = [ ''${x} ];\n  '';\n  services.openssh.enable = true;\n}\n",
+      `{ config, pkgs, ... }:\nlet\n  extra = { imports = [ ./not-this.nix ]; };\n  s = \"{ imports = [ \${toString 1} ]; }\";\nin\n{\n  # imports = [ ./commented.nix ];\n  imports = [\n    ${MARK}\n    ./hardware-configuration.nix\n  ];\n  environment.etc.x.text = ''\n    imports = [ ''\${x} ];\n  '';\n  services.openssh.enable = true;\n}\n`,
     ],
     [
       "CRLF line endings (the inserted line ends in CRLF too)",
-      "{ config, pkgs, ... }:\r\n{\r\n  imports =\r\n    [ # hardware\r\n      ./hardware-configuration.nix\r\n    ];\r\n}\r\n",
-      `{ config, pkgs, ... }:\r\n{\r\n  imports =\r\n    [ # hardware\r\n      ${MARK}\r\n      ./hardware-configuration.nix\r\n    ];\r\n}\r\n`,
+      "{ config, pkgs, ... }:\r\n{\r\n  imports =\r\n    [ # hardware\r\n      ./hardware-configuration.nix\r\n    ];\r\n  services.openssh.enable = true;\r\n}\r\n",
+      `{ config, pkgs, ... }:\r\n{\r\n  imports =\r\n    [ # hardware\r\n      ${MARK}\r\n      ./hardware-configuration.nix\r\n    ];\r\n  services.openssh.enable = true;\r\n}\r\n`,
     ],
     [
       "CRLF one-line list",
-      "{ ... }:\r\n{\r\n  imports = [ ./hardware-configuration.nix ];\r\n}\r\n",
-      `{ ... }:\r\n{\r\n  imports = [${INLINE} ./hardware-configuration.nix ];\r\n}\r\n`,
+      "{ ... }:\r\n{\r\n  imports = [ ./hardware-configuration.nix ];\r\n  services.openssh.enable = true;\r\n}\r\n",
+      `{ ... }:\r\n{\r\n  imports = [${INLINE} ./hardware-configuration.nix ];\r\n  services.openssh.enable = true;\r\n}\r\n`,
     ],
     [
       "no imports at all: one marked imports attribute at the top of the attribute set",
@@ -265,19 +265,21 @@ describe("configuration.nix shapes: one marked import added, removed byte-identi
     ],
     [
       "no final newline, a block comment after [",
-      "{ ... }:\n{\n  imports = [ /* hardware */\n    ./hardware-configuration.nix\n  ];\n}",
-      `{ ... }:\n{\n  imports = [${INLINE} /* hardware */\n    ./hardware-configuration.nix\n  ];\n}`,
+      "{ ... }:\n{\n  imports = [ /* hardware */\n    ./hardware-configuration.nix\n  ];\n  services.openssh.enable = true;\n}",
+      `{ ... }:\n{\n  imports = [${INLINE} /* hardware */\n    ./hardware-configuration.nix\n  ];\n  services.openssh.enable = true;\n}`,
     ],
     [
       "explicit config = form, args@ pattern",
-      "args@{ config, lib, ... }:\n{\n  imports = [\n    ./hardware-configuration.nix\n  ];\n  config = lib.mkIf true { imports = 1; };\n}\n",
-      `args@{ config, lib, ... }:\n{\n  imports = [\n    ${MARK}\n    ./hardware-configuration.nix\n  ];\n  config = lib.mkIf true { imports = 1; };\n}\n`,
+      "args@{ config, lib, ... }:\n{\n  imports = [\n    ./hardware-configuration.nix\n  ];\n  config = lib.mkIf true { services.openssh.enable = true; environment.etc.decoy.text = \"imports = [ ];\"; };\n}\n",
+      `args@{ config, lib, ... }:\n{\n  imports = [\n    ${MARK}\n    ./hardware-configuration.nix\n  ];\n  config = lib.mkIf true { services.openssh.enable = true; environment.etc.decoy.text = \"imports = [ ];\"; };\n}\n`,
     ],
   ];
 
   test.each(shapes)("%s", async (_label, original, expected) => {
     const conf = path.join(srv.configDir, "configuration.nix");
     fs.writeFileSync(conf, original);
+    // The stub switch evaluates the whole configuration: what it imports must exist.
+    fs.writeFileSync(path.join(srv.configDir, "users.nix"), "{ ... }: { }\n");
     parses(conf);
     const before = snapshotTree(srv.root);
 

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfig } from "../../lib/config";
-import { hostCommand } from "../../lib/host/shell";
+import { hostCommand, hostStdin } from "../../lib/host/shell";
 import { renderModule } from "../../lib/nix";
 import { requireRoot, snapshotTree, TestSshd } from "../support/sshd";
 
@@ -34,20 +34,17 @@ function ageEncrypt(plaintext: string): string {
   return r.stdout;
 }
 
-const install = (moduleText: string) =>
-  srv.run(
+const install = (moduleText: string) => {
+  const files = { "module.nix": moduleText, "secrets/env.age": AGE.env, "secrets/repo.age": AGE.repo, "secrets/password.age": AGE.password };
+  return srv.run(
     hostCommand(
       "install",
-      {
-        configDir: srv.configDir,
-        backupName: "daily",
-        importMode: "auto",
-        systemProfile: srv.systemProfile,
-        files: { "module.nix": moduleText, "secrets/env.age": AGE.env, "secrets/repo.age": AGE.repo, "secrets/password.age": AGE.password },
-      },
+      { configDir: srv.configDir, backupName: "daily", importMode: "auto", systemProfile: srv.systemProfile, files },
       { sudo: false },
     ),
+    { stdin: hostStdin(files) },
   );
+};
 
 beforeAll(async () => {
   srv = await TestSshd.start();
@@ -77,10 +74,12 @@ test("the stub switch evaluates the whole host: the rendered module installs, wi
 });
 
 test.each<[string, (m: string) => string, RegExp]>([
+  // The host script cuts each rebuild line to 120 bytes (the whole failure output
+  // stays under 8 KiB), so long NixOS messages are matched on their start.
   ["a wrong type", (m) => m.replace("initialize = true;", 'initialize = "yes";'), /initialize' is not of type `boolean'/],
   ["an option that does not exist", (m) => m.replace("initialize = true;", "initialize = true;\n    pathz = [ ];"), /pathz' does not exist/],
   ["an agenix secret option that does not exist", (m) => m.replace('mode = "0400";', 'mode = "0400";\n      ownr = "root";'), /ownr' does not exist/],
-  ["an invalid unit name", (m) => m.replace('[ "restic-backups-daily-notify-failure.service" ]', '[ "restic-backups-daily notify.service" ]'), /is not of type `string matching the pattern/],
+  ["an invalid unit name", (m) => m.replace('[ "restic-backups-daily-notify-failure.service" ]', '[ "restic-backups-daily notify.service" ]'), /onFailure.* is not of type /],
 ])("%s: the switch fails with NixOS's message and the host is as before", async (_name, mutate, message) => {
   const good = await install(module());
   if (good.code !== 0) throw new Error(good.stderr);
