@@ -5,6 +5,7 @@
 
 import type { BackupConfig, UnitValue } from "../config/types";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
+import { renderMonitoring } from "./monitoring";
 
 // ---------------------------------------------------------------------------
 // Module rendering
@@ -252,6 +253,7 @@ export function renderModule(opts: ModuleOptions): string {
     o.line("environment.systemPackages = [ pkgs.libnotify ];");
   }
 
+  for (const l of renderMonitoring(opts)) o.line(l);
   o.close("}");
   return o.toString();
 }
