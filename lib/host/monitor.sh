@@ -30,8 +30,10 @@
 # seconds per try (default 10) and is retried (default 5 times, only on
 # timeouts and HTTP 408/429/5xx, curl's transient errors) for at most
 # --retry-max-time seconds (default 30); the heartbeat and the alert are sent
-# in parallel. Worst case about 45 s, below systemd's default 90 s stop
-# timeout, so a dead or hanging server never changes the unit's result.
+# in parallel, and journalctl gets 15 s. Worst case about 55 s, below
+# systemd's default 90 s stop timeout (a hook that overran it would turn the
+# result into "timeout"), so a dead or hanging server never changes the
+# unit's result.
 #
 # POSIX sh. Needs curl, journalctl and coreutils on PATH.
 
