@@ -115,13 +115,10 @@ run_id() {
 # This run's journal, from the unit's processes and from systemd about it.
 journal() {
   [ -n "$rid" ] || return 0
-  if command -v timeout > /dev/null 2>&1; then
-    timeout 15 journalctl --no-pager --quiet --output=short-iso \
-      "_SYSTEMD_INVOCATION_ID=$INVOCATION_ID" + "INVOCATION_ID=$INVOCATION_ID" 2> /dev/null
-  else
-    journalctl --no-pager --quiet --output=short-iso \
-      "_SYSTEMD_INVOCATION_ID=$INVOCATION_ID" + "INVOCATION_ID=$INVOCATION_ID" 2> /dev/null
-  fi
+  set -- journalctl --no-pager --quiet --output=short-iso \
+    "_SYSTEMD_INVOCATION_ID=$INVOCATION_ID" + "INVOCATION_ID=$INVOCATION_ID"
+  if command -v timeout > /dev/null 2>&1; then set -- timeout 15 "$@"; fi
+  "$@" 2> /dev/null
 }
 
 # stdin cut to at most $1 bytes, keeping the end: when anything is cut, a

@@ -13,7 +13,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { MonitoringFlags } from "../config/types";
+import type { MonitoringConfig, MonitoringFlags } from "../config/types";
 import { nixAttrName, nixString } from "./escape";
 
 /** The host script, embedded with pkgs.writeShellScript. */
@@ -30,14 +30,16 @@ export const MONITOR_AGE_FILES = {
 } as const;
 export type MonitorAgeFile = (typeof MONITOR_AGE_FILES)[keyof typeof MONITOR_AGE_FILES];
 
-/** The agenix files a configuration needs, in a fixed order (for AgenixSecrets and the host push). */
-export function monitorAgeFiles(flags: MonitoringFlags | undefined): MonitorAgeFile[] {
-  if (flags === undefined) return [];
-  const files: MonitorAgeFile[] = [];
-  if (flags.heartbeat) files.push(MONITOR_AGE_FILES.healthcheck);
-  if (flags.ntfy) files.push(MONITOR_AGE_FILES.ntfyUrl);
-  if (flags.ntfy && flags.ntfyToken) files.push(MONITOR_AGE_FILES.ntfyToken);
-  return files;
+/**
+ * The monitoring secrets by agenix file name, for AgenixSecrets' extraFiles
+ * (undefined: not configured, no file). The token only goes with a topic.
+ */
+export function monitorSecretFiles<S>(m: MonitoringConfig<S>): Record<MonitorAgeFile, S | undefined> {
+  return {
+    [MONITOR_AGE_FILES.healthcheck]: m.healthcheckUrl,
+    [MONITOR_AGE_FILES.ntfyUrl]: m.ntfyUrl,
+    [MONITOR_AGE_FILES.ntfyToken]: m.ntfyUrl === undefined ? undefined : m.ntfyToken,
+  } as Record<MonitorAgeFile, S | undefined>;
 }
 
 /** An agenix secret: its name (age.secrets.<name>, /run/agenix/<name>) and its .age file as a Nix path. */

@@ -3,6 +3,7 @@
 // removable; and with none configured, exactly the resources and inputs of before.
 import * as pulumi from "@pulumi/pulumi";
 import { renderSecretsNix } from "../../lib/age/agenix";
+import { monitorSecretFiles } from "../../lib/nix/monitoring";
 import type { AgenixSecretsArgs } from "../../components/secrets";
 import { MockRecorder, installPulumiMocks, isSecret, settled, valueOf } from "../support/pulumi-mocks";
 
@@ -57,7 +58,8 @@ test("no extra files (or only undefined ones): the same resources and inputs as 
 });
 
 test("each extra file: one command, secret stdin, ciphertext output, rm on delete, listed in secrets.nix", async () => {
-  const s = await build(args({ extraFiles: { "ntfy-url.age": pulumi.secret(TOPIC), "healthcheck.age": pulumi.secret(PING) } }));
+  // As the program wires it: the parsed monitoring secrets by file name.
+  const s = await build(args({ extraFiles: monitorSecretFiles({ healthcheckUrl: pulumi.secret(PING), ntfyUrl: pulumi.secret(TOPIC) }) }));
   expect(Object.keys(s.extraFiles)).toEqual(["healthcheck.age", "ntfy-url.age"]);
   for (const [name, file, plaintext] of [["laptop-healthcheck", "healthcheck.age", PING], ["laptop-ntfy-url", "ntfy-url.age", TOPIC]]) {
     const r = mocks.one(COMMAND, name);
@@ -76,6 +78,11 @@ test("each extra file: one command, secret stdin, ciphertext output, rm on delet
   expect(mocks.one(COMMAND, "laptop-env").inputs.delete).toBeUndefined();
   expect(mocks.one(COMMAND, "laptop-secrets-nix").inputs.stdin).toBe(renderSecretsNix("laptop", HOST, [], ["healthcheck.age", "ntfy-url.age"]));
   expect(s.secretsNix).toContain('"healthcheck.age".publicKeys = recipients;');
+});
+
+test("monitorSecretFiles: the token only with a topic", () => {
+  expect(monitorSecretFiles({ ntfyToken: "t" })).toEqual({ "healthcheck.age": undefined, "ntfy-url.age": undefined, "ntfy-token.age": undefined });
+  expect(monitorSecretFiles({ ntfyUrl: "u", ntfyToken: "t" })).toEqual({ "healthcheck.age": undefined, "ntfy-url.age": "u", "ntfy-token.age": "t" });
 });
 
 test("file names are checked", () => {
