@@ -98,6 +98,20 @@ valid_url() {
   return 0
 }
 
+# Sets url to the URL in credential file $1 (empty when there is none or it
+# is unusable; $2 names it in the message, which never shows the value).
+read_url() {
+  url=''
+  [ -n "$1" ] || return 0
+  if ! read_value "$1"; then
+    say "$2: cannot read $1; nothing sent"
+  elif ! valid_url "$value"; then
+    say "$2: $1 does not hold an http(s) URL; nothing sent"
+  else
+    url=$value
+  fi
+}
+
 # Escapes text for a double-quoted curl config value.
 conf_quote() {
   printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
@@ -260,32 +274,16 @@ main() {
   host=$(printf '%s' "${host:-unknown-host}" | tr -cd 'A-Za-z0-9._-')
   run_id
 
-  hc=''
-  if [ -n "$hc_file" ]; then
-    if ! read_value "$hc_file"; then
-      say "heartbeat: cannot read $hc_file; no ping sent"
-    elif ! valid_url "$value"; then
-      say "heartbeat: $hc_file does not hold an http(s) URL; no ping sent"
-    else
-      hc=$value
-    fi
-  fi
+  read_url "$hc_file" heartbeat
+  hc=$url
 
   if [ "$action" = start ]; then
     [ -z "$hc" ] || heartbeat_start
     exit 0
   fi
 
-  ntfy=''
-  if [ -n "$ntfy_file" ]; then
-    if ! read_value "$ntfy_file"; then
-      say "ntfy: cannot read $ntfy_file; no alert possible"
-    elif ! valid_url "$value"; then
-      say "ntfy: $ntfy_file does not hold an http(s) URL; no alert possible"
-    else
-      ntfy=$value
-    fi
-  fi
+  read_url "$ntfy_file" ntfy
+  ntfy=$url
 
   judge
   log=''
