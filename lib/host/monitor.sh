@@ -262,6 +262,9 @@ Last journal lines:"
 }
 
 main() {
+  # The unit's environment (its EnvironmentFile holds the B2 key) is not
+  # needed here: keep it away from curl.
+  unset B2_ACCOUNT_ID B2_ACCOUNT_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND 2> /dev/null || :
   if ! parse_args "$@"; then
     say "usage: $PROG start|finish --name NAME [--healthcheck FILE] [--ntfy-url FILE [--ntfy-token FILE]]; nothing sent"
     exit 0
