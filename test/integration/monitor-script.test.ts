@@ -42,11 +42,13 @@ afterAll(async () => {
 beforeEach(() => srv.reset());
 
 const finishArgs = () => ["finish", "--name", NAME, "--healthcheck", hcFile, "--ntfy-url", ntfyFile, "--ntfy-token", tokenFile];
-const failed = { SERVICE_RESULT: "exit-code", EXIT_CODE: "exited", EXIT_STATUS: "1", INVOCATION_ID: INVOCATION };
+// As in the unit: its EnvironmentFile puts the B2 key in the hooks' environment too.
+const failed = { SERVICE_RESULT: "exit-code", EXIT_CODE: "exited", EXIT_STATUS: "1", INVOCATION_ID: INVOCATION, B2_ACCOUNT_ID: "b2id", B2_ACCOUNT_KEY: "b2key" };
 const succeeded = { SERVICE_RESULT: "success", EXIT_CODE: "exited", EXIT_STATUS: "0", INVOCATION_ID: INVOCATION };
 
 /** No credential on any command line, nor in what the script printed (the journal). */
 function expectNoSecretLeak(r: MonitorRun): void {
+  expect(r.curlB2Env).toBe("");
   const argv = r.curlArgs.flat().join(" ") + " " + r.journalArgs.flat().join(" ");
   for (const secret of [UUID, TOKEN, TOPIC, KUMA_TOKEN, "127.0.0.1"]) {
     expect(argv).not.toContain(secret);

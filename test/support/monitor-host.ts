@@ -21,6 +21,8 @@ export interface MonitorRun {
   curlArgs: string[][];
   /** Argument lists journalctl was started with. */
   journalArgs: string[][];
+  /** The B2 credentials curl saw in its environment (should be ""). */
+  curlB2Env: string;
 }
 
 export class MonitorHost {
@@ -42,7 +44,9 @@ export class MonitorHost {
     fs.writeFileSync(
       path.join(this.bin, "curl"),
       `#!/bin/sh\nfor a in "$@"; do printf '%s\\037' "$a"; done >> ${shellQuote(path.join(this.dir, "curl.args"))}\n` +
-        `printf '\\036' >> ${shellQuote(path.join(this.dir, "curl.args"))}\nexec ${shellQuote(curl)} "$@"\n`,
+        `printf '\\036' >> ${shellQuote(path.join(this.dir, "curl.args"))}\n` +
+        // What curl would inherit of the unit's B2 credentials (nothing, if the script drops them).
+        `printf '%s' "\${B2_ACCOUNT_ID:-}\${B2_ACCOUNT_KEY:-}" >> ${shellQuote(path.join(this.dir, "curl.env"))}\nexec ${shellQuote(curl)} "$@"\n`,
       { mode: 0o755 },
     );
     fs.writeFileSync(
@@ -75,6 +79,14 @@ export class MonitorHost {
       .map((r) => r.split("\x1f").slice(0, -1));
   }
 
+  private take(file: string): string {
+    const p = path.join(this.dir, file);
+    if (!fs.existsSync(p)) return "";
+    const text = fs.readFileSync(p, "utf8");
+    fs.rmSync(p);
+    return text;
+  }
+
   /** Runs the script with `shell` (sh = the system sh, or bash) and the given systemd variables. */
   run(args: string[], env: Record<string, string | undefined>, shell = "sh"): Promise<MonitorRun> {
     const started = Date.now();
@@ -95,6 +107,7 @@ export class MonitorHost {
           ms: Date.now() - started,
           curlArgs: this.records("curl.args"),
           journalArgs: this.records("journalctl.args"),
+          curlB2Env: this.take("curl.env"),
         }),
       );
     });
