@@ -19,7 +19,7 @@ for (const key of SECRET_KEYS) {
   secrets[key] = key.startsWith("b2:") ? b2Config.getSecret(key.slice(3)) : projectConfig.getSecret(key);
 }
 const configWarnings: string[] = [];
-const cfg = parseConfig(raw, secrets, stack, configWarnings);
+const cfg = parseConfig(raw, secrets, stack, { warnings: configWarnings });
 for (const w of configWarnings) pulumi.log.warn(w);
 
 const storage = new B2Storage(stack, {

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { AGE_FILES, AgeFile, renderEnvFile, renderSecretsNix } from "../lib/age/agenix";
+import { AGE_FILES, AgeFile, checkExtraAgeFiles, renderEnvFile, renderSecretsNix } from "../lib/age/agenix";
 import { shellQuote } from "../lib/host/shell";
 import { randomHex } from "./random";
 
@@ -26,6 +26,13 @@ export interface AgenixSecretsArgs {
    * them as ./env.age etc.), for machines deployed by other tools.
    */
   module?: string;
+  /**
+   * More agenix files, by file name (e.g. "healthcheck.age" → the ping URL,
+   * a secret): each is encrypted like the three, listed in secrets.nix, and
+   * removed from secretsDir when it is no longer configured. An undefined
+   * value means "not configured": no file, no resource.
+   */
+  extraFiles?: Record<string, pulumi.Input<string> | undefined>;
 }
 
 /**
@@ -54,6 +61,8 @@ export function localFilesCommand(verb: "encrypt" | "write", file: string): stri
 export class AgenixSecrets extends pulumi.ComponentResource {
   /** ASCII-armored age files, by file name (ciphertext: not secret). */
   public readonly files: Record<AgeFile, pulumi.Output<string>>;
+  /** The extra files' ciphertext, by file name (only those configured). */
+  public readonly extraFiles: Record<string, pulumi.Output<string>>;
   /** The restic password (secret). */
   public readonly password: pulumi.Output<string>;
   /** Everyone the files are encrypted to: the host key first, then the admins. */
@@ -77,24 +86,35 @@ export class AgenixSecrets extends pulumi.ComponentResource {
       "password.age": this.password,
     };
 
-    const files = {} as Record<AgeFile, pulumi.Output<string>>;
-    for (const file of AGE_FILES) {
-      const request = plaintexts[file].apply((plaintext) => JSON.stringify({ recipients: this.recipients, plaintext }));
-      const cmd = new command.local.Command(
+    const encrypt = (file: string, plaintext: pulumi.Input<string>, removable: boolean) => {
+      const request = pulumi.output(plaintext).apply((p) => JSON.stringify({ recipients: this.recipients, plaintext: p }));
+      const target = path.join(args.secretsDir, file);
+      return new command.local.Command(
         `${name}-${file.replace(/\.age$/, "")}`,
         {
-          create: localFilesCommand("encrypt", path.join(args.secretsDir, file)),
+          create: localFilesCommand("encrypt", target),
+          ...(removable ? { delete: `rm -f -- ${shellQuote(target)}` } : {}),
           stdin: pulumi.secret(request),
           // stdout is the ciphertext; only errors are worth showing.
           logging: "stderr",
         },
         child,
-      );
-      files[file] = cmd.stdout;
-    }
+      ).stdout;
+    };
+    const files = {} as Record<AgeFile, pulumi.Output<string>>;
+    for (const file of AGE_FILES) files[file] = encrypt(file, plaintexts[file], false);
     this.files = files;
 
-    this.secretsNix = renderSecretsNix(args.stack, args.hostKey, args.adminKeys);
+    // Extra files (monitoring secrets) carry nothing needed to restore, so
+    // unlike the three they are removed with their resource.
+    const extraNames = Object.keys(args.extraFiles ?? {})
+      .filter((f) => args.extraFiles![f] !== undefined)
+      .sort();
+    checkExtraAgeFiles(extraNames);
+    this.extraFiles = {};
+    for (const file of extraNames) this.extraFiles[file] = encrypt(file, args.extraFiles![file]!, true);
+
+    this.secretsNix = renderSecretsNix(args.stack, args.hostKey, args.adminKeys, extraNames);
     const plainFiles: [string, string][] = [["secrets.nix", this.secretsNix]];
     if (args.module !== undefined) plainFiles.push(["module.nix", args.module]);
     for (const [file, text] of plainFiles) {

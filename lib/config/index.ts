@@ -12,6 +12,7 @@
 
 import { parseBackup } from "./backup";
 import { parseHost } from "./host";
+import { parseMonitoring } from "./monitoring";
 import { RawConfig, SecretKey } from "./keys";
 import { ConfigError, Reader } from "./reader";
 import { parseSecrets } from "./secrets";
@@ -23,26 +24,38 @@ export * from "./keys";
 export { ConfigError } from "./reader";
 export { ACCOUNT_ONLY_CAPABILITIES, B2_CAPABILITIES, BUCKET_NAME_PATTERN, DEFAULT_CAPABILITIES, bucketNameProblem } from "./storage";
 export { DEFAULT_AGENIX_URL, DEFAULT_PRUNE_OPTS, DEFAULT_TIMER_CONFIG } from "./backup";
+export { MONITORING_SECRET_KEYS, heartbeatUrlProblem, ntfyUrlProblem } from "./monitoring";
+
+export interface ParseOptions {
+  warnings?: string[];
+  secretText?: Partial<Record<SecretKey, string>>;
+}
 
 /**
  * Parse and validate one machine's stack configuration.
  * @param raw plain keys of the project namespace, as `config.get()` returns them
  * @param secrets the secret keys that are set (values are never inspected)
  * @param stack the stack name (the machine)
- * @param warnings optional sink: messages about accepted but deprecated keys
- *   are pushed here (index.ts logs them with pulumi.log.warn); never secrets
+ * @param opts.warnings optional sink: messages about accepted but deprecated
+ *   keys are pushed here (index.ts logs them with pulumi.log.warn); never secrets
+ * @param opts.secretText plaintext of the secret keys whose form is checked
+ *   (the monitoring URLs and token, MONITORING_SECRET_KEYS); only tested
+ *   against the rules, never shown in a message
  */
 export function parseConfig<S>(
   raw: RawConfig,
   secrets: Partial<Record<SecretKey, S>>,
   stack: string,
-  warnings: string[] = [],
+  opts: ParseOptions = {},
 ): MachineConfig<S> {
+  const { warnings = [], secretText = {} } = opts;
   const r = new Reader(raw);
   const storage = parseStorage(r, secrets);
   const secretsConfig = parseSecrets(r, secrets, stack, warnings);
   const host = parseHost(r, secrets);
   const backup = parseBackup(r);
+  const monitoring = parseMonitoring(r, secrets, secretText);
+  if (monitoring.flags !== undefined) backup.monitoring = monitoring.flags;
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { stack, storage, secrets: secretsConfig, host, backup };
+  return { stack, storage, secrets: secretsConfig, host, backup, monitoring: monitoring.config };
 }

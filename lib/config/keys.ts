@@ -12,6 +12,10 @@ export const SECRET_KEYS = [
   "existingKey",
   "resticPassword",
   "sshPrivateKey",
+  // Monitoring (lib/config/monitoring.ts): ping and topic URLs are credentials.
+  "healthcheckUrl",
+  "ntfyUrl",
+  "ntfyToken",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 

@@ -71,6 +71,25 @@ export interface BackupConfig {
    * (DEFAULT_NIXOS_RELEASE in lib/nix/restic-options.ts).
    */
   nixosRelease?: string;
+  /** Which monitoring channels are configured (no values); undefined: none, the module stays as without monitoring. */
+  monitoring?: MonitoringFlags;
+}
+
+/** Which monitoring secrets are set, for the NixOS module (values never appear in it). */
+export interface MonitoringFlags {
+  /** healthcheckUrl is set: ping Healthchecks / Uptime Kuma from the backup unit. */
+  heartbeat: boolean;
+  /** ntfyUrl is set: publish an alert when a run fails. */
+  ntfy: boolean;
+  /** ntfyToken is set (only with ntfy). */
+  ntfyToken: boolean;
+}
+
+/** The monitoring secrets (carried as S, never inspected here), for the agenix files. */
+export interface MonitoringConfig<S> {
+  healthcheckUrl?: S;
+  ntfyUrl?: S;
+  ntfyToken?: S;
 }
 
 export interface MachineConfig<S> {
@@ -80,4 +99,5 @@ export interface MachineConfig<S> {
   secrets: SecretsConfig<S>;
   host: HostConfig<S>;
   backup: BackupConfig;
+  monitoring: MonitoringConfig<S>;
 }

@@ -6,3 +6,4 @@ export * from "./systemd";
 export * from "./restic-args";
 export * from "./restic-options";
 export * from "./module";
+export * from "./monitoring";

@@ -15,6 +15,7 @@ import {
   pathIsPlain,
 } from "./restic-options";
 import { systemdEscape } from "./systemd";
+import { renderMonitoring } from "./monitoring";
 
 // ---------------------------------------------------------------------------
 // Module rendering
@@ -306,6 +307,11 @@ function notifySection(o: Out, ctx: RenderContext): void {
 }
 
 /** Writes the collected environment.systemPackages (always the last section). */
+/** Heartbeat and ntfy hooks (./monitoring); nothing when neither is configured. */
+function monitoringSection(o: Out, ctx: RenderContext): void {
+  for (const l of renderMonitoring(ctx.opts)) o.line(l);
+}
+
 function systemPackagesSection(o: Out, ctx: RenderContext): void {
   if (ctx.systemPackages.length === 0) return;
   o.line();
@@ -345,6 +351,7 @@ export function renderModule(opts: ModuleOptions): string {
   ageSecretsSection(o, ctx);
   resticSection(o, ctx);
   notifySection(o, ctx);
+  monitoringSection(o, ctx);
   systemPackagesSection(o, ctx);
   o.close("}");
   return o.toString();

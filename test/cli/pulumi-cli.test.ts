@@ -159,7 +159,7 @@ describe("agenixDir: a path under a plain key the CLI accepts", () => {
       const { raw, all } = rawConfig("dev");
       expect(all[`${PROJECT}:agenixDir`]).toMatchObject({ value: DIR, secret: false });
       const warnings: string[] = [];
-      expect(parseConfig(raw, {}, "dev", warnings).secrets.secretsDir).toBe(DIR);
+      expect(parseConfig(raw, {}, "dev", { warnings }).secrets.secretsDir).toBe(DIR);
       expect(warnings).toEqual([]);
     } finally {
       ok(["config", "rm", "agenixDir", "--stack", "dev"]);
@@ -187,7 +187,7 @@ describe("agenixDir: a path under a plain key the CLI accepts", () => {
         if (v !== undefined) raw[key] = v.value;
       }
       const warnings: string[] = [];
-      const withOld = parseConfig(raw, {}, "dev", warnings);
+      const withOld = parseConfig(raw, {}, "dev", { warnings });
       expect(withOld.secrets.secretsDir).toBe(DIR);
       expect(warnings.join("\n")).toContain("pulumi config set agenixDir");
       // The CLI's own config checks (types, required keys) run before the

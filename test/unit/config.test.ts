@@ -219,7 +219,7 @@ describe("agenixDir (formerly secretsDir)", () => {
 
   test("agenixDir sets the local directory, without warnings", () => {
     const warnings: string[] = [];
-    const c = parseConfig({ ...BASE, agenixDir: DIR }, {}, "laptop", warnings);
+    const c = parseConfig({ ...BASE, agenixDir: DIR }, {}, "laptop", { warnings: warnings });
     expect(c.secrets.secretsDir).toBe(DIR);
     expect(warnings).toEqual([]);
   });
@@ -228,7 +228,7 @@ describe("agenixDir (formerly secretsDir)", () => {
     "secretsDir %j alone resolves to exactly what agenixDir gives, with a warning naming agenixDir",
     (dir) => {
       const warnings: string[] = [];
-      const old = parseConfig({ ...BASE, secretsDir: dir }, {}, "laptop", warnings);
+      const old = parseConfig({ ...BASE, secretsDir: dir }, {}, "laptop", { warnings: warnings });
       expect(old).toEqual(parseConfig({ ...BASE, agenixDir: dir }, {}, "laptop"));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain("nixos-restic-b2:secretsDir is deprecated");
@@ -245,10 +245,10 @@ describe("agenixDir (formerly secretsDir)", () => {
 
   test("an empty value (a Pulumi.yaml default) counts as unset on both names", () => {
     const warnings: string[] = [];
-    expect(parseConfig({ ...BASE, agenixDir: "", secretsDir: DIR }, {}, "laptop", warnings).secrets.secretsDir).toBe(DIR);
+    expect(parseConfig({ ...BASE, agenixDir: "", secretsDir: DIR }, {}, "laptop", { warnings: warnings }).secrets.secretsDir).toBe(DIR);
     expect(warnings).toHaveLength(1);
     const none: string[] = [];
-    expect(parseConfig({ ...BASE, agenixDir: DIR, secretsDir: "" }, {}, "laptop", none).secrets.secretsDir).toBe(DIR);
+    expect(parseConfig({ ...BASE, agenixDir: DIR, secretsDir: "" }, {}, "laptop", { warnings: none }).secrets.secretsDir).toBe(DIR);
     expect(none).toEqual([]);
   });
 

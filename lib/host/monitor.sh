@@ -1,0 +1,303 @@
+#!/bin/sh
+# restic-b2-monitor: the heartbeat and the failure alert of one systemd unit run
+# (the restic backup, or any other unit the NixOS module attaches it to).
+#
+# Installed by the nixos-restic-b2 module (pkgs.writeShellScript) and run by
+# systemd, as root, from the unit itself:
+#   ExecStartPre=-+<this> start  --name NAME [--healthcheck FILE]
+#   ExecStopPost=-+<this> finish --name NAME [--healthcheck FILE]
+#                                [--ntfy-url FILE [--ntfy-token FILE]]
+#   tuning (tests): [--max-time S] [--retries N] [--retry-max-time S]
+#
+# FILE arguments are agenix paths (/run/agenix/...): each holds one value, a
+# credential, on its first line. The values only ever reach curl through its
+# config file on stdin (`curl --config -`), never an argument, the
+# environment, a temporary file or a log line. What this script prints goes to
+# the unit's journal and names no URL and no token.
+#
+#   --healthcheck  a Healthchecks ping URL (https://hc-ping.com/<uuid>,
+#                  https://hc-ping.com/<ping-key>/<slug>, a self-hosted
+#                  .../ping/<uuid>) or an Uptime Kuma push URL (.../api/push/<token>)
+#   --ntfy-url     an ntfy topic URL (https://ntfy.sh/<topic>), published to when
+#                  the run failed; --ntfy-token: an access token (Bearer)
+#
+# The result is judged from systemd's $SERVICE_RESULT, which is set in
+# ExecStopPost even when a start step failed ($EXIT_CODE/$EXIT_STATUS are then
+# unset). $INVOCATION_ID selects this run's journal and is the Healthchecks
+# run id (rid) that pairs the start ping with the end ping.
+#
+# It always exits 0 and is bounded in time: each request gets --max-time
+# seconds per try (default 10) and is retried (default 5 times, only on
+# timeouts and HTTP 408/429/5xx, curl's transient errors) for at most
+# --retry-max-time seconds (default 30); the heartbeat and the alert are sent
+# in parallel, and journalctl gets 15 s. Worst case about 55 s, below
+# systemd's default 90 s stop timeout (a hook that overran it would turn the
+# result into "timeout"), so a dead or hanging server never changes the
+# unit's result.
+#
+# POSIX sh. Needs curl, journalctl and coreutils on PATH.
+
+PROG=restic-b2-monitor
+
+say() { printf '%s: %s\n' "$PROG" "$*" 2>/dev/null || :; }
+
+# Hosted Healthchecks stores the first 100 000 bytes of a body; a self-hosted
+# server stores 10 000 by default (PING_BODY_LIMIT). ntfy: 4 096 bytes.
+HOSTED_HC_LIMIT=100000
+SELF_HOSTED_HC_LIMIT=10000
+NTFY_LIMIT=4096
+CUT_MARK='[... earlier lines cut ...]'
+
+parse_args() {
+  action='' name='' hc_file='' ntfy_file='' token_file=''
+  max_time=10 retries=5 retry_max=30
+  [ $# -ge 1 ] || return 1
+  action=$1
+  shift
+  while [ $# -ge 2 ]; do
+    case $1 in
+      --name) name=$2 ;;
+      --healthcheck) hc_file=$2 ;;
+      --ntfy-url) ntfy_file=$2 ;;
+      --ntfy-token) token_file=$2 ;;
+      --max-time) max_time=$2 ;;
+      --retries) retries=$2 ;;
+      --retry-max-time) retry_max=$2 ;;
+      *) return 1 ;;
+    esac
+    shift 2
+  done
+  [ $# -eq 0 ] || return 1
+  case $action in start | finish) ;; *) return 1 ;; esac
+  case $name in '' | *[!A-Za-z0-9_.@-]*) return 1 ;; esac
+  for n in "$max_time" "$retries" "$retry_max"; do
+    case $n in '' | *[!0-9]*) return 1 ;; esac
+  done
+  return 0
+}
+
+# The first line of a credential file, without CR; empty when unreadable.
+# `read` is a shell builtin: the value is never on a command line.
+read_value() {
+  value=''
+  [ -n "$1" ] && [ -r "$1" ] || return 1
+  IFS= read -r value < "$1" || [ -n "$value" ] || return 1
+  value=${value%"$(printf '\r')"}
+  return 0
+}
+
+# An http(s) URL that can be written into a curl config string as is.
+valid_url() {
+  case $1 in
+    http://?* | https://?*) ;;
+    *) return 1 ;;
+  esac
+  case $1 in
+    *[\"\\\ ]* | *"$(printf '\t')"*) return 1 ;;
+  esac
+  return 0
+}
+
+# Sets url to the URL in credential file $1 (empty when there is none or it
+# is unusable; $2 names it in the message, which never shows the value).
+read_url() {
+  url=''
+  [ -n "$1" ] || return 0
+  if ! read_value "$1"; then
+    say "$2: cannot read $1; nothing sent"
+  elif ! valid_url "$value"; then
+    say "$2: $1 does not hold an http(s) URL; nothing sent"
+  else
+    url=$value
+  fi
+}
+
+# Escapes text for a double-quoted curl config value.
+conf_quote() {
+  printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
+}
+
+# The run id for Healthchecks: $INVOCATION_ID (32 hex digits) as a UUID.
+run_id() {
+  rid=''
+  id=${INVOCATION_ID:-}
+  case $id in '' | *[!0-9a-fA-F]*) return 0 ;; esac
+  [ "${#id}" -eq 32 ] || return 0
+  rid=$(printf '%s\n' "$id" | sed 's/^\(.\{8\}\)\(.\{4\}\)\(.\{4\}\)\(.\{4\}\)\(.\{12\}\)$/\1-\2-\3-\4-\5/')
+}
+
+# This run's journal, from the unit's processes and from systemd about it.
+journal() {
+  [ -n "$rid" ] || return 0
+  set -- journalctl --no-pager --quiet --output=short-iso \
+    "_SYSTEMD_INVOCATION_ID=$INVOCATION_ID" + "INVOCATION_ID=$INVOCATION_ID"
+  if command -v timeout > /dev/null 2>&1; then set -- timeout 15 "$@"; fi
+  "$@" 2> /dev/null
+}
+
+# stdin cut to at most $1 bytes, keeping the end: when anything is cut, a
+# marker line replaces the beginning and the first partial line is dropped.
+tail_bytes() {
+  t=$(tail -c "$(($1 + 1))")
+  size=$(printf '%s\n' "$t" | wc -c)
+  if [ "$size" -le "$1" ]; then
+    printf '%s\n' "$t"
+    return 0
+  fi
+  printf '%s\n' "$CUT_MARK"
+  printf '%s\n' "$t" | tail -c "$(($1 - ${#CUT_MARK} - 1))" | sed 1d
+}
+
+# One request. $1: what it is (for the log), $2: the curl config (the URL,
+# method, headers), stdin: the body when the config reads it from fd 3.
+# Prints one line: the outcome, with curl's exit status and the HTTP code.
+request() {
+  what=$1
+  code=$({ printf '%s\n' "$2" | curl --silent --fail --output /dev/null --write-out '%{http_code}' \
+    --max-time "$max_time" --retry "$retries" --retry-max-time "$retry_max" --config - 2> /dev/null; } 3<&0)
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
+    say "$what: sent (HTTP $code)"
+  else
+    say "$what: not delivered (curl exit $rc, HTTP ${code:-000}); the unit's result is not affected"
+  fi
+}
+
+# Healthchecks: <base><suffix>?<the URL's own query>&rid=<run id>
+hc_url() {
+  base=${hc%%\?*}
+  query=''
+  case $hc in *\?*) query=${hc#*\?} ;; esac
+  base=${base%/}
+  [ -z "$rid" ] || query=${query:+$query&}rid=$rid
+  printf '%s%s%s' "$base" "$1" "${query:+?$query}"
+}
+
+hc_limit() {
+  case $hc in
+    https://hc-ping.com/*) echo "$HOSTED_HC_LIMIT" ;;
+    *) echo "$SELF_HOSTED_HC_LIMIT" ;;
+  esac
+}
+
+# Sets: ok (1 success, 0 failure) and summary (one line).
+judge() {
+  result=${SERVICE_RESULT:-}
+  status=${EXIT_STATUS:-}
+  detail="result ${result:-unknown}"
+  [ -z "${EXIT_CODE:-}" ] || detail="$detail, $EXIT_CODE"
+  [ -z "$status" ] || detail="$detail, exit status $status"
+  [ -n "$status" ] || [ "$result" = success ] || detail="$detail, no main process (a start step failed)"
+  if [ "$result" = success ]; then
+    ok=1
+    summary="$name succeeded on $host ($detail)"
+  else
+    ok=0
+    summary="$name FAILED on $host ($detail)"
+  fi
+}
+
+# The Healthchecks suffix of a failed run: /<exit status> for an exit status
+# from 1 to 255 of a process that exited, else /fail (never /0 for a failure).
+fail_suffix() {
+  case ${EXIT_CODE:-exited}:${EXIT_STATUS:-} in
+    exited:[1-9] | exited:[1-9][0-9] | exited:1[0-9][0-9] | exited:2[0-4][0-9] | exited:25[0-5]) echo "/$EXIT_STATUS" ;;
+    *) echo /fail ;;
+  esac
+}
+
+kuma_config() {
+  base=${hc%%\?*}
+  msg=$(printf '%s' "$1" | tr -d '\000-\037' | cut -c 1-400)
+  printf 'url = "%s"\nget\ndata-urlencode = "status=%s"\ndata-urlencode = "msg=%s"\n' \
+    "$(conf_quote "$base")" "$2" "$(conf_quote "$msg")"
+}
+
+heartbeat_start() {
+  case $hc in
+    */api/push/*) say "heartbeat: Uptime Kuma has no start state; nothing sent at start" ;;
+    *) request "heartbeat start ping" "url = \"$(conf_quote "$(hc_url /start)")\"" ;;
+  esac
+}
+
+heartbeat_finish() {
+  case $hc in
+    */api/push/*)
+      last=$(printf '%s\n' "$log" | sed '/^$/d' | tail -n 1)
+      if [ "$ok" = 1 ]; then
+        request "heartbeat (Uptime Kuma, up)" "$(kuma_config "$summary" up)"
+      else
+        request "heartbeat (Uptime Kuma, down)" "$(kuma_config "$summary${last:+: $last}" down)"
+      fi
+      ;;
+    *)
+      if [ "$ok" = 1 ]; then suffix=''; else suffix=$(fail_suffix); fi
+      limit=$(hc_limit)
+      { printf '%s\n' "$summary"; printf '%s\n' "$log" | tail_bytes "$((limit - ${#summary} - 1))"; } |
+        request "heartbeat ${suffix:-success} ping" \
+          "$(printf 'url = "%s"\ndata-binary = "@/dev/fd/3"\nheader = "Content-Type: text/plain; charset=utf-8"' \
+            "$(conf_quote "$(hc_url "$suffix")")")"
+      ;;
+  esac
+}
+
+ntfy_alert() {
+  headers=''
+  if [ -n "$token_file" ]; then
+    if read_value "$token_file" && [ -n "$value" ]; then
+      case $value in
+        *[!A-Za-z0-9._~+/=-]*) say "ntfy: the token in $token_file has characters a token cannot have; sending without it" ;;
+        *) headers="header = \"Authorization: Bearer $value\"" ;;
+      esac
+    else
+      say "ntfy: cannot read the token file $token_file; sending without it"
+    fi
+  fi
+  title=$(printf '%s' "$host: $name failed" | tr -d '\000-\037"\\')
+  head="$summary
+Last journal lines:"
+  { printf '%s\n' "$head"; printf '%s\n' "$log" | tail -n 40 | tail_bytes "$((NTFY_LIMIT - ${#head} - 2))"; } |
+    request "ntfy alert" "$(printf 'url = "%s"\ndata-binary = "@/dev/fd/3"\nheader = "Title: %s"\nheader = "Priority: high"\nheader = "Tags: warning,floppy_disk"\n%s' \
+      "$(conf_quote "$ntfy")" "$title" "$headers")"
+}
+
+main() {
+  # The unit's environment (its EnvironmentFile holds the B2 key) is not
+  # needed here: keep it away from curl.
+  unset B2_ACCOUNT_ID B2_ACCOUNT_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND 2> /dev/null || :
+  if ! parse_args "$@"; then
+    say "usage: $PROG start|finish --name NAME [--healthcheck FILE] [--ntfy-url FILE [--ntfy-token FILE]]; nothing sent"
+    exit 0
+  fi
+  if ! command -v curl > /dev/null 2>&1; then
+    say "curl is not on PATH; nothing sent"
+    exit 0
+  fi
+  host=$(cat /proc/sys/kernel/hostname 2> /dev/null || uname -n 2> /dev/null)
+  host=$(printf '%s' "${host:-unknown-host}" | tr -cd 'A-Za-z0-9._-')
+  run_id
+
+  read_url "$hc_file" heartbeat
+  hc=$url
+
+  if [ "$action" = start ]; then
+    [ -z "$hc" ] || heartbeat_start
+    exit 0
+  fi
+
+  read_url "$ntfy_file" ntfy
+  ntfy=$url
+
+  judge
+  log=''
+  if [ -n "$hc" ] || { [ -n "$ntfy" ] && [ "$ok" = 0 ]; }; then
+    log=$(journal | tail -c "$((HOSTED_HC_LIMIT + 1))")
+  fi
+  [ -z "$hc" ] || heartbeat_finish &
+  [ -z "$ntfy" ] || [ "$ok" = 1 ] || ntfy_alert &
+  wait
+  exit 0
+}
+
+main "$@"
+exit 0

@@ -1,0 +1,61 @@
+#!/bin/sh
+# restic-b2-status: prints one machine's backup state for `npm run status`, in
+# sections marked with a nonce the caller chose (so no output of a command
+# can pass for a marker). Read-only: it changes nothing on the host.
+#
+#   sh -c '<this file>' restic-b2-status NAME NONCE     (as root, or under sudo -n)
+#
+# Sections: service and timer (`systemctl show` properties, timestamps as
+# @<unix seconds>), snapshots (the `restic-NAME` wrapper's
+# `snapshots --latest 1 --json`), snapshoterr (its last stderr lines, then
+# "<nonce> exit <status>"), drill (/var/lib/restic-b2/NAME/drill.json, or "none").
+
+name=$1
+nonce=$2
+case $name in '' | *[!A-Za-z0-9_-]*) echo "restic-b2-status: invalid backup name" >&2; exit 2 ;; esac
+case $nonce in '' | *[!A-Za-z0-9]*) echo "restic-b2-status: invalid nonce" >&2; exit 2 ;; esac
+
+# NixOS puts the wrapper and systemctl in the system profile.
+PATH=/run/current-system/sw/bin:$PATH
+
+section() { printf '\n==%s %s==\n' "$nonce" "$1"; }
+
+bounded() {
+  if command -v timeout > /dev/null 2>&1; then timeout "$@"; else shift; "$@"; fi
+}
+
+show() {
+  unit=$1
+  props=$2
+  # --timestamp=unix needs systemd 247; older ones print local time.
+  systemctl show "$unit" --property="$props" --timestamp=unix 2> /dev/null ||
+    systemctl show "$unit" --property="$props" 2> /dev/null
+}
+
+main() {
+  section version
+  echo 1
+  section service
+  show "restic-backups-$name.service" LoadState,ActiveState,SubState,Result,ExecMainStartTimestamp,ExecMainExitTimestamp,ExecMainCode,ExecMainStatus
+  section timer
+  show "restic-backups-$name.timer" LoadState,ActiveState,NextElapseUSecRealtime,LastTriggerUSec
+  section snapshots
+  # stdout (restic's JSON) straight through; stderr and the exit status go to
+  # their own section, so the two streams can never interleave.
+  exec 3>&1
+  if command -v "restic-$name" > /dev/null 2>&1; then
+    err=$({ bounded 120 "restic-$name" --no-lock snapshots --latest 1 --json 1>&3 3>&-; echo "$nonce exit $?" >&2; } 2>&1)
+  else
+    err="restic-$name is not installed (is the module switched on?)
+$nonce exit 127"
+  fi
+  exec 3>&-
+  section snapshoterr
+  printf '%s\n' "$err" | tail -n 20
+  section drill
+  f=/var/lib/restic-b2/$name/drill.json
+  if [ -r "$f" ]; then head -c 65536 "$f"; else echo none; fi
+  section end
+}
+
+main

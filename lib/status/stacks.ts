@@ -1,0 +1,108 @@
+// Reads every stack's configuration through Pulumi's Automation API
+// (LocalWorkspace on the project directory): `listStacks`, then
+// `getAllConfig` per stack, with secrets decrypted by the CLI into this
+// process's memory only. Each stack goes through the program's own parser
+// (lib/config/), so status sees the same defaults and rules as `pulumi up`.
+
+import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigError, PLAIN_KEYS, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig } from "../config";
+import { StackTarget, defaultMaxAgeHours } from "./report";
+
+/** The Pulumi CLI: $PULUMI_BIN, the one scripts/build-engine.sh builds, or `pulumi` on PATH (undefined). */
+export function findPulumiRoot(): string | undefined {
+  const candidates = [
+    process.env.PULUMI_BIN,
+    path.join(process.env.PULUMI_ENGINE_CACHE ?? path.join(os.homedir(), ".cache", "nixos-restic-b2-engine"), "bin", "pulumi"),
+  ];
+  for (const c of candidates) {
+    // PulumiCommand wants the directory above bin/.
+    if (c && fs.existsSync(c)) return path.dirname(path.dirname(c));
+  }
+  return undefined;
+}
+
+export interface LoadOptions {
+  projectDir: string;
+  /** Only this stack (default: all). */
+  stack?: string;
+  /** Overrides every stack's limit (hours). */
+  maxAgeHours?: number;
+  /** Extra environment for the CLI (tests: PULUMI_HOME, the passphrase). */
+  envVars?: Record<string, string>;
+}
+
+/** Maps one stack's `getAllConfig` result to a target (pure: tested without the CLI). */
+export function targetFromConfig(
+  stack: string,
+  all: Record<string, { value: string; secret?: boolean }>,
+  maxAgeHours?: number,
+  outputs: Record<string, unknown> = {},
+): StackTarget {
+  const raw: RawConfig = {};
+  for (const key of PLAIN_KEYS) {
+    const v = all[`${PROJECT}:${key}`];
+    if (v !== undefined) raw[key] = v.value;
+  }
+  const secrets: Partial<Record<SecretKey, string>> = {};
+  for (const key of SECRET_KEYS) {
+    const v = all[key.includes(":") ? key : `${PROJECT}:${key}`];
+    if (v !== undefined) secrets[key] = v.value;
+  }
+  const repository = typeof outputs.repository === "string" ? outputs.repository : undefined;
+  try {
+    const cfg = parseConfig(raw, secrets, stack, { secretText: secrets });
+    return {
+      stack,
+      backupName: cfg.backup.backupName,
+      deploy: cfg.host.deploy,
+      host: cfg.host.host,
+      sshPort: cfg.host.sshPort,
+      sshUser: cfg.host.sshUser,
+      hostKey: cfg.secrets.hostKey,
+      sshPrivateKey: cfg.host.sshPrivateKey,
+      maxAgeHours: maxAgeHours ?? defaultMaxAgeHours(cfg.backup.timerConfig),
+      ...(repository === undefined ? {} : { repository }),
+    };
+  } catch (e) {
+    // ConfigError messages name keys and rules, never a secret's value.
+    const message = e instanceof ConfigError ? e.problems.join("; ") : "the configuration could not be read";
+    return {
+      stack,
+      backupName: raw.backupName ?? "daily",
+      deploy: false,
+      host: raw.host ?? "",
+      sshPort: 22,
+      sshUser: "root",
+      hostKey: "",
+      maxAgeHours: maxAgeHours ?? 26,
+      configError: message,
+    };
+  }
+}
+
+export async function loadStacks(opts: LoadOptions): Promise<StackTarget[]> {
+  const root = findPulumiRoot();
+  const pulumiCommand = await PulumiCommand.get({ ...(root === undefined ? {} : { root }), skipVersionCheck: true });
+  const ws = await LocalWorkspace.create({ workDir: opts.projectDir, pulumiCommand, envVars: opts.envVars });
+  const names = (await ws.listStacks()).map((s) => s.name).sort();
+  if (opts.stack !== undefined && !names.includes(opts.stack)) {
+    throw new Error(`no stack named ${JSON.stringify(opts.stack)} in ${opts.projectDir} (stacks: ${names.join(", ") || "none"})`);
+  }
+  const wanted = opts.stack === undefined ? names : [opts.stack];
+  const targets: StackTarget[] = [];
+  for (const name of wanted) {
+    const all = (await ws.getAllConfig(name)) as Record<string, { value: string; secret?: boolean }>;
+    let outputs: Record<string, unknown> = {};
+    try {
+      const o = await ws.stackOutputs(name);
+      outputs = Object.fromEntries(Object.entries(o).filter(([, v]) => !v.secret).map(([k, v]) => [k, v.value]));
+    } catch {
+      // No state yet (never deployed): nothing to show from outputs.
+    }
+    targets.push(targetFromConfig(name, all, opts.maxAgeHours, outputs));
+  }
+  return targets;
+}
