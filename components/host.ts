@@ -20,6 +20,8 @@ export interface HostDeploymentArgs {
   module: string;
   /** The armored agenix files, by name (ciphertext). */
   files: Record<AgeFile, pulumi.Input<string>>;
+  /** More armored agenix files by name (monitoring secrets), pushed beside the three. */
+  extraFiles?: Record<string, pulumi.Input<string>>;
 }
 
 /** Where the .age files sit on the host, relative to module.nix (the module refers to them as ./secrets/<file>). */
@@ -63,11 +65,14 @@ export class HostDeployment extends pulumi.ComponentResource {
 
     const sudo = args.sshUser !== "root";
     const common = { configDir: args.hostConfigDir, backupName: args.backupName, importMode: args.importMode };
+    const extra = args.extraFiles ?? {};
+    const names: string[] = [...AGE_FILES, ...Object.keys(extra).sort()];
+    const input = (f: string) => (f in extra ? extra[f] : args.files[f as AgeFile]);
     const install = pulumi
-      .all(AGE_FILES.map((f) => pulumi.output(args.files[f])))
+      .all(names.map((f) => pulumi.output(input(f))))
       .apply((texts) => {
         const files: Record<string, string> = { "module.nix": args.module };
-        AGE_FILES.forEach((f, i) => (files[`${HOST_SECRETS_SUBDIR}/${f}`] = texts[i]));
+        names.forEach((f, i) => (files[`${HOST_SECRETS_SUBDIR}/${f}`] = texts[i]));
         return hostCommand("install", { ...common, files, firstBackup: args.runFirstBackup }, { sudo });
       });
 
