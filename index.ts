@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { AgenixSecrets } from "./components/secrets";
 import { HOST_SECRETS_SUBDIR, HostDeployment, hostLayout } from "./components/host";
 import { B2Storage } from "./components/storage";
-import { DEPRECATED_KEYS, DeprecatedKey, PLAIN_KEYS, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig } from "./lib/config";
-import { renderModule } from "./lib/nix";
+import { DEPRECATED_KEYS, DeprecatedKey, MONITORING_SECRET_KEYS, PLAIN_KEYS, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig } from "./lib/config";
+import { monitorSecretFiles, renderModule } from "./lib/nix";
 import { restoreCommands } from "./lib/host/restore";
 
 const stack = pulumi.getStack();
@@ -18,8 +18,14 @@ const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
 for (const key of SECRET_KEYS) {
   secrets[key] = key.startsWith("b2:") ? b2Config.getSecret(key.slice(3)) : projectConfig.getSecret(key);
 }
+// The monitoring URLs' form is checked on their plaintext (never shown in a message).
+const secretText: Partial<Record<SecretKey, string>> = {};
+for (const key of MONITORING_SECRET_KEYS) {
+  const v = pulumi.runtime.getConfig(`${PROJECT}:${key}`);
+  if (v !== undefined && v !== "") secretText[key] = v;
+}
 const configWarnings: string[] = [];
-const cfg = parseConfig(raw, secrets, stack, { warnings: configWarnings });
+const cfg = parseConfig(raw, secrets, stack, { warnings: configWarnings, secretText });
 for (const w of configWarnings) pulumi.log.warn(w);
 
 const storage = new B2Storage(stack, {
@@ -55,6 +61,7 @@ const agenix = new AgenixSecrets(stack, {
   repository: storage.repository,
   resticPassword: cfg.secrets.resticPassword,
   module: cfg.host.deploy ? undefined : moduleFor("."),
+  extraFiles: monitorSecretFiles(cfg.monitoring),
 });
 
 const layout = hostLayout(cfg.host.hostConfigDir, cfg.backup.backupName);
@@ -73,6 +80,7 @@ if (cfg.host.deploy) {
     verifyOnDeploy: true,
     module: moduleFor(`./${HOST_SECRETS_SUBDIR}`),
     files: agenix.files,
+    extraFiles: agenix.extraFiles,
   });
 }
 

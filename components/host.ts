@@ -25,6 +25,8 @@ export interface HostDeploymentArgs {
   module: string;
   /** The armored agenix files, by name (ciphertext). */
   files: Record<AgeFile, pulumi.Input<string>>;
+  /** More armored agenix files by name (monitoring secrets), pushed beside the three. */
+  extraFiles?: Record<string, pulumi.Input<string>>;
 }
 
 /** Where the .age files sit on the host, relative to module.nix (the module refers to them as ./secrets/<file>). */
@@ -69,9 +71,12 @@ export class HostDeployment extends pulumi.ComponentResource {
 
     const sudo = args.sshUser !== "root";
     const common = { configDir: args.hostConfigDir, backupName: args.backupName, importMode: args.importMode };
-    const files = pulumi.all(AGE_FILES.map((f) => pulumi.output(args.files[f]))).apply((texts) => {
+    const extra = args.extraFiles ?? {};
+    const names: string[] = [...AGE_FILES, ...Object.keys(extra).sort()];
+    const input = (f: string) => (f in extra ? extra[f] : args.files[f as AgeFile]);
+    const files = pulumi.all(names.map((f) => pulumi.output(input(f)))).apply((texts) => {
       const out: Record<string, string> = { "module.nix": args.module };
-      AGE_FILES.forEach((f, i) => (out[`${HOST_SECRETS_SUBDIR}/${f}`] = texts[i]));
+      names.forEach((f, i) => (out[`${HOST_SECRETS_SUBDIR}/${f}`] = texts[i]));
       return out;
     });
     // The command names the files by sha256 (a few hundred bytes, so a diff or

@@ -1,0 +1,90 @@
+// index.ts with the monitoring keys set, under Pulumi mocks: the URLs reach
+// only the encryption commands' secret stdin; the host gets the extra .age
+// files and a module with the hooks; a bad URL stops the program with a
+// message that names the key, not the value.
+import * as pulumi from "@pulumi/pulumi";
+import { MockRecorder, installPulumiMocks } from "../support/pulumi-mocks";
+
+const HC = "https://hc-ping.com/5b0bd2c6-0b5a-4e0f-9a43-8c1d2e3f4a5b";
+const NTFY = "https://ntfy.sh/very-secret-topic-123";
+const TOKEN = "tk_testonlytokenvalue000000000";
+const BASE: Record<string, string> = {
+  "nixos-restic-b2:host": "nixos.lan",
+  "nixos-restic-b2:hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev",
+  "nixos-restic-b2:paths": JSON.stringify(["/home"]),
+  "b2:applicationKeyId": "test-mgmt-id",
+  "b2:applicationKey": "test-mgmt-key",
+};
+const SECRET_KEYS = ["b2:applicationKeyId", "b2:applicationKey", "nixos-restic-b2:healthcheckUrl", "nixos-restic-b2:ntfyUrl", "nixos-restic-b2:ntfyToken"];
+
+let mocks: MockRecorder;
+process.setMaxListeners(50);
+
+beforeAll(async () => {
+  mocks = await installPulumiMocks({
+    project: "nixos-restic-b2",
+    stack: "laptop",
+    outputs: (a) => {
+      if (a.type === "b2:index/bucket:Bucket") return { bucketId: "bkt-0001" };
+      if (a.type === "b2:index/applicationKey:ApplicationKey") return { applicationKeyId: "kid-0001", applicationKey: "K004-key" };
+      const m = /local-files\.ts encrypt '([^']*)'/.exec(String(a.inputs.create ?? ""));
+      if (m) return { stdout: `CIPHERTEXT of ${m[1]}` };
+      return undefined;
+    },
+  });
+});
+
+async function run(config: Record<string, string>) {
+  mocks.reset();
+  pulumi.runtime.setAllConfig(config, SECRET_KEYS.filter((k) => k in config));
+  jest.isolateModules(() => {
+    require("../../index");
+  });
+  let count = -1;
+  for (let quiet = 0; quiet < 10; ) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (mocks.resources.length === count) quiet++;
+    else (count = mocks.resources.length), (quiet = 0);
+  }
+}
+
+test("all three keys: three more .age files, pushed to the host; the module has the hooks; no URL elsewhere", async () => {
+  await run({ ...BASE, "nixos-restic-b2:healthcheckUrl": HC, "nixos-restic-b2:ntfyUrl": NTFY, "nixos-restic-b2:ntfyToken": TOKEN });
+  const names = mocks.resources.map((r) => r.name);
+  expect(names).toEqual(expect.arrayContaining(["laptop-healthcheck", "laptop-ntfy-url", "laptop-ntfy-token"]));
+  const deploy = mocks.one("command:remote:Command", "laptop-deploy");
+  const create = String(deploy.inputs.create);
+  for (const f of ["healthcheck", "ntfy-url", "ntfy-token"]) {
+    const b64 = Buffer.from(`CIPHERTEXT of secrets/laptop/restic/${f}.age`).toString("base64");
+    expect(create).toContain(`'--file' 'secrets/${f}.age=${b64}'`);
+  }
+  const moduleB64 = /'--file' 'module\.nix=([^']*)'/.exec(create)![1];
+  const moduleText = Buffer.from(moduleB64, "base64").toString("utf8");
+  expect(moduleText).toContain("--healthcheck ${config.age.secrets.restic-b2-daily-healthcheck.path}");
+  for (const r of mocks.resources) {
+    for (const [k, v] of Object.entries(r.inputs)) {
+      const text = JSON.stringify(v);
+      const allowed = k === "stdin" && ["laptop-healthcheck", "laptop-ntfy-url", "laptop-ntfy-token"].includes(r.name);
+      for (const secret of [HC, NTFY, TOKEN]) if (!allowed) expect(text).not.toContain(secret);
+    }
+  }
+});
+
+test("none set: exactly the resources of before", async () => {
+  await run(BASE);
+  expect(mocks.resources.map((r) => r.name).filter((n) => /healthcheck|ntfy/.test(n))).toEqual([]);
+});
+
+test("a malformed URL: a ConfigError naming the key and the rule, not the value", () => {
+  pulumi.runtime.setAllConfig({ ...BASE, "nixos-restic-b2:healthcheckUrl": "https://example.org/SECRET-x" }, SECRET_KEYS.slice(0, 3));
+  let err: Error | undefined;
+  jest.isolateModules(() => {
+    try {
+      require("../../index");
+    } catch (e) {
+      err = e as Error;
+    }
+  });
+  expect(err?.message).toMatch(/nixos-restic-b2:healthcheckUrl: must be a Healthchecks ping URL/);
+  expect(err?.message).not.toContain("SECRET-x");
+});
