@@ -2,6 +2,7 @@
 // only the encryption commands' secret stdin; the host gets the extra .age
 // files and a module with the hooks; a bad URL stops the program with a
 // message that names the key, not the value.
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockRecorder, installPulumiMocks } from "../support/pulumi-mocks";
 
@@ -54,13 +55,15 @@ test("all three keys: three more .age files, pushed to the host; the module has 
   expect(names).toEqual(expect.arrayContaining(["laptop-healthcheck", "laptop-ntfy-url", "laptop-ntfy-token"]));
   const deploy = mocks.one("command:remote:Command", "laptop-deploy");
   const create = String(deploy.inputs.create);
+  const stdin = String(deploy.inputs.stdin);
   for (const f of ["healthcheck", "ntfy-url", "ntfy-token"]) {
-    const b64 = Buffer.from(`CIPHERTEXT of secrets/laptop/restic/${f}.age`).toString("base64");
-    expect(create).toContain(`'--file' 'secrets/${f}.age=${b64}'`);
+    // The command names each file by sha256; the ciphertext travels on stdin.
+    const text = `CIPHERTEXT of secrets/laptop/restic/${f}.age`;
+    expect(create).toContain(`'--file' 'secrets/${f}.age=${createHash("sha256").update(text, "utf8").digest("hex")}'`);
+    expect(stdin).toContain(`rb2_file 'secrets/${f}.age' '${text}'\n`);
   }
-  const moduleB64 = /'--file' 'module\.nix=([^']*)'/.exec(create)![1];
-  const moduleText = Buffer.from(moduleB64, "base64").toString("utf8");
-  expect(moduleText).toContain("--healthcheck ${config.age.secrets.restic-b2-daily-healthcheck.path}");
+  expect(stdin).toContain("rb2_file 'module.nix' '");
+  expect(stdin).toContain("--healthcheck ${config.age.secrets.restic-b2-daily-healthcheck.path}");
   for (const r of mocks.resources) {
     for (const [k, v] of Object.entries(r.inputs)) {
       const text = JSON.stringify(v);
