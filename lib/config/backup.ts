@@ -31,17 +31,20 @@ function optionList(r: Reader, key: PlainKey, dflt: readonly string[]): string[]
   return list;
 }
 
-function parseTimerConfig(r: Reader): Record<string, UnitValue> {
-  if (!r.has("timerConfig")) return { ...DEFAULT_TIMER_CONFIG };
+/** A timer's [Timer] settings from a list of Key=Value strings (timerConfig, drillTimerConfig). */
+export function parseTimerSettings(r: Reader, key: PlainKey, dflt: Readonly<Record<string, UnitValue>>): Record<string, UnitValue> {
+  if (!r.has(key)) return { ...dflt };
   const timerConfig: Record<string, UnitValue> = {};
-  for (const entry of r.stringList("timerConfig", [])) {
+  const before = r.problems.length;
+  for (const entry of r.stringList(key, [])) {
     const m = /^([A-Z][A-Za-z]*)=(.+)$/.exec(entry);
-    if (!m) r.fail("timerConfig", "each entry must be a systemd [Timer] setting written Key=Value, like OnCalendar=daily", entry);
-    else if (m[1] in timerConfig) r.fail("timerConfig", "must not set the same key twice", m[1]);
+    if (!m) r.fail(key, "each entry must be a systemd [Timer] setting written Key=Value, like OnCalendar=daily", entry);
+    else if (m[1] in timerConfig) r.fail(key, "must not set the same key twice", m[1]);
     else timerConfig[m[1]] = m[2] === "true" ? true : m[2] === "false" ? false : m[2];
   }
-  if (Object.keys(timerConfig).length === 0 && r.problems.length === 0) {
-    r.fail("timerConfig", "must set at least one setting, e.g. [OnCalendar=daily, Persistent=true] (it replaces the default as a whole)");
+  if (Object.keys(timerConfig).length === 0 && r.problems.length === before) {
+    const example = Object.entries(dflt).map(([k, v]) => `${k}=${v}`).join(", ");
+    r.fail(key, `must set at least one setting, e.g. [${example}] (it replaces the default as a whole)`);
   }
   return timerConfig;
 }
@@ -88,7 +91,7 @@ export function parseBackup(r: Reader): BackupConfig {
   const extraBackupArgs = optionList(r, "extraBackupArgs", []);
   const checkOpts = optionList(r, "checkOpts", []);
   const runCheck = r.string("runCheck") === undefined ? undefined : r.boolean("runCheck", false);
-  const timerConfig = parseTimerConfig(r);
+  const timerConfig = parseTimerSettings(r, "timerConfig", DEFAULT_TIMER_CONFIG);
   const agenixModule = parseAgenixModule(r);
   const notify = parseNotify(r);
   return { backupName, paths, exclude, pruneOpts, timerConfig, extraBackupArgs, checkOpts, runCheck, agenixModule, notify };

@@ -11,6 +11,7 @@
 // the typed readers and the error, ./keys the key lists.
 
 import { parseBackup } from "./backup";
+import { parseRestoreChecks } from "./drill";
 import { parseHost } from "./host";
 import { RawConfig, SecretKey } from "./keys";
 import { ConfigError, Reader } from "./reader";
@@ -23,6 +24,7 @@ export * from "./keys";
 export { ConfigError } from "./reader";
 export { ACCOUNT_ONLY_CAPABILITIES, B2_CAPABILITIES, BUCKET_NAME_PATTERN, DEFAULT_CAPABILITIES, bucketNameProblem } from "./storage";
 export { DEFAULT_AGENIX_URL, DEFAULT_PRUNE_OPTS, DEFAULT_TIMER_CONFIG } from "./backup";
+export { DEFAULT_DRILL_SETTINGS } from "./drill";
 
 /**
  * Parse and validate one machine's stack configuration.
@@ -40,6 +42,7 @@ export function parseConfig<S>(
   const secretsConfig = parseSecrets(r, secrets, stack);
   const host = parseHost(r, secrets);
   const backup = parseBackup(r);
+  const { verify, drill } = parseRestoreChecks(r, secrets, backup);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { stack, storage, secrets: secretsConfig, host, backup };
+  return { stack, storage, secrets: secretsConfig, host, backup, verify, drill };
 }

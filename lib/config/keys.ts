@@ -12,6 +12,7 @@ export const SECRET_KEYS = [
   "existingKey",
   "resticPassword",
   "sshPrivateKey",
+  "drillHealthcheckUrl",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -45,6 +46,12 @@ export const PLAIN_KEYS = [
   "agenixSha256",
   "notifyUser",
   "notifyUid",
+  "verifyOnDeploy",
+  "drill",
+  "drillTimerConfig",
+  "drillSampleFiles",
+  "drillMaxFileBytes",
+  "drillCheckGroups",
 ] as const;
 export type PlainKey = (typeof PLAIN_KEYS)[number];
 

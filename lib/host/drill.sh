@@ -89,7 +89,8 @@ whole --max-file-bytes "$max_file_bytes"
 whole --check-groups "$check_groups"
 whole --lock-attempts "$lock_attempts"
 whole --lock-delay "$lock_delay"
-[ "$check_groups" -ge 1 ] || usage "--check-groups must be at least 1"
+# restic refuses --read-data-subset=n/t with t above 256.
+[ "$check_groups" -ge 1 ] && [ "$check_groups" -le 256 ] || usage "--check-groups must be from 1 to 256"
 [ "$lock_attempts" -ge 1 ] || usage "--lock-attempts must be at least 1"
 case $state_dir in /*) ;; *) usage "--state-dir must be absolute" ;; esac
 case $scratch_base in /*) ;; *) usage "--scratch-dir must be absolute" ;; esac

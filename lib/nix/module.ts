@@ -3,7 +3,8 @@
 //
 // Pure: no Pulumi, no I/O. The same input always gives the same bytes.
 
-import type { BackupConfig, UnitValue } from "../config/types";
+import type { BackupConfig, DrillSettings, UnitValue } from "../config/types";
+import { renderRestoreChecks } from "./drill";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
 
 // ---------------------------------------------------------------------------
@@ -16,6 +17,8 @@ export interface ModuleOptions {
   secretFiles: { env: string; repo: string; password: string };
   /** e.g. "restic-b2-daily" → age.secrets."restic-b2-daily-env" etc. */
   agenixSecretPrefix: string;
+  /** The restore drill (lib/nix/drill.ts); undefined: none. */
+  drill?: DrillSettings;
 }
 
 /**
@@ -248,9 +251,19 @@ export function renderModule(opts: ModuleOptions): string {
     );
     o.close("'';");
     o.close("};");
-    o.line();
-    o.line("environment.systemPackages = [ pkgs.libnotify ];");
   }
+
+  // The credentials check command (always) and the restore drill, with the one
+  // environment.systemPackages definition.
+  const checks = renderRestoreChecks({
+    backupName: name,
+    paths: b.paths,
+    drill: opts.drill,
+    notifyService: b.notify === undefined ? undefined : notifyServiceName(name),
+    secretPaths: { env: secretPath("env"), repo: secretPath("repo"), password: secretPath("password") },
+    otherPackages: b.notify === undefined ? [] : ["pkgs.libnotify"],
+  });
+  for (const l of checks) o.line(l);
 
   o.close("}");
   return o.toString();
