@@ -40,6 +40,7 @@ const moduleFor = (dir: string) =>
     backup: cfg.backup,
     secretFiles: { env: `${dir}/env.age`, repo: `${dir}/repo.age`, password: `${dir}/password.age` },
     agenixSecretPrefix: `restic-b2-${cfg.backup.backupName}`,
+    drill: cfg.drill.settings,
   });
 
 const agenix = new AgenixSecrets(stack, {

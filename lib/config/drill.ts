@@ -49,7 +49,7 @@ export function parseRestoreChecks<S>(
       `needs a scratch directory outside the backed-up paths to restore into, but /var/lib/restic-b2/${backup.backupName}, ` +
         `/var/cache/restic-b2/${backup.backupName} and /run/restic-b2/${backup.backupName} are all inside paths; ` +
         "set drill: false, or back up narrower paths",
-      JSON.stringify(backup.paths),
+      backup.paths,
     );
   }
   return { verify, drill: healthcheckUrl === undefined ? { settings } : { settings, healthcheckUrl } };
