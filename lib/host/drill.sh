@@ -202,15 +202,17 @@ locked='unable to create lock in backend|repository is already locked'
 
 # run_restic LABEL ARGS...: runs restic with a cache inside the scratch
 # directory, retrying while the repository is locked by another process.
-# Sets out (its stdout and stderr) and rc; restic's output goes to the journal.
+# Sets out (its stdout and stderr) and rc; restic's output also goes to the
+# journal, and to a file in the scratch directory (restic prints no secrets).
 run_restic() {
   local label=$1 attempt=1
   shift
   while :; do
     say "restic $label"
-    out=$("$restic" --cache-dir "$scratch/cache" "$@" 2>&1)
-    rc=$?
-    [ -n "$out" ] && printf '%s\n' "$out"
+    # Shown as it comes (a check can take hours) and kept for the reason field.
+    "$restic" --cache-dir "$scratch/cache" "$@" 2>&1 | tee "$scratch/tmp/restic.out"
+    rc=${PIPESTATUS[0]}
+    out=$(cat "$scratch/tmp/restic.out")
     if [ "$rc" -ne 0 ] && { [ "$rc" -eq 11 ] || [[ $out =~ $locked ]]; } && [ "$attempt" -lt "$lock_attempts" ]; then
       say "the repository is locked by another process; trying again in ${lock_delay}s (attempt $attempt of $lock_attempts)"
       attempt=$((attempt + 1))
