@@ -22,7 +22,8 @@
 #     with the snapshot's content) into a fresh private directory made with
 #     mktemp -d under --scratch-dir, and checks each file's size. The directory
 #     (also restic's caches and temporary files) is removed when the run ends,
-#     whatever happens (trap on exit and on signals).
+#     whatever happens (trap on exit and on signals; what a killed run left is
+#     removed by the next one, which holds STATE/drill.lock like every run).
 #  4. writes STATE/drill.json atomically (0600, a temporary file renamed):
 #     {"version":1,"time":"<UTC start>","durationSeconds":N,
 #      "result":"pass"|"fail"|"no-snapshot","reason":"<empty on pass>",
@@ -174,6 +175,22 @@ done
 
 for f in "$repo_file" "$password_file" ${env_file:+"$env_file"}; do
   [ -r "$f" ] || finish fail "cannot read $f (agenix secret not decrypted?)"
+done
+
+# One drill at a time per backup (systemd runs one instance of the unit; this
+# also covers a run started by hand), so what is left below the scratch
+# directory can only come from a run that was killed (SIGKILL, power loss):
+# removed first.
+if ! exec 9>"$state_dir/drill.lock" || ! flock -n 9; then
+  say "error: another drill of this backup is running (lock $state_dir/drill.lock); not started"
+  exit 1
+fi
+for d in "$sb"/drill.*; do
+  if [ -d "$d" ] && [ ! -L "$d" ]; then
+    say "removing $d, left by an interrupted run"
+    chmod -R u+rwx "$d" 2>/dev/null
+    rm -rf -- "$d"
+  fi
 done
 
 if ! mkdir -p -m 0700 -- "$scratch_base" || ! scratch=$(mktemp -d "$sb/drill.XXXXXXXX"); then

@@ -118,7 +118,7 @@ function validate(o: RestoreChecksOptions): void {
 function wrapper(script: string, scriptName: string, nixArgs: string[], args: string[]): string[] {
   const fixed = args.map(shellQuote).join(" ");
   return [
-    "export PATH=${pkgs.coreutils}/bin:${pkgs.gnused}/bin:${pkgs.gnugrep}/bin:${pkgs.jq}/bin",
+    "export PATH=${pkgs.coreutils}/bin:${pkgs.gnused}/bin:${pkgs.gnugrep}/bin:${pkgs.jq}/bin:${pkgs.util-linux}/bin",
     `exec \${pkgs.writeShellScript ${nixString(scriptName)} ${nixString(script)}} \\`,
     ...nixArgs.map((a) => `  ${a} \\`),
     `  \${${nixString(fixed)}} "$@"`,

@@ -144,7 +144,7 @@ describe("drill on", () => {
     const { wrapper, inner } = wrapperOf(ExecStart as string);
     expect(wrapper.name).toBe("restic-b2-drill-daily");
     expect(inner).toEqual({ name: "restic-b2-drill", text: DRILL_SCRIPT });
-    expect(wrapper.text.split("\n")[0]).toBe("export PATH=/usr/bin:/usr/bin:/usr/bin:/usr/bin");
+    expect(wrapper.text.split("\n")[0]).toBe("export PATH=/usr/bin:/usr/bin:/usr/bin:/usr/bin:/usr/bin");
     expect(m.packages.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
   });
 

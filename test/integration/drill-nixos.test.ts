@@ -30,7 +30,7 @@ let
   script = name: text: (drv name) // { inherit text; };
   pkgs = {
     coreutils = drv "coreutils"; findutils = drv "findutils"; gnused = drv "gnused"; gnugrep = drv "gnugrep";
-    jq = drv "jq"; restic = drv "restic"; libnotify = drv "libnotify"; bash = drv "bash"; systemd = drv "systemd";
+    jq = drv "jq"; util-linux = drv "util-linux"; restic = drv "restic"; libnotify = drv "libnotify"; bash = drv "bash"; systemd = drv "systemd";
     runtimeShell = "/bin/sh"; writeShellScript = script; writeShellScriptBin = script; writeText = script;
   };
   stubs = {

@@ -317,9 +317,36 @@ describe("safety", () => {
     expectNoScratchLeft("interrupt");
   });
 
+  test("one drill at a time; a scratch directory left by a killed run is removed by the next", async () => {
+    const c = lab.init("single");
+    lab.fill(c, "single", 1);
+    const { state, scratch } = dirs("single");
+    expect(drill(c, "single", ["--sample-files", "1"]).status).toBe(0);
+    const before = readFileSync(join(state, "drill.json"), "utf8");
+    // Another run holds the lock.
+    const holder = spawn("flock", [join(state, "drill.lock"), "sleep", "30"], { stdio: "ignore" });
+    try {
+      await until(() => spawnSync("flock", ["-n", join(state, "drill.lock"), "true"]).status !== 0);
+      const r = drill(c, "single");
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain("another drill of this backup is running");
+      expect(readFileSync(join(state, "drill.json"), "utf8")).toBe(before);
+    } finally {
+      holder.kill();
+    }
+    await until(() => spawnSync("flock", ["-n", join(state, "drill.lock"), "true"]).status === 0);
+    // What SIGKILL or a power loss leaves behind.
+    mkdirSync(join(scratch, "drill.KILLED01", "restore", "etc"), { recursive: true, mode: 0o500 });
+    writeFileSync(join(scratch, "drill.KILLED01", "restore", "etc", "shadow"), "restored data", { mode: 0o400 });
+    const r = drill(c, "single", ["--sample-files", "1"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`removing ${join(scratch, "drill.KILLED01")}, left by an interrupted run`);
+    expectNoScratchLeft("single");
+  });
+
   test("the result file is replaced atomically: no temporary file is left beside it", () => {
     const { state } = dirs("healthy");
-    expect(readdirSync(state).sort()).toEqual(["drill-rotation", "drill.json"]);
+    expect(readdirSync(state).sort()).toEqual(["drill-rotation", "drill.json", "drill.lock"]);
     expect(runCount).toBeGreaterThan(5);
   });
 });

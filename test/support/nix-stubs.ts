@@ -11,7 +11,7 @@
 export function nixPkgsStub(paths: { bin: string; restic: string }): string {
   const p = JSON.stringify;
   return `{
-    coreutils = ${p(paths.bin)}; gnused = ${p(paths.bin)}; gnugrep = ${p(paths.bin)}; jq = ${p(paths.bin)};
+    coreutils = ${p(paths.bin)}; gnused = ${p(paths.bin)}; gnugrep = ${p(paths.bin)}; jq = ${p(paths.bin)}; util-linux = ${p(paths.bin)};
     restic = ${p(paths.restic)};
     writeShellScript = name: text: { outPath = "/stub-script:" + builtins.toJSON { inherit name text; } + ":end"; };
     writeShellScriptBin = name: text: { outPath = "/stub-script:" + builtins.toJSON { inherit name text; } + ":end"; };

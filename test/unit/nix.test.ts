@@ -404,6 +404,7 @@ describe("renderModule: user values", () => {
       "${pkgs.gnused",
       "${pkgs.gnugrep",
       "${pkgs.jq",
+      "${pkgs.util-linux",
       '${pkgs.writeShellScript "restic-b2-verify" "#!/usr/bin/env bash\\n',
       "${config.services.restic.backups.daily.package or pkgs.restic",
       "${lib.escapeShellArg config.age.secrets.restic-b2-daily-",
