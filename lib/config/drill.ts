@@ -31,7 +31,7 @@ export function parseRestoreChecks<S>(
   const d = DEFAULT_DRILL_SETTINGS;
   const settings: DrillSettings = {
     timerConfig: parseTimerSettings(r, "drillTimerConfig", d.timerConfig),
-    sampleFiles: r.integer("drillSampleFiles", 0, 10000, d.sampleFiles)!,
+    sampleFiles: r.integer("drillSampleFiles", 0, 1000, d.sampleFiles)!,
     maxFileBytes: r.integer("drillMaxFileBytes", 1, 1024 ** 4, d.maxFileBytes)!,
     checkGroups: r.integer("drillCheckGroups", 1, 256, d.checkGroups)!,
   };

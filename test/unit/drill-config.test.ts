@@ -64,7 +64,7 @@ test("drill: false leaves no drill settings; the verify command stays", () => {
 test.each<[RawConfig, string, string]>([
   [{ verifyOnDeploy: "yes" }, "nixos-restic-b2:verifyOnDeploy: must be true or false", '"yes"'],
   [{ drill: "monthly" }, "nixos-restic-b2:drill: must be true or false", '"monthly"'],
-  [{ drillSampleFiles: "-1" }, "nixos-restic-b2:drillSampleFiles: must be a whole number from 0 to 10000", '"-1"'],
+  [{ drillSampleFiles: "-1" }, "nixos-restic-b2:drillSampleFiles: must be a whole number from 0 to 1000", '"-1"'],
   [{ drillMaxFileBytes: "0" }, "nixos-restic-b2:drillMaxFileBytes: must be a whole number from 1 to 1099511627776", '"0"'],
   [{ drillCheckGroups: "257" }, "nixos-restic-b2:drillCheckGroups: must be a whole number from 1 to 256", '"257"'],
   [{ drillTimerConfig: JSON.stringify(["OnCalendar monthly"]) }, "nixos-restic-b2:drillTimerConfig: each entry must be a systemd [Timer] setting written Key=Value", '"OnCalendar monthly"'],
