@@ -18,6 +18,9 @@ import { BACKUP_NAME_PATTERN, UNIT_KEY_PATTERN } from "./module";
 export const VERIFY_SCRIPT: string = fs.readFileSync(path.join(__dirname, "..", "host", "verify.sh"), "utf8");
 export const DRILL_SCRIPT: string = fs.readFileSync(path.join(__dirname, "..", "host", "drill.sh"), "utf8");
 
+/** The longest a drill may run (systemd TimeoutStartSec=); then it is stopped and counts as failed. */
+export const DRILL_TIMEOUT = "1d";
+
 /** Seconds restic-b2-verify-<name> gives restic to open the repository (`--timeout N` overrides). */
 export const VERIFY_TIMEOUT_SECONDS = 60;
 
@@ -195,6 +198,9 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       '    ProtectHome = "read-only";',
       "    PrivateTmp = true;",
       "    NoNewPrivileges = true;",
+      // A drill that hangs (a stalled connection) would otherwise block every
+      // later one without a word: after a day it is stopped, recorded and reported.
+      `    TimeoutStartSec = ${nixString(DRILL_TIMEOUT)};`,
       "    Nice = 10;",
       '    IOSchedulingClass = "idle";',
       // A store path: nothing in it that systemd would expand.

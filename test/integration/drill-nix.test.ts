@@ -130,6 +130,7 @@ describe("drill on", () => {
         ProtectHome: "read-only",
         PrivateTmp: true,
         NoNewPrivileges: true,
+        TimeoutStartSec: "1d",
         Nice: 10,
         IOSchedulingClass: "idle",
       },

@@ -82,6 +82,7 @@ test("the drill unit and timer are valid NixOS units and valid systemd units", (
     "StateDirectory=restic-b2/daily",
     "StateDirectoryMode=0700",
     "Type=oneshot",
+    "TimeoutStartSec=1d",
   ]) {
     expect(service).toContain(line);
   }
