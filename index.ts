@@ -49,6 +49,7 @@ const moduleFor = (dir: string) =>
     backup: cfg.backup,
     secretFiles: { env: `${dir}/env.age`, repo: `${dir}/repo.age`, password: `${dir}/password.age` },
     agenixSecretPrefix: `restic-b2-${cfg.backup.backupName}`,
+    drill: cfg.drill.settings,
   });
 
 const agenix = new AgenixSecrets(stack, {
@@ -76,8 +77,7 @@ if (cfg.host.deploy) {
     backupName: cfg.backup.backupName,
     importMode: cfg.host.importMode,
     runFirstBackup: cfg.host.runFirstBackup,
-    // Always on for now; the stack config key verifyOnDeploy (lib/config/) will provide this value.
-    verifyOnDeploy: true,
+    verifyOnDeploy: cfg.verify.onDeploy,
     module: moduleFor(`./${HOST_SECRETS_SUBDIR}`),
     files: agenix.files,
     extraFiles: agenix.extraFiles,

@@ -54,31 +54,34 @@ const BOOLEAN_TIMER_SETTINGS = new Set(["FixedRandomDelay", "OnClockChange", "On
 /** Calendar events, time spans and time zone names need no other characters. */
 const TIMER_VALUE = /^[A-Za-z0-9:*.,/~+_-]+(?: [A-Za-z0-9:*.,/~+_-]+)*$/;
 
-function parseTimerConfig(r: Reader): Record<string, UnitValue> {
-  if (!r.has("timerConfig")) return { ...DEFAULT_TIMER_CONFIG };
+/** A timer's [Timer] settings from a list of Key=Value strings (timerConfig, drillTimerConfig). */
+export function parseTimerSettings(r: Reader, key: PlainKey, dflt: Readonly<Record<string, UnitValue>>): Record<string, UnitValue> {
+  if (!r.has(key)) return { ...dflt };
   const timerConfig: Record<string, UnitValue> = {};
-  for (const entry of r.stringList("timerConfig", [])) {
+  const before = r.problems.length;
+  for (const entry of r.stringList(key, [])) {
     const m = /^([A-Z][A-Za-z]*)=(.*)$/.exec(entry);
-    if (!m) r.fail("timerConfig", "each entry must be a systemd [Timer] setting written Key=Value, like OnCalendar=daily", entry);
+    if (!m) r.fail(key, "each entry must be a systemd [Timer] setting written Key=Value, like OnCalendar=daily", entry);
     else if (!(TIMER_SETTINGS as readonly string[]).includes(m[1])) {
-      r.fail("timerConfig", `${m[1]} is not a [Timer] setting this program can set (one of ${TIMER_SETTINGS.join(", ")})`, entry);
-    } else if (m[1] in timerConfig) r.fail("timerConfig", "must not set the same key twice", m[1]);
+      r.fail(key, `${m[1]} is not a [Timer] setting this program can set (one of ${TIMER_SETTINGS.join(", ")})`, entry);
+    } else if (m[1] in timerConfig) r.fail(key, "must not set the same key twice", m[1]);
     else if (BOOLEAN_TIMER_SETTINGS.has(m[1])) {
-      if (m[2] !== "true" && m[2] !== "false") r.fail("timerConfig", `${m[1]} must be true or false`, entry);
+      if (m[2] !== "true" && m[2] !== "false") r.fail(key, `${m[1]} must be true or false`, entry);
       else timerConfig[m[1]] = m[2] === "true";
     } else if (!TIMER_VALUE.test(m[2])) {
       r.fail(
-        "timerConfig",
+        key,
         `the ${m[1]} value may only hold letters, digits, single spaces and : * . , / ~ + _ - (systemd calendar, time span and time zone syntax; '%' would be a systemd specifier, quotes and '$' have no meaning there)`,
         entry,
       );
     } else timerConfig[m[1]] = m[2];
   }
-  if (Object.keys(timerConfig).length === 0 && r.problems.length === 0) {
-    r.fail("timerConfig", "must set at least one setting, e.g. [OnCalendar=daily, Persistent=true] (it replaces the default as a whole)");
-  } else if (r.problems.length === 0 && !TIMER_TRIGGERS.some((k) => k in timerConfig && timerConfig[k] !== false)) {
+  if (Object.keys(timerConfig).length === 0 && r.problems.length === before) {
+    const example = Object.entries(dflt).map(([k, v]) => `${k}=${v}`).join(", ");
+    r.fail(key, `must set at least one setting, e.g. [${example}] (it replaces the default as a whole)`);
+  } else if (r.problems.length === before && !TIMER_TRIGGERS.some((k) => k in timerConfig && timerConfig[k] !== false)) {
     r.fail(
-      "timerConfig",
+      key,
       `must include a trigger (${TIMER_TRIGGERS.join("=, ")}=true): systemd refuses a timer without one`,
       Object.entries(timerConfig).map(([k, v]) => `${k}=${String(v)}`).join(", "),
     );
@@ -179,7 +182,7 @@ export function parseBackup(r: Reader): BackupConfig {
   const extraBackupArgs = optionList(r, "extraBackupArgs", []);
   const checkOpts = optionList(r, "checkOpts", []);
   const runCheck = r.string("runCheck") === undefined ? undefined : r.boolean("runCheck", false);
-  const timerConfig = parseTimerConfig(r);
+  const timerConfig = parseTimerSettings(r, "timerConfig", DEFAULT_TIMER_CONFIG);
   const agenixModule = parseAgenixModule(r);
   const notify = parseNotify(r);
   const nixosRelease = parseNixosRelease(r);

@@ -11,6 +11,7 @@
 // the typed readers and the error, ./keys the key lists.
 
 import { parseBackup } from "./backup";
+import { parseRestoreChecks } from "./drill";
 import { parseHost } from "./host";
 import { parseMonitoring } from "./monitoring";
 import { RawConfig, SecretKey } from "./keys";
@@ -24,6 +25,7 @@ export * from "./keys";
 export { ConfigError } from "./reader";
 export { ACCOUNT_ONLY_CAPABILITIES, B2_CAPABILITIES, BUCKET_NAME_PATTERN, DEFAULT_CAPABILITIES, bucketNameProblem } from "./storage";
 export { DEFAULT_AGENIX_URL, DEFAULT_PRUNE_OPTS, DEFAULT_TIMER_CONFIG } from "./backup";
+export { DEFAULT_DRILL_SETTINGS } from "./drill";
 export { MONITORING_SECRET_KEYS, heartbeatUrlProblem, ntfyUrlProblem } from "./monitoring";
 
 export interface ParseOptions {
@@ -56,6 +58,7 @@ export function parseConfig<S>(
   const backup = parseBackup(r);
   const monitoring = parseMonitoring(r, secrets, secretText);
   if (monitoring.flags !== undefined) backup.monitoring = monitoring.flags;
+  const { verify, drill } = parseRestoreChecks(r, secrets, backup);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { stack, storage, secrets: secretsConfig, host, backup, monitoring: monitoring.config };
+  return { stack, storage, secrets: secretsConfig, host, backup, monitoring: monitoring.config, verify, drill };
 }

@@ -16,6 +16,7 @@ export const SECRET_KEYS = [
   "healthcheckUrl",
   "ntfyUrl",
   "ntfyToken",
+  "drillHealthcheckUrl",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -50,6 +51,12 @@ export const PLAIN_KEYS = [
   "notifyUser",
   "notifyUid",
   "nixosRelease",
+  "verifyOnDeploy",
+  "drill",
+  "drillTimerConfig",
+  "drillSampleFiles",
+  "drillMaxFileBytes",
+  "drillCheckGroups",
 ] as const;
 export type PlainKey = (typeof PLAIN_KEYS)[number];
 

@@ -92,6 +92,30 @@ export interface MonitoringConfig<S> {
   ntfyToken?: S;
 }
 
+/** The restore drill's schedule and sizes (lib/config/drill.ts; rendered by lib/nix/drill.ts). */
+export interface DrillSettings {
+  /** The drill timer's [Timer] settings. */
+  timerConfig: Record<string, UnitValue>;
+  /** Files restored and verified per run (0: only the check). */
+  sampleFiles: number;
+  /** Files larger than this are never sampled. */
+  maxFileBytes: number;
+  /** t of `restic check --read-data-subset=n/t`: t runs read every pack once. */
+  checkGroups: number;
+}
+
+export interface DrillConfig<S> {
+  /** undefined: `drill: false`, no drill unit. */
+  settings?: DrillSettings;
+  /** The drill's own heartbeat URL (secret; only its presence is checked). */
+  healthcheckUrl?: S;
+}
+
+export interface VerifyConfig {
+  /** Run restic-b2-verify-<name> after the switch (the command is installed either way). */
+  onDeploy: boolean;
+}
+
 export interface MachineConfig<S> {
   /** The stack name, used for default names. */
   stack: string;
@@ -100,4 +124,6 @@ export interface MachineConfig<S> {
   host: HostConfig<S>;
   backup: BackupConfig;
   monitoring: MonitoringConfig<S>;
+  verify: VerifyConfig;
+  drill: DrillConfig<S>;
 }

@@ -2,6 +2,7 @@
 // values: they say where the secrets are, never what they are.
 
 import { MachineConfig } from "../config/types";
+import { drillStatePath, verifyCommandName } from "../nix/drill";
 import { shellQuote } from "./shell";
 
 export interface RestoreCommands {
@@ -9,19 +10,25 @@ export interface RestoreCommands {
   onHost: string;
   /** From an admin's machine: decrypt the agenix files with your SSH key and run restic directly (bash). */
   fromAdminMachine: string;
+  /** The last restore drill's result (root-only JSON on the host); undefined when the drill is off. */
+  drill?: string;
+  /** The credentials check the deploy runs: does the repository open with the deployed password and key? */
+  verify: string;
 }
 
 export function restoreCommands<S>(cfg: MachineConfig<S>): RestoreCommands {
   const wrapper = `restic-${cfg.backup.backupName} restore latest --target /var/lib/restic-restore`;
   const sudo = cfg.host.sshUser === "root" ? "" : "sudo ";
   const port = cfg.host.sshPort === 22 ? "" : `-p ${cfg.host.sshPort} `;
-  const onHost =
-    cfg.host.host === ""
-      ? `sudo ${wrapper}`
-      : `ssh ${port}${shellQuote(`${cfg.host.sshUser}@${cfg.host.host}`)} ${sudo}${wrapper}`;
+  const onHostRun = (command: string) =>
+    cfg.host.host === "" ? `sudo ${command}` : `ssh ${port}${shellQuote(`${cfg.host.sshUser}@${cfg.host.host}`)} ${sudo}${command}`;
+  const onHost = onHostRun(wrapper);
   const age = (f: string) => `"$(age -d -i ~/.ssh/id_ed25519 ${shellQuote(`${cfg.secrets.secretsDir}/${f}`)})"`;
   const fromAdminMachine =
     `(set -a; eval ${age("env.age")}; RESTIC_REPOSITORY=${age("repo.age")}; RESTIC_PASSWORD=${age("password.age")}; ` +
     `restic restore latest --target ./restic-restore)`;
-  return { onHost, fromAdminMachine };
+  const name = cfg.backup.backupName;
+  const verify = onHostRun(verifyCommandName(name));
+  if (cfg.drill.settings === undefined) return { onHost, fromAdminMachine, verify };
+  return { onHost, fromAdminMachine, drill: onHostRun(`cat ${drillStatePath(name)}`), verify };
 }

@@ -1,9 +1,11 @@
 // Nix rendering: the escaper (./escape), the one systemd escaper (./systemd),
 // how values reach restic (./restic-args), the NixOS option table
-// (./restic-options) and the generated module (./module).
+// (./restic-options), the generated module (./module) and its sections for
+// monitoring (./monitoring) and restore checks (./drill).
 export * from "./escape";
 export * from "./systemd";
 export * from "./restic-args";
 export * from "./restic-options";
 export * from "./module";
 export * from "./monitoring";
+export * from "./drill";

@@ -3,7 +3,8 @@
 //
 // Pure: no Pulumi, no I/O. The same input always gives the same bytes.
 
-import type { BackupConfig, UnitValue } from "../config/types";
+import type { BackupConfig, DrillSettings, UnitValue } from "../config/types";
+import { renderRestoreChecks } from "./drill";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
 import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import {
@@ -27,6 +28,8 @@ export interface ModuleOptions {
   secretFiles: { env: string; repo: string; password: string };
   /** e.g. "restic-b2-daily" → age.secrets."restic-b2-daily-env" etc. */
   agenixSecretPrefix: string;
+  /** The restore drill (lib/nix/drill.ts); undefined: none. */
+  drill?: DrillSettings;
 }
 
 /**
@@ -312,10 +315,22 @@ function monitoringSection(o: Out, ctx: RenderContext): void {
   for (const l of renderMonitoring(ctx.opts)) o.line(l);
 }
 
-function systemPackagesSection(o: Out, ctx: RenderContext): void {
-  if (ctx.systemPackages.length === 0) return;
-  o.line();
-  o.line(`environment.systemPackages = [ ${ctx.systemPackages.join(" ")} ];`);
+/**
+ * The credentials check command (always) and the restore drill
+ * (./drill), with the module's one environment.systemPackages definition:
+ * what earlier sections pushed to ctx.systemPackages, then the check command.
+ */
+function restoreChecksSection(o: Out, ctx: RenderContext): void {
+  const b = ctx.backup;
+  const checks = renderRestoreChecks({
+    backupName: ctx.name,
+    paths: b.paths,
+    drill: ctx.opts.drill,
+    notifyService: b.notify === undefined ? undefined : notifyServiceName(ctx.name),
+    secretPaths: { env: ctx.secretPath("env"), repo: ctx.secretPath("repo"), password: ctx.secretPath("password") },
+    otherPackages: ctx.systemPackages,
+  });
+  for (const l of checks) o.line(l);
 }
 
 /**
@@ -352,7 +367,7 @@ export function renderModule(opts: ModuleOptions): string {
   resticSection(o, ctx);
   notifySection(o, ctx);
   monitoringSection(o, ctx);
-  systemPackagesSection(o, ctx);
+  restoreChecksSection(o, ctx);
   o.close("}");
   return o.toString();
 }

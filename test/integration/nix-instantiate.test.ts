@@ -16,6 +16,7 @@ import {
 } from "../../lib/nix";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixResult, NixSandbox } from "../support/nix-instantiate";
+import { NIX_LIB_STUB, nixPkgsStub, stubScript } from "../support/nix-stubs";
 
 let nix: NixSandbox;
 let tmp: string;
@@ -58,8 +59,8 @@ let
   };
   m = scopedImport { builtins = fakeBuiltins; } (/. + modulePath) {
     inherit config;
-    pkgs = { inherit libnotify; };
-    lib = { };
+    pkgs = ${nixPkgsStub({ bin: "/stub/bin", restic: "/stub/restic" })} // { inherit libnotify; };
+    lib = ${NIX_LIB_STUB};
   };
   config = {
     age.secrets = builtins.mapAttrs (n: s: s // { path = "/run/agenix/" + n; }) m.age.secrets;
@@ -73,7 +74,7 @@ in {
     (n: s: s // { fileType = builtins.typeOf s.file; file = toString s.file; })
     config.age.secrets;
   systemd = m.systemd or null;
-  systemPackages = m.environment.systemPackages or null;
+  systemPackages = if m ? environment then map toString m.environment.systemPackages else null;
 }`;
 
 interface Evaluated {
@@ -164,10 +165,11 @@ describe("rendered modules", () => {
   test("default module evaluates to the expected configuration", () => {
     const file = writeModule(renderModule(moduleOptions(defaultBackup())));
     const m = evaluateModule(file);
-    expect(m.topLevel).toEqual(["age", "services"]);
+    expect(m.topLevel).toEqual(["age", "environment", "services"]);
     expect(m.imports).toBeNull();
     expect(m.systemd).toBeNull();
-    expect(m.systemPackages).toBeNull();
+    // Only the credentials check command (test/integration/drill-nix.test.ts covers it).
+    expect(m.systemPackages!.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
     expect(m.restic).toEqual({
       daily: {
         initialize: true,
@@ -239,15 +241,16 @@ describe("rendered modules", () => {
     const b = fullBackup();
     delete b.notify;
     const m = evaluateModule(writeModule(renderModule(moduleOptions(b))));
-    expect(m.topLevel).toEqual(["age", "imports", "services"]);
+    expect(m.topLevel).toEqual(["age", "environment", "imports", "services"]);
     expect(m.systemd).toBeNull();
-    expect(m.systemPackages).toBeNull();
+    expect(m.systemPackages!.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
   });
 
   test("notify: units, user, bus address and script", () => {
     const m = evaluateModule(writeModule(renderModule(moduleOptions(fullBackup()))));
     expect(m.topLevel).toEqual(["age", "environment", "imports", "services", "systemd"]);
-    expect(m.systemPackages).toEqual(["/stub/libnotify"]);
+    expect(m.systemPackages![0]).toBe("/stub/libnotify");
+    expect(m.systemPackages!.slice(1).map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
     const services = m.systemd!.services;
     expect(Object.keys(services).sort()).toEqual(["restic-backups-daily", "restic-backups-daily-notify-failure"]);
     expect(services["restic-backups-daily"]).toEqual({ onFailure: ["restic-backups-daily-notify-failure.service"] });

@@ -1,0 +1,56 @@
+// Restore checks: the credentials check after each deploy (verifyOnDeploy)
+// and the scheduled restore drill (drill, drillTimerConfig, drillSampleFiles,
+// drillMaxFileBytes, drillCheckGroups, and the secret drillHealthcheckUrl).
+
+import { drillScratchDir } from "../nix/drill";
+import { parseTimerSettings } from "./backup";
+import { SecretKey } from "./keys";
+import { Reader } from "./reader";
+import { BackupConfig, DrillConfig, DrillSettings, VerifyConfig } from "./types";
+
+/**
+ * Monthly (the 1st, 00:00) plus up to 6 h of random delay, caught up after the
+ * machine was off; 32 files of at most 16 MiB each; 12 pack groups, so the
+ * whole repository is read once a year.
+ */
+export const DEFAULT_DRILL_SETTINGS: Readonly<DrillSettings> = Object.freeze({
+  timerConfig: Object.freeze({ OnCalendar: "monthly", Persistent: true, RandomizedDelaySec: "6h" }),
+  sampleFiles: 32,
+  maxFileBytes: 16 * 1024 * 1024,
+  checkGroups: 12,
+});
+
+export function parseRestoreChecks<S>(
+  r: Reader,
+  secrets: Partial<Record<SecretKey, S>>,
+  backup: BackupConfig,
+): { verify: VerifyConfig; drill: DrillConfig<S> } {
+  const verify: VerifyConfig = { onDeploy: r.boolean("verifyOnDeploy", true) };
+
+  const enabled = r.boolean("drill", true);
+  const d = DEFAULT_DRILL_SETTINGS;
+  const settings: DrillSettings = {
+    timerConfig: parseTimerSettings(r, "drillTimerConfig", d.timerConfig),
+    sampleFiles: r.integer("drillSampleFiles", 0, 1000, d.sampleFiles)!,
+    maxFileBytes: r.integer("drillMaxFileBytes", 1, 1024 ** 4, d.maxFileBytes)!,
+    checkGroups: r.integer("drillCheckGroups", 1, 256, d.checkGroups)!,
+  };
+  const healthcheckUrl = secrets.drillHealthcheckUrl;
+
+  if (!enabled) {
+    // The other drill keys are still checked above but unused: Pulumi.yaml's
+    // defaults arrive as set values, so "set by the user" cannot be told apart.
+    if (healthcheckUrl !== undefined) r.fail("drillHealthcheckUrl", "is set but drill is false: nothing would ever ping it (remove it, or set drill: true)");
+    return { verify, drill: {} };
+  }
+  if (drillScratchDir(backup.backupName, backup.paths) === undefined) {
+    r.fail(
+      "drill",
+      `needs a scratch directory outside the backed-up paths to restore into, but /var/lib/restic-b2/${backup.backupName}, ` +
+        `/var/cache/restic-b2/${backup.backupName} and /run/restic-b2/${backup.backupName} are all inside paths; ` +
+        "set drill: false, or back up narrower paths",
+      backup.paths,
+    );
+  }
+  return { verify, drill: healthcheckUrl === undefined ? { settings } : { settings, healthcheckUrl } };
+}

@@ -1,0 +1,234 @@
+// The restore checks of one backup, as NixOS module text: the credentials
+// check command `restic-b2-verify-<name>` (always installed) and the restore
+// drill unit and timer `restic-b2-drill-<name>` (when the drill is on). The
+// scripts themselves are lib/host/verify.sh and lib/host/drill.sh, embedded
+// byte for byte with pkgs.writeShellScript; the module only passes them the
+// production paths.
+//
+// Pure apart from reading the two scripts once at load. Same input, same bytes.
+
+import * as fs from "fs";
+import * as path from "path";
+import type { DrillSettings, UnitValue } from "../config/types";
+import { shellQuote } from "../host/shell";
+import { nixAttrName, nixString, nixValue } from "./escape";
+import { BACKUP_NAME_PATTERN, UNIT_KEY_PATTERN } from "./module";
+
+/** lib/host/verify.sh and lib/host/drill.sh, as the module embeds them. */
+export const VERIFY_SCRIPT: string = fs.readFileSync(path.join(__dirname, "..", "host", "verify.sh"), "utf8");
+export const DRILL_SCRIPT: string = fs.readFileSync(path.join(__dirname, "..", "host", "drill.sh"), "utf8");
+
+/** The longest a drill may run (systemd TimeoutStartSec=); then it is stopped and counts as failed. */
+export const DRILL_TIMEOUT = "1d";
+
+/** Seconds restic-b2-verify-<name> gives restic to open the repository (`--timeout N` overrides). */
+export const VERIFY_TIMEOUT_SECONDS = 60;
+
+/** The credentials check command on the host's PATH. */
+export function verifyCommandName(backupName: string): string {
+  return `restic-b2-verify-${backupName}`;
+}
+
+/** The drill's systemd unit name without suffix: restic-b2-drill-<name>.service and .timer. */
+export function drillServiceName(backupName: string): string {
+  return `restic-b2-drill-${backupName}`;
+}
+
+/** Root-only state directory of the drill (systemd StateDirectory=restic-b2/<name>). */
+export function drillStateDir(backupName: string): string {
+  return `/var/lib/restic-b2/${backupName}`;
+}
+
+/** The drill's result file (JSON, format in lib/host/drill.sh). */
+export function drillStatePath(backupName: string): string {
+  return `${drillStateDir(backupName)}/drill.json`;
+}
+
+type ScratchKind = "state" | "cache" | "runtime";
+const SCRATCH_DIRS: readonly { kind: ScratchKind; base: (name: string) => string }[] = [
+  { kind: "state", base: drillStateDir },
+  { kind: "cache", base: (n) => `/var/cache/restic-b2/${n}` },
+  { kind: "runtime", base: (n) => `/run/restic-b2/${n}` },
+];
+
+function inside(dir: string, backedUp: string): boolean {
+  const p = backedUp.length > 1 ? backedUp.replace(/\/+$/, "") : backedUp;
+  return p === "/" || dir === p || dir.startsWith(`${p}/`);
+}
+
+/**
+ * Where the drill restores its sample (a fresh mktemp -d below this
+ * directory, removed after each run): the first of the state directory,
+ * /var/cache/restic-b2/<name> and /run/restic-b2/<name> (tmpfs) that is not
+ * inside a backed-up path. undefined when all three are (e.g. paths ["/"]).
+ */
+export function drillScratchDir(backupName: string, paths: readonly string[]): { kind: ScratchKind; dir: string } | undefined {
+  for (const c of SCRATCH_DIRS) {
+    const dir = c.base(backupName);
+    if (!paths.some((p) => inside(dir, p))) return { kind: c.kind, dir };
+  }
+  return undefined;
+}
+
+export interface RestoreChecksOptions {
+  backupName: string;
+  /** The backed-up paths: the drill never restores inside them. */
+  paths: readonly string[];
+  /** The drill's settings; undefined: no drill unit (the verify command is always installed). */
+  drill?: DrillSettings;
+  /** The unit to start when the drill fails (the backup's desktop notification), if any. */
+  notifyService?: string;
+  /** Nix expressions of the agenix files' paths on the host. */
+  secretPaths: { env: string; repo: string; password: string };
+  /** Other Nix expressions for environment.systemPackages (this renders the one definition). */
+  otherPackages: readonly string[];
+}
+
+/** Attribute definitions for the module's top-level attribute set. */
+export type RestoreChecks = string[];
+
+function check(cond: boolean, message: string): void {
+  if (!cond) throw new Error(`renderModule: ${message}`);
+}
+
+function validate(o: RestoreChecksOptions): void {
+  check(BACKUP_NAME_PATTERN.test(o.backupName), `invalid backupName ${JSON.stringify(o.backupName)}`);
+  const d = o.drill;
+  if (d === undefined) return;
+  check(Number.isSafeInteger(d.sampleFiles) && d.sampleFiles >= 0, `drill.sampleFiles must be a whole number >= 0, got ${d.sampleFiles}`);
+  check(Number.isSafeInteger(d.maxFileBytes) && d.maxFileBytes >= 1, `drill.maxFileBytes must be a whole number >= 1, got ${d.maxFileBytes}`);
+  check(Number.isSafeInteger(d.checkGroups) && d.checkGroups >= 1 && d.checkGroups <= 256, `drill.checkGroups must be a whole number from 1 to 256, got ${d.checkGroups}`);
+  const keys = Object.keys(d.timerConfig);
+  check(keys.length > 0, "drill.timerConfig must not be empty");
+  for (const k of keys) {
+    check(UNIT_KEY_PATTERN.test(k), `invalid drill.timerConfig key ${JSON.stringify(k)}`);
+    const v: unknown = d.timerConfig[k];
+    check(typeof v === "boolean" || typeof v === "number" || typeof v === "string", `drill.timerConfig.${k} must be a string, number or boolean`);
+    check(typeof v !== "string" || !/[\r\n]/.test(v), `drill.timerConfig.${k} must not contain line breaks`);
+  }
+  check(
+    drillScratchDir(o.backupName, o.paths) !== undefined,
+    "the drill needs a scratch directory outside the backed-up paths (state, cache and /run/restic-b2 are all inside them)",
+  );
+}
+
+/**
+ * A shell wrapper (a Nix '' string body): PATH, then exec of the embedded
+ * script with the production arguments. Nix-evaluated values (store paths,
+ * agenix paths) are interpolated through lib.escapeShellArg; every other
+ * argument is quoted with shellQuote here and written as a Nix string.
+ */
+function wrapper(script: string, scriptName: string, nixArgs: string[], args: string[]): string[] {
+  const fixed = args.map(shellQuote).join(" ");
+  return [
+    "export PATH=${pkgs.coreutils}/bin:${pkgs.gnused}/bin:${pkgs.gnugrep}/bin:${pkgs.jq}/bin:${pkgs.util-linux}/bin",
+    `exec \${pkgs.writeShellScript ${nixString(scriptName)} ${nixString(script)}} \\`,
+    ...nixArgs.map((a) => `  ${a} \\`),
+    `  \${${nixString(fixed)}} "$@"`,
+  ];
+}
+
+/** The lines of `(pkgs.writeShellScript[Bin] "name" '' ... '')`. */
+function shellScriptExpr(builder: "writeShellScript" | "writeShellScriptBin", name: string, body: string[]): string[] {
+  return [`(pkgs.${builder} ${nixString(name)} ''`, ...body.map((l) => `  ${l}`), "'')"];
+}
+
+/**
+ * The restore checks of one backup: the credentials check command, and (when
+ * opts.drill is set) the drill service and timer. Called once by renderModule.
+ */
+export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
+  validate(opts);
+  const name = opts.backupName;
+  const attr = nixAttrName(name);
+  const restic = `\${config.services.restic.backups.${attr}.package or pkgs.restic}/bin/restic`;
+  const credentialArgs = [
+    `--restic ${restic}`,
+    `--env-file \${lib.escapeShellArg ${opts.secretPaths.env}}`,
+    `--repository-file \${lib.escapeShellArg ${opts.secretPaths.repo}}`,
+    `--password-file \${lib.escapeShellArg ${opts.secretPaths.password}}`,
+  ];
+
+  const verify = shellScriptExpr(
+    "writeShellScriptBin",
+    verifyCommandName(name),
+    wrapper(VERIFY_SCRIPT, "restic-b2-verify", credentialArgs, ["--name", name, "--timeout", String(VERIFY_TIMEOUT_SECONDS)]),
+  );
+
+  const lines: string[] = [];
+  const d = opts.drill;
+  if (d !== undefined) {
+    const unit = drillServiceName(name);
+    const scratch = drillScratchDir(name, opts.paths)!;
+    const args = [
+      "--name", name,
+      "--state-dir", drillStateDir(name),
+      "--scratch-dir", scratch.dir,
+      "--sample-files", String(d.sampleFiles),
+      "--max-file-bytes", String(d.maxFileBytes),
+      "--check-groups", String(d.checkGroups),
+      ...opts.paths.flatMap((p) => ["--backup-path", p]),
+    ];
+    const exec = shellScriptExpr("writeShellScript", unit, wrapper(DRILL_SCRIPT, "restic-b2-drill", credentialArgs, args));
+    lines.push(
+      "",
+      "# Restore drill: restic check of one rotating pack group, then a verified",
+      "# restore of a random sample into a private scratch directory that is removed",
+      `# afterwards. Result: ${drillStatePath(name)}. Run it by hand with`,
+      `# \`systemctl start ${unit}.service\`. The sandbox leaves only the drill's own`,
+      "# state, cache and runtime directories writable.",
+      `systemd.services.${nixAttrName(unit)} = {`,
+      `  description = ${nixString(`Restore drill of the restic backup ${name}`)};`,
+      '  wants = [ "network-online.target" ];',
+      `  after = [ "network-online.target" ${nixString(`restic-backups-${name}.service`)} ];`,
+    );
+    if (opts.notifyService !== undefined) lines.push(`  onFailure = [ ${nixString(`${opts.notifyService}.service`)} ];`);
+    lines.push(
+      "  restartIfChanged = false;",
+      "  serviceConfig = {",
+      '    Type = "oneshot";',
+      '    User = "root";',
+      `    StateDirectory = ${nixString(`restic-b2/${name}`)};`,
+      '    StateDirectoryMode = "0700";',
+    );
+    if (scratch.kind === "cache") lines.push(`    CacheDirectory = ${nixString(`restic-b2/${name}`)};`, '    CacheDirectoryMode = "0700";');
+    if (scratch.kind === "runtime") lines.push(`    RuntimeDirectory = ${nixString(`restic-b2/${name}`)};`, '    RuntimeDirectoryMode = "0700";');
+    lines.push(
+      '    ProtectSystem = "strict";',
+      '    ProtectHome = "read-only";',
+      "    PrivateTmp = true;",
+      "    NoNewPrivileges = true;",
+      // A drill that hangs (a stalled connection) would otherwise block every
+      // later one without a word: after a day it is stopped, recorded and reported.
+      `    TimeoutStartSec = ${nixString(DRILL_TIMEOUT)};`,
+      "    Nice = 10;",
+      '    IOSchedulingClass = "idle";',
+      // A store path: nothing in it that systemd would expand.
+      `    ExecStart = "\${${exec[0]}`,
+      ...exec.slice(1, -1).map((l) => `    ${l}`),
+      `    ${exec[exec.length - 1]}}";`,
+      "  };",
+      "};",
+      `systemd.timers.${nixAttrName(unit)} = {`,
+      `  description = ${nixString(`Timer of the restore drill of the restic backup ${name}`)};`,
+      '  wantedBy = [ "timers.target" ];',
+      "  timerConfig = {",
+      ...Object.keys(d.timerConfig)
+        .sort()
+        .map((k) => `    ${nixAttrName(k)} = ${nixValue(d.timerConfig[k] as UnitValue)};`),
+      "  };",
+      "};",
+    );
+  }
+  lines.push(
+    "",
+    `# Credentials check, run by the deploy after the switch: \`${verifyCommandName(name)}\``,
+    "# exits 0 (opens), 10 (no repository yet), 12 (wrong password), 13 (key",
+    "# refused) or 20 (unreachable).",
+    "environment.systemPackages = [",
+    ...opts.otherPackages.map((p) => `  ${p}`),
+    ...verify.map((l) => `  ${l}`),
+    "];",
+  );
+  return lines;
+}

@@ -1,0 +1,237 @@
+// The restore checks in the rendered module (lib/nix/drill.ts), through the
+// real Nix evaluator: the drill unit and timer with the drill on and off, the
+// credentials check command, the exact script bytes they embed, the
+// arguments they pass (hostile values included, run with bash), and both
+// wrappers run for real against a local restic repository.
+
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
+import type { BackupConfig, DrillSettings } from "../../lib/config/types";
+import { DRILL_SCRIPT, VERIFY_SCRIPT, drillScratchDir, renderModule } from "../../lib/nix";
+import { NixSandbox } from "../support/nix-instantiate";
+import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
+import { NIX_LIB_STUB, StubScript, nixPkgsStub, stubScript, stubScripts } from "../support/nix-stubs";
+import { ResticLab } from "../support/restic-repo";
+
+let nix: NixSandbox;
+let lab: ResticLab;
+beforeAll(() => {
+  nix = new NixSandbox("drill-nix-test-");
+  lab = new ResticLab("drill-nix-lab-");
+});
+afterAll(() => {
+  nix?.cleanup();
+  lab?.cleanup();
+});
+
+interface Evaluated {
+  topLevel: string[];
+  services: Record<string, Record<string, unknown> & { serviceConfig?: Record<string, unknown> }>;
+  timers: Record<string, Record<string, unknown>>;
+  packages: string[];
+}
+
+const HARNESS = `
+{ modulePath, agenixDir }:
+let
+  m = import (/. + modulePath) {
+    inherit config;
+    pkgs = ${nixPkgsStub({ bin: "/usr", restic: "/usr" })} // { libnotify = "/stub/libnotify"; };
+    lib = ${NIX_LIB_STUB};
+  };
+  config = {
+    age.secrets = builtins.mapAttrs (n: s: s // { path = agenixDir + "/" + n; }) m.age.secrets;
+    systemd.package = "/stub/systemd";
+  };
+in {
+  topLevel = builtins.attrNames m;
+  services = m.systemd.services or { };
+  timers = m.systemd.timers or { };
+  packages = map toString (m.environment.systemPackages or [ ]);
+}`;
+
+let counter = 0;
+function writeModule(text: string): string {
+  const dir = join(nix.dir, `module-${counter++}`);
+  mkdirSync(join(dir, "secrets"), { recursive: true });
+  for (const f of ["env", "repo", "password"]) writeFileSync(join(dir, "secrets", `${f}.age`), `ciphertext ${f}\n`);
+  writeFileSync(join(dir, "module.nix"), text);
+  return join(dir, "module.nix");
+}
+
+function render(b: BackupConfig, drill?: DrillSettings): string {
+  return renderModule({ ...moduleOptions(b), drill });
+}
+
+function evaluate(text: string, agenixDir = "/run/agenix"): Evaluated {
+  return nix.evalJson(HARNESS, ["--argstr", "modulePath", writeModule(text), "--argstr", "agenixDir", agenixDir]) as Evaluated;
+}
+
+const defaults = (): DrillSettings => ({ ...DEFAULT_DRILL_SETTINGS, timerConfig: { ...DEFAULT_DRILL_SETTINGS.timerConfig } });
+
+/** The wrapper a unit runs and the script it embeds. */
+function wrapperOf(value: string): { wrapper: StubScript; inner: StubScript } {
+  const wrapper = stubScript(value);
+  const inner = stubScripts(wrapper.text);
+  expect(inner).toHaveLength(1);
+  return { wrapper, inner: inner[0] };
+}
+
+/**
+ * Writes a wrapper as a runnable file (writeShellScript puts a shell on the
+ * first line), with its embedded script replaced by `innerFile`.
+ */
+function materialize(w: StubScript, innerFile: string): string {
+  const file = lab.path(`wrapper-${counter++}`);
+  const text = w.text.replace(/\/stub-script:\{"name":"(?:[^"\\]|\\.)*","text":"(?:[^"\\]|\\.)*"\}:end/, innerFile);
+  writeFileSync(file, `#!/bin/bash\n${text}`, { mode: 0o755 });
+  return file;
+}
+
+describe("drill off", () => {
+  test("parses and evaluates; only the credentials check command is added", () => {
+    const text = render(defaultBackup());
+    const file = writeModule(text);
+    expect(nix.run(["--parse", file]).status).toBe(0);
+    const m = evaluate(text);
+    expect(m.topLevel).toEqual(["age", "environment", "services"]);
+    expect(m.services).toEqual({});
+    expect(m.timers).toEqual({});
+    expect(m.packages).toHaveLength(1);
+    const { wrapper, inner } = wrapperOf(m.packages[0]);
+    expect(wrapper.name).toBe("restic-b2-verify-daily");
+    expect(inner).toEqual({ name: "restic-b2-verify", text: VERIFY_SCRIPT });
+    expect(text).not.toContain("restic-b2-drill");
+  });
+});
+
+describe("drill on", () => {
+  test("parses and evaluates to a oneshot service and a timer with the defaults", () => {
+    const text = render(defaultBackup(), defaults());
+    expect(nix.run(["--parse", writeModule(text)]).status).toBe(0);
+    const m = evaluate(text);
+    expect(m.topLevel).toEqual(["age", "environment", "services", "systemd"]);
+    expect(Object.keys(m.services)).toEqual(["restic-b2-drill-daily"]);
+    const s = m.services["restic-b2-drill-daily"];
+    const { ExecStart, ...serviceConfig } = s.serviceConfig!;
+    expect({ ...s, serviceConfig }).toEqual({
+      description: "Restore drill of the restic backup daily",
+      wants: ["network-online.target"],
+      after: ["network-online.target", "restic-backups-daily.service"],
+      restartIfChanged: false,
+      serviceConfig: {
+        Type: "oneshot",
+        User: "root",
+        StateDirectory: "restic-b2/daily",
+        StateDirectoryMode: "0700",
+        ProtectSystem: "strict",
+        ProtectHome: "read-only",
+        PrivateTmp: true,
+        NoNewPrivileges: true,
+        TimeoutStartSec: "1d",
+        Nice: 10,
+        IOSchedulingClass: "idle",
+      },
+    });
+    expect(m.timers).toEqual({
+      "restic-b2-drill-daily": {
+        description: "Timer of the restore drill of the restic backup daily",
+        wantedBy: ["timers.target"],
+        timerConfig: { OnCalendar: "monthly", Persistent: true, RandomizedDelaySec: "6h" },
+      },
+    });
+    const { wrapper, inner } = wrapperOf(ExecStart as string);
+    expect(wrapper.name).toBe("restic-b2-drill-daily");
+    expect(inner).toEqual({ name: "restic-b2-drill", text: DRILL_SCRIPT });
+    expect(wrapper.text.split("\n")[0]).toBe("export PATH=/usr/bin:/usr/bin:/usr/bin:/usr/bin:/usr/bin");
+    expect(m.packages.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
+  });
+
+  test("with notifications on, a failed drill starts the backup's notification unit", () => {
+    const m = evaluate(render(fullBackup(), defaults()));
+    expect(m.services["restic-b2-drill-daily"].onFailure).toEqual(["restic-backups-daily-notify-failure.service"]);
+    expect(m.packages[0]).toBe("/stub/libnotify");
+    // /var/lib is backed up: the scratch directory moves to the cache directory.
+    expect(m.services["restic-b2-drill-daily"].serviceConfig).toMatchObject({ CacheDirectory: "restic-b2/daily", CacheDirectoryMode: "0700" });
+  });
+
+  test("the scratch directory is never inside a backed-up path", () => {
+    expect(drillScratchDir("daily", ["/home"])).toEqual({ kind: "state", dir: "/var/lib/restic-b2/daily" });
+    expect(drillScratchDir("daily", ["/var/lib/"])).toEqual({ kind: "cache", dir: "/var/cache/restic-b2/daily" });
+    expect(drillScratchDir("daily", ["/var"])).toEqual({ kind: "runtime", dir: "/run/restic-b2/daily" });
+    expect(drillScratchDir("daily", ["/var/lib/restic-b2-other", "/var/cache/restic"])).toEqual({ kind: "state", dir: "/var/lib/restic-b2/daily" });
+    expect(drillScratchDir("daily", ["/"])).toBeUndefined();
+    const b = defaultBackup();
+    b.paths = ["/var"];
+    expect(evaluate(render(b, defaults())).services["restic-b2-drill-daily"].serviceConfig).toMatchObject({
+      RuntimeDirectory: "restic-b2/daily",
+      RuntimeDirectoryMode: "0700",
+    });
+    b.paths = ["/"];
+    expect(() => render(b, defaults())).toThrow(/scratch directory outside the backed-up paths/);
+  });
+
+  test("settings and hostile paths reach the script as exactly these arguments (bash runs the wrapper)", () => {
+    const b = defaultBackup();
+    b.paths = HOSTILE.map((h) => `/x/${h}`);
+    const d: DrillSettings = { timerConfig: { OnCalendar: "*-*-01 04:00:00", Persistent: false }, sampleFiles: 7, maxFileBytes: 1234, checkGroups: 5 };
+    const m = evaluate(render(b, d), "/run/age'nix dir");
+    expect(m.timers["restic-b2-drill-daily"].timerConfig).toEqual({ OnCalendar: "*-*-01 04:00:00", Persistent: false });
+    const { wrapper } = wrapperOf(m.services["restic-b2-drill-daily"].serviceConfig!.ExecStart as string);
+    const argv = lab.path("argv");
+    const recorder = lab.path("recorder");
+    writeFileSync(recorder, `#!/bin/bash\nprintf '%s\\0' "$@" > ${argv}\n`, { mode: 0o755 });
+    const r = spawnSync(materialize(wrapper, recorder), ["--lock-delay", "9"], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(readFileSync(argv, "utf8").split("\0").slice(0, -1)).toEqual([
+      "--restic", "/usr/bin/restic",
+      "--env-file", "/run/age'nix dir/restic-b2-daily-env",
+      "--repository-file", "/run/age'nix dir/restic-b2-daily-repo",
+      "--password-file", "/run/age'nix dir/restic-b2-daily-password",
+      "--name", "daily",
+      "--state-dir", "/var/lib/restic-b2/daily",
+      "--scratch-dir", "/var/lib/restic-b2/daily",
+      "--sample-files", "7",
+      "--max-file-bytes", "1234",
+      "--check-groups", "5",
+      ...b.paths.flatMap((p) => ["--backup-path", p]),
+      "--lock-delay", "9",
+    ]);
+  });
+});
+
+describe("the rendered commands run for real", () => {
+  test("restic-b2-verify-daily opens a real repository; restic-b2-drill-daily drills it", () => {
+    const c = lab.init("real");
+    lab.fill(c, "real", 2);
+    // The agenix directory the module refers to, with the three files.
+    const agenix = lab.path("agenix");
+    mkdirSync(agenix, { recursive: true, mode: 0o700 });
+    for (const [kind, file] of [["env", c.env], ["repo", c.repo], ["password", c.password]]) {
+      writeFileSync(join(agenix, `restic-b2-daily-${kind}`), readFileSync(file), { mode: 0o600 });
+    }
+    const m = evaluate(render(defaultBackup(), defaults()), agenix);
+    const verify = wrapperOf(m.packages[0]);
+    const verifyScript = lab.path("verify.sh");
+    writeFileSync(verifyScript, verify.inner.text, { mode: 0o755 });
+    const env = { PATH: "/usr/bin:/bin", HOME: lab.path() };
+    const v = spawnSync(materialize(verify.wrapper, verifyScript), [], { encoding: "utf8", env });
+    expect(v.stdout).toBe("restic-b2-verify-daily: repository opens: the password and the storage key are accepted\n");
+    expect(v.status).toBe(0);
+
+    const drill = wrapperOf(m.services["restic-b2-drill-daily"].serviceConfig!.ExecStart as string);
+    const drillScript = lab.path("drill.sh");
+    writeFileSync(drillScript, drill.inner.text, { mode: 0o755 });
+    // The production state directory is /var/lib/restic-b2/daily; later arguments win.
+    const state = lab.path("state");
+    const scratch = lab.path("scratch");
+    const d = spawnSync(materialize(drill.wrapper, drillScript), ["--state-dir", state, "--scratch-dir", scratch, "--sample-files", "3"], { encoding: "utf8", env });
+    expect(d.status).toBe(0);
+    const result = JSON.parse(readFileSync(join(state, "drill.json"), "utf8"));
+    expect(result).toMatchObject({ version: 1, result: "pass", filesRestored: 3, checkSubset: "1/12" });
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+});
