@@ -175,7 +175,9 @@ describe("drill on", () => {
 
   test("settings and hostile paths reach the script as exactly these arguments (bash runs the wrapper)", () => {
     const b = defaultBackup();
-    b.paths = HOSTILE.map((h) => `/x/${h}`);
+    // Every hostile value a path may hold: line breaks and control characters,
+    // and the glob characters * and ?, are refused by the parser and the renderer.
+    b.paths = HOSTILE.filter((h) => !/[\u0000-\u001f\u007f*?]/.test(h)).map((h) => `/x/${h}`);
     const d: DrillSettings = { timerConfig: { OnCalendar: "*-*-01 04:00:00", Persistent: false }, sampleFiles: 7, maxFileBytes: 1234, checkGroups: 5 };
     const m = evaluate(render(b, d), "/run/age'nix dir");
     expect(m.timers["restic-b2-drill-daily"].timerConfig).toEqual({ OnCalendar: "*-*-01 04:00:00", Persistent: false });
