@@ -8,7 +8,7 @@ import { Reader } from "./reader";
 import { MonitoringConfig, MonitoringFlags } from "./types";
 
 /** The secret keys of this area. */
-export const MONITORING_SECRET_KEYS = ["healthcheckUrl", "ntfyUrl", "ntfyToken"] as const satisfies readonly SecretKey[];
+export const MONITORING_SECRET_KEYS = ["healthcheckUrl", "ntfyUrl", "ntfyToken", "drillHealthcheckUrl"] as const satisfies readonly SecretKey[];
 export type MonitoringSecretKey = (typeof MONITORING_SECRET_KEYS)[number];
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -96,6 +96,10 @@ export function parseMonitoring<S>(
     const res = heartbeatUrlProblem(text.healthcheckUrl);
     if ("problem" in res) r.fail("healthcheckUrl", res.problem);
   }
+  if (text.drillHealthcheckUrl !== undefined) {
+    const res = heartbeatUrlProblem(text.drillHealthcheckUrl);
+    if ("problem" in res) r.fail("drillHealthcheckUrl", res.problem);
+  }
   if (text.ntfyUrl !== undefined) {
     const p = ntfyUrlProblem(text.ntfyUrl);
     if (p !== undefined) r.fail("ntfyUrl", p);
@@ -111,11 +115,13 @@ export function parseMonitoring<S>(
     healthcheckUrl: secrets.healthcheckUrl,
     ntfyUrl: secrets.ntfyUrl,
     ntfyToken: secrets.ntfyUrl === undefined ? undefined : secrets.ntfyToken,
+    drillHealthcheckUrl: secrets.drillHealthcheckUrl,
   };
   const flags: MonitoringFlags = {
     heartbeat: secrets.healthcheckUrl !== undefined,
     ntfy: secrets.ntfyUrl !== undefined,
     ntfyToken: config.ntfyToken !== undefined,
+    ...(secrets.drillHealthcheckUrl !== undefined ? { drillHeartbeat: true } : {}),
   };
-  return { config, flags: flags.heartbeat || flags.ntfy ? flags : undefined };
+  return { config, flags: flags.heartbeat || flags.ntfy || flags.drillHeartbeat ? flags : undefined };
 }

@@ -83,6 +83,8 @@ export interface MonitoringFlags {
   ntfy: boolean;
   /** ntfyToken is set (only with ntfy). */
   ntfyToken: boolean;
+  /** drillHealthcheckUrl is set: the restore drill's unit pings its own heartbeat. */
+  drillHeartbeat?: boolean;
 }
 
 /** The monitoring secrets (carried as S, never inspected here), for the agenix files. */
@@ -90,6 +92,8 @@ export interface MonitoringConfig<S> {
   healthcheckUrl?: S;
   ntfyUrl?: S;
   ntfyToken?: S;
+  /** The restore drill's own heartbeat URL. */
+  drillHealthcheckUrl?: S;
 }
 
 /** The restore drill's schedule and sizes (lib/config/drill.ts; rendered by lib/nix/drill.ts). */

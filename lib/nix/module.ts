@@ -4,7 +4,7 @@
 // Pure: no Pulumi, no I/O. The same input always gives the same bytes.
 
 import type { BackupConfig, DrillSettings, UnitValue } from "../config/types";
-import { renderRestoreChecks } from "./drill";
+import { drillServiceName, renderRestoreChecks } from "./drill";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
 import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import {
@@ -16,7 +16,7 @@ import {
   pathIsPlain,
 } from "./restic-options";
 import { systemdEscape } from "./systemd";
-import { renderMonitoring } from "./monitoring";
+import { MONITOR_AGE_FILES, MonitorTarget, monitorSecretNames, renderMonitoring, siblingAgeFile } from "./monitoring";
 
 // ---------------------------------------------------------------------------
 // Module rendering
@@ -312,7 +312,19 @@ function notifySection(o: Out, ctx: RenderContext): void {
 /** Writes the collected environment.systemPackages (always the last section). */
 /** Heartbeat and ntfy hooks (./monitoring); nothing when neither is configured. */
 function monitoringSection(o: Out, ctx: RenderContext): void {
-  for (const l of renderMonitoring(ctx.opts)) o.line(l);
+  const m = ctx.backup.monitoring;
+  // The restore drill reports like the backup: the ntfy alert when ntfy is
+  // configured, and its own heartbeat (drillHealthcheckUrl) if set.
+  const extra: MonitorTarget[] = [];
+  if (ctx.opts.drill !== undefined) {
+    const names = monitorSecretNames(ctx.opts.agenixSecretPrefix);
+    const file = siblingAgeFile(ctx.opts.secretFiles.env, MONITOR_AGE_FILES.drillHealthcheck);
+    extra.push({
+      service: drillServiceName(ctx.name),
+      ...(m?.drillHeartbeat ? { heartbeat: { name: names.drillHealthcheck, file } } : {}),
+    });
+  }
+  for (const l of renderMonitoring(ctx.opts, extra)) o.line(l);
 }
 
 /**
@@ -366,8 +378,11 @@ export function renderModule(opts: ModuleOptions): string {
   ageSecretsSection(o, ctx);
   resticSection(o, ctx);
   notifySection(o, ctx);
-  monitoringSection(o, ctx);
   restoreChecksSection(o, ctx);
+  // After every unit it attaches to: its hooks are attribute paths into units
+  // defined above as attribute sets (Nix lets a path extend an earlier set,
+  // not a set follow a path).
+  monitoringSection(o, ctx);
   o.close("}");
   return o.toString();
 }

@@ -27,6 +27,7 @@ export const MONITOR_AGE_FILES = {
   healthcheck: "healthcheck.age",
   ntfyUrl: "ntfy-url.age",
   ntfyToken: "ntfy-token.age",
+  drillHealthcheck: "drill-healthcheck.age",
 } as const;
 export type MonitorAgeFile = (typeof MONITOR_AGE_FILES)[keyof typeof MONITOR_AGE_FILES];
 
@@ -39,6 +40,7 @@ export function monitorSecretFiles<S>(m: MonitoringConfig<S>): Record<MonitorAge
     [MONITOR_AGE_FILES.healthcheck]: m.healthcheckUrl,
     [MONITOR_AGE_FILES.ntfyUrl]: m.ntfyUrl,
     [MONITOR_AGE_FILES.ntfyToken]: m.ntfyUrl === undefined ? undefined : m.ntfyToken,
+    [MONITOR_AGE_FILES.drillHealthcheck]: m.drillHealthcheckUrl,
   } as Record<MonitorAgeFile, S | undefined>;
 }
 
@@ -140,7 +142,12 @@ export function monitorHooks(serviceName: string, heartbeat: string | undefined,
 
 /** The secret names for a module's agenix prefix (e.g. "restic-b2-daily" → "restic-b2-daily-healthcheck"). */
 export function monitorSecretNames(prefix: string) {
-  return { healthcheck: `${prefix}-healthcheck`, ntfyUrl: `${prefix}-ntfy-url`, ntfyToken: `${prefix}-ntfy-token` };
+  return {
+    healthcheck: `${prefix}-healthcheck`,
+    ntfyUrl: `${prefix}-ntfy-url`,
+    ntfyToken: `${prefix}-ntfy-token`,
+    drillHealthcheck: `${prefix}-drill-healthcheck`,
+  };
 }
 
 /** A sibling of another agenix file's Nix path: ("./secrets/env.age", "x.age") → "./secrets/x.age". */

@@ -16,7 +16,7 @@ const BASE: Record<string, string> = {
   "b2:applicationKeyId": "test-mgmt-id",
   "b2:applicationKey": "test-mgmt-key",
 };
-const SECRET_KEYS = ["b2:applicationKeyId", "b2:applicationKey", "nixos-restic-b2:healthcheckUrl", "nixos-restic-b2:ntfyUrl", "nixos-restic-b2:ntfyToken"];
+const SECRET_KEYS = ["b2:applicationKeyId", "b2:applicationKey", "nixos-restic-b2:healthcheckUrl", "nixos-restic-b2:ntfyUrl", "nixos-restic-b2:ntfyToken", "nixos-restic-b2:drillHealthcheckUrl"];
 
 let mocks: MockRecorder;
 process.setMaxListeners(50);
@@ -90,4 +90,36 @@ test("a malformed URL: a ConfigError naming the key and the rule, not the value"
   });
   expect(err?.message).toMatch(/nixos-restic-b2:healthcheckUrl: must be a Healthchecks ping URL/);
   expect(err?.message).not.toContain("SECRET-x");
+});
+
+test("drillHealthcheckUrl: its own .age file, pushed to the host; the drill unit pings it; the URL only in its encryption's stdin", async () => {
+  const DRILL_HC = "https://hc-ping.com/0f0e0d0c-0b0a-4909-8807-060504030201";
+  await run({ ...BASE, "nixos-restic-b2:drillHealthcheckUrl": DRILL_HC });
+  expect(mocks.resources.map((r) => r.name)).toContain("laptop-drill-healthcheck");
+  const deploy = mocks.one("command:remote:Command", "laptop-deploy");
+  const text = "CIPHERTEXT of secrets/laptop/restic/drill-healthcheck.age";
+  expect(String(deploy.inputs.create)).toContain(`'--file' 'secrets/drill-healthcheck.age=${createHash("sha256").update(text, "utf8").digest("hex")}'`);
+  const stdin = String(deploy.inputs.stdin);
+  expect(stdin).toContain(`rb2_file 'secrets/drill-healthcheck.age' '${text}'\n`);
+  expect(stdin).toContain("start --name restic-b2-drill-daily --healthcheck ${config.age.secrets.restic-b2-daily-drill-healthcheck.path}");
+  for (const r of mocks.resources) {
+    for (const [k, v] of Object.entries(r.inputs)) {
+      if (k === "stdin" && r.name === "laptop-drill-healthcheck") continue;
+      expect(JSON.stringify(v)).not.toContain(DRILL_HC);
+    }
+  }
+});
+
+test("a malformed drillHealthcheckUrl: refused naming the key, not the value", () => {
+  pulumi.runtime.setAllConfig({ ...BASE, "nixos-restic-b2:drillHealthcheckUrl": "https://example.org/SECRET-y" }, [...SECRET_KEYS]);
+  let err: Error | undefined;
+  jest.isolateModules(() => {
+    try {
+      require("../../index");
+    } catch (e) {
+      err = e as Error;
+    }
+  });
+  expect(err?.message).toMatch(/nixos-restic-b2:drillHealthcheckUrl: must be a Healthchecks ping URL/);
+  expect(err?.message).not.toContain("SECRET-y");
 });

@@ -227,6 +227,9 @@ let
             default = { };
           };
           stateVersion = mkOption { type = types.str; default = "26.05"; };
+          # As in NixOS (nixos/modules/system/activation/top-level.nix): build
+          # products by name, lazily typed (the monitoring script lives here).
+          build = mkOption { type = types.lazyAttrsOf types.unspecified; default = { }; };
         };
         i18n.defaultLocale = mkOption { type = types.str; default = "en_US.UTF-8"; };
         boot = loose;
