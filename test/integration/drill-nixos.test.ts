@@ -70,7 +70,7 @@ test("the drill unit and timer are valid NixOS units and valid systemd units", (
   const service = out.service.split("\n");
   for (const line of [
     "After=network-online.target restic-backups-daily.service",
-    "OnFailure=restic-backups-daily-notify-failure.service",
+    "OnFailure=restic-b2-drill-daily-notify-failure.service",
     "Wants=network-online.target",
     "X-RestartIfChanged=false",
     "CacheDirectory=restic-b2/daily",
@@ -97,7 +97,7 @@ test("the drill unit and timer are valid NixOS units and valid systemd units", (
   writeFileSync(exe, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
   writeFileSync(join(units, "restic-b2-drill-daily.service"), out.service.replace(/^ExecStart=.*$/m, `ExecStart=${exe}`));
   writeFileSync(join(units, "restic-b2-drill-daily.timer"), out.timer);
-  writeFileSync(join(units, "restic-backups-daily-notify-failure.service"), `[Service]\nType=oneshot\nExecStart=${exe}\n`);
+  writeFileSync(join(units, "restic-b2-drill-daily-notify-failure.service"), `[Service]\nType=oneshot\nExecStart=${exe}\n`);
   const v = spawnSync("systemd-analyze", ["verify", "--man=no", "restic-b2-drill-daily.timer", "restic-b2-drill-daily.service"], {
     cwd: units,
     encoding: "utf8",
