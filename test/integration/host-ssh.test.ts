@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { hostCommand, HostCommandParams, HOST_SCRIPT, HOST_SCRIPT_NAME, shellQuote } from "../../lib/host/shell";
 import { ensureSudoUser, removeSudoEntry, requireRoot, RunResult, snapshotTree, TestSshd, TreeEntry } from "../support/sshd";
+import { nixInstantiateOnce } from "../support/nix-instantiate";
 
 requireRoot();
 
@@ -139,7 +140,7 @@ describe("install over SSH", () => {
     );
     expect(modeOf(path.join(srv.configDir, "configuration.nix"))).toBe("0644");
     for (const f of [path.join(dir, "module.nix"), path.join(srv.configDir, "configuration.nix")]) {
-      const p = spawnSync("nix-instantiate", ["--parse", f], { encoding: "utf8" });
+      const p = nixInstantiateOnce(["--parse", f]);
       expect(p.stderr).toBe("");
       expect(p.status).toBe(0);
     }

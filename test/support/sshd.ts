@@ -11,6 +11,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { shellQuote } from "../../lib/host/shell";
+import { nixEnvironment } from "./nix-instantiate";
 
 export interface RunResult {
   code: number;
@@ -85,6 +86,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 function stubScripts(state: string): Record<string, string> {
   const q = shellQuote(state);
+  const nixEnv = Object.entries(nixEnvironment(path.join(state, "nix")))
+    .map(([k, v]) => `${k}=${shellQuote(v)}`)
+    .join(" ");
   const newGeneration = `
   cur=$(readlink "$st/profiles/system")
   n=\${cur#system-}; n=\${n%-link}
@@ -108,7 +112,9 @@ esac
 echo "building the system configuration..."
 cfg=$(cat "$st/config-dir")
 if [ -e "$cfg/restic-b2/module.nix" ]; then
-  if ! nix-instantiate --parse "$cfg/restic-b2/module.nix" > /dev/null 2> "$st/parse.err"; then
+  # nix-instantiate with the tests' own Nix settings (test/support/nix-instantiate.ts): any warning fails too.
+  mkdir -p "$st/nix/home" "$st/nix/nix/etc"
+  if ! ${nixEnv} nix-instantiate --readonly-mode --parse "$cfg/restic-b2/module.nix" > /dev/null 2> "$st/parse.err" || [ -s "$st/parse.err" ]; then
     echo "error: stub: restic-b2/module.nix does not parse:"
     cat "$st/parse.err"
     exit 1
