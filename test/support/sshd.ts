@@ -437,6 +437,11 @@ export class TestSshd {
     throw new Error(`sshd could not find a free port:\n${this.log}`);
   }
 
+  /** What sshd logged so far (LogLevel INFO on stderr): e.g. one "Accepted publickey" line per authenticated session. */
+  serverLog(): string {
+    return this.log;
+  }
+
   /** "ssh-ed25519 AAAA..." of this server's host key. */
   hostPublicKey(): string {
     return fs.readFileSync(this.hostPubKey, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
