@@ -240,18 +240,18 @@ export const SUDO_USER = "restic-b2-test";
  * file is checked with `visudo -cf` before it is renamed into place, so a bad
  * entry can never break sudo for the machine.
  */
-export function ensureSudoUser(stubBin: string): string {
+export function ensureSudoUser(stubBin: string, user: string = SUDO_USER): string {
   requireRoot();
-  if (spawnSync("id", ["-u", SUDO_USER]).status !== 0) {
-    sh("useradd", ["-m", "-s", "/bin/sh", SUDO_USER]);
+  if (spawnSync("id", ["-u", user]).status !== 0) {
+    sh("useradd", ["-m", "-s", "/bin/sh", user]);
   }
-  sh("usermod", ["-p", "*", SUDO_USER]);
+  sh("usermod", ["-p", "*", user]);
   const entry =
     `# nixos-restic-b2 integration tests (test/support/sshd.ts): passwordless sudo for the test user\n` +
-    `Defaults:${SUDO_USER} secure_path=${stubBin}:/usr/sbin:/usr/bin:/sbin:/bin\n` +
-    `${SUDO_USER} ALL=(ALL) NOPASSWD: ALL\n`;
-  const target = `/etc/sudoers.d/${SUDO_USER}`;
-  const tmp = `/etc/sudoers.d/.${SUDO_USER}.${process.pid}.tmp`;
+    `Defaults:${user} secure_path=${stubBin}:/usr/sbin:/usr/bin:/sbin:/bin\n` +
+    `${user} ALL=(ALL) NOPASSWD: ALL\n`;
+  const target = `/etc/sudoers.d/${user}`;
+  const tmp = `/etc/sudoers.d/.${user}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, entry, { mode: 0o440 });
   try {
     sh("visudo", ["-cf", tmp]);
@@ -259,12 +259,12 @@ export function ensureSudoUser(stubBin: string): string {
   } finally {
     fs.rmSync(tmp, { force: true });
   }
-  return SUDO_USER;
+  return user;
 }
 
 /** Removes the sudoers entry again (the account stays: it has no password and no keys outside the tests). */
-export function removeSudoEntry(): void {
-  fs.rmSync(`/etc/sudoers.d/${SUDO_USER}`, { force: true });
+export function removeSudoEntry(user: string = SUDO_USER): void {
+  fs.rmSync(`/etc/sudoers.d/${user}`, { force: true });
 }
 
 // ---- the server -------------------------------------------------------------
