@@ -43,7 +43,7 @@ step() { # $1 step name, then the command
   local name=$1 out
   shift
   if ! out=$("$@" 2>&1); then
-    fail "$name" "command: $*" "$out"
+    fail "$name" "command: $*" "$(printf '%s\n' "$out" | grep -v '^go: downloading ' | tail -n 60)"
   fi
 }
 
@@ -71,6 +71,12 @@ find_shared() {
   return 1
 }
 
+# Go is only needed when something has to be built.
+need_go() {
+  command -v go >/dev/null 2>&1 ||
+    fail "$1" "Go is not installed (go not on PATH); Go 1.26 is needed to build the engine the first time."
+}
+
 sources_ready=''
 prepare_sources() { # checks and extracts ../shared/engine once
   [ -z "$sources_ready" ] || return 0
@@ -95,6 +101,7 @@ if [ "$("$BIN/pulumi" version 2>/dev/null || true)" = "v$ENGINE_VERSION" ]; then
   log "pulumi v$ENGINE_VERSION already built"
 else
   log "building pulumi v$ENGINE_VERSION (first build: about 1.5 GB of modules, about 5 minutes)"
+  need_go "CLI"
   cli=$SRC/cli
   mkdir -p "$cli"
   [ -f "$cli/go.mod" ] || printf 'module local/pulumi-engine\n\ngo 1.26\n' >"$cli/go.mod"
@@ -110,6 +117,7 @@ if [ "$("$BIN/pulumi-language-nodejs" -version 2>/dev/null || true)" = "v$ENGINE
   log "pulumi-language-nodejs v$ENGINE_VERSION already built"
 else
   log "building pulumi-language-nodejs v$ENGINE_VERSION (about 2 minutes after the CLI)"
+  need_go "language host"
   prepare_sources
   d=$SRC/extract/pulumi-language-nodejs-v$ENGINE_VERSION
   step "language host: go mod edit (drop the monorepo replaces, require pkg/sdk v$ENGINE_VERSION)" sh -c "cd '$d' && go mod edit \
@@ -128,6 +136,7 @@ if [ -x "$BIN/pulumi-resource-command" ] && [ "$(cat "$STAMP" 2>/dev/null || tru
   log "pulumi-resource-command v$COMMAND_VERSION already built"
 else
   log "building pulumi-resource-command v$COMMAND_VERSION"
+  need_go "command provider"
   prepare_sources
   d=$SRC/extract/pulumi-command-v$COMMAND_VERSION/provider
   gp=$SRC/extract/pulumi-go-provider-v$GO_PROVIDER_VERSION

@@ -108,6 +108,8 @@ const NOT_COPIED = new Set(["node_modules", ".git", "test", ".pulumi", "secrets"
 
 export interface ProjectOptions {
   stack?: string;
+  /** The program to copy (default: this repository). */
+  source?: string;
   /** Plain project config (keys without the namespace); lists and booleans as JSON values. */
   config: Record<string, unknown>;
   /** Secret project config, set with `pulumi config set --secret` (value on stdin). */
@@ -140,9 +142,10 @@ export class E2eProject {
     this.stack = opts.stack ?? "e2e";
     this.extraEnv = { ...(opts.env ?? {}) };
     for (const d of [this.project, this.state, this.home, path.join(this.dir, "home")]) fs.mkdirSync(d, { recursive: true });
-    for (const name of fs.readdirSync(REPO)) {
+    const source = opts.source ?? REPO;
+    for (const name of fs.readdirSync(source)) {
       if (NOT_COPIED.has(name) || /^Pulumi\..+\.yaml$/.test(name)) continue;
-      fs.cpSync(path.join(REPO, name), path.join(this.project, name), { recursive: true, dereference: false });
+      fs.cpSync(path.join(source, name), path.join(this.project, name), { recursive: true, dereference: false });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(this.project, "node_modules"));
   }
