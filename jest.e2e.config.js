@@ -13,4 +13,6 @@ module.exports = {
   globalSetup: "<rootDir>/test/e2e/global-setup.ts",
   testTimeout: 300000,
   maxWorkers: 2,
+  // List every scenario in the CI log.
+  verbose: true,
 };

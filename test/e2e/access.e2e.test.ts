@@ -7,7 +7,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TestSshd, TreeEntry, ensureSudoUser, removeSudoEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, ageDecrypt, expectOk, findEngine, text } from "./harness";
+import { E2eProject, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, passwordFromState, text } from "./harness";
 
 let srv: TestSshd;
 let p: E2eProject;
@@ -20,6 +20,8 @@ let pristine: TreeEntry[];
  * integration run removing its sudoers entry cannot break this file.
  */
 const SUDO_USER = "restic-b2-e2e";
+const KEY = "K0042e2eAccessB2KeyNeverInPlaintext7a8b9c";
+let password = "";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,7 +68,7 @@ beforeAll(async () => {
       paths: ["/home"],
     },
     // No sshPrivateKey: the command provider asks the agent at SSH_AUTH_SOCK.
-    secrets: { existingKeyId: "0042e2e0000000000000000d4", existingKey: "K0042e2eAccessB2KeyNeverInPlaintext7a8b9c" },
+    secrets: { existingKeyId: "0042e2e0000000000000000d4", existingKey: KEY },
     env: { SSH_AUTH_SOCK: sock },
   });
 }, 120_000);
@@ -94,6 +96,7 @@ test("SSH agent: pulumi up as root with the key only in the agent", async () => 
   expect(accepted("root")).toBeGreaterThan(0);
   expect(srv.rebuildCalls()).toEqual(["switch"]);
   expectInstalled();
+  password = passwordFromState((await p.exportState(true)).deployment);
 });
 
 test("without the agent the same stack cannot connect (the agent was what authenticated)", async () => {
@@ -128,4 +131,9 @@ test("destroy through sudo leaves the fake root byte-identical", async () => {
   expectOk(await p.destroy());
   expect(accepted(SUDO_USER)).toBeGreaterThan(sessions);
   expect(snapshotTree(srv.root)).toEqual(pristine);
+});
+
+test("no plaintext restic password or B2 key in state, .pulumi/ or any CLI output", async () => {
+  expect(password).toMatch(/^[0-9a-f]{64}$/);
+  expect(findLeaks(await leakPlaces(p), { "restic password": password, "B2 key": KEY })).toEqual([]);
 });

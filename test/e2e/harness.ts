@@ -342,6 +342,24 @@ export function findLeaks(places: Array<{ where: string; text: string }>, secret
   return leaks;
 }
 
+/**
+ * Every place of this project a secret must never be in plaintext: the
+ * `pulumi stack export` (without --show-secrets), every file of the backend
+ * (.pulumi/: state, history, backups) and of PULUMI_HOME, the stack file, and
+ * every CLI output so far (except --show-secrets exports, which are meant to).
+ */
+export async function leakPlaces(p: E2eProject): Promise<Array<{ where: string; text: string }>> {
+  const exported = (await p.exportState()).text;
+  return [
+    { where: "pulumi stack export", text: exported },
+    ...p.stateFiles().map((f) => ({ where: path.relative(p.dir, f.file), text: f.text })),
+    { where: path.basename(p.stackFile), text: fs.readFileSync(p.stackFile, "utf8") },
+    ...p.outputs
+      .filter((o) => !o.args.includes("--show-secrets"))
+      .map((o, i) => ({ where: `output ${i} of pulumi ${o.args.join(" ")}`, text: o.stdout + o.stderr })),
+  ];
+}
+
 /** The lines of an OpenSSH private key that carry key material (each long enough to be unique). */
 export function privateKeyLines(pem: string): string[] {
   return pem

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { NixSandbox } from "../support/nix-instantiate";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, ageDecrypt, expectOk, findEngine } from "./harness";
+import { E2eProject, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, passwordFromState, privateKeyLines } from "./harness";
 
 let srv: TestSshd;
 let nix: NixSandbox;
@@ -17,6 +17,8 @@ let canary: string;
 let pristine: TreeEntry[];
 let paths: string[];
 let exclude: string[];
+let password = "";
+const KEY = "K0042e2eHostileB2KeyNeverInPlaintext1a2b3c";
 
 beforeAll(async () => {
   srv = await TestSshd.start();
@@ -57,7 +59,7 @@ beforeAll(async () => {
       paths,
       exclude,
     },
-    secrets: { existingKeyId: "0042e2e0000000000000000b2", existingKey: "K0042e2eHostileB2KeyNeverInPlaintext1a2b3c", sshPrivateKey: fs.readFileSync(srv.clientKey, "utf8") },
+    secrets: { existingKeyId: "0042e2e0000000000000000b2", existingKey: KEY, sshPrivateKey: fs.readFileSync(srv.clientKey, "utf8") },
   });
 }, 120_000);
 
@@ -71,6 +73,7 @@ test("pulumi up: the hostile strings arrive as data; nothing they name ran", asy
   expectOk(await p.up());
   expect(fs.readdirSync(canary)).toEqual([]);
   expect(srv.rebuildCalls()).toEqual(["switch"]);
+  password = passwordFromState((await p.exportState(true)).deployment);
 
   const m = path.join(srv.configDir, "restic-b2", "module.nix");
   nix.parseFile(m);
@@ -92,4 +95,10 @@ test("destroy: the host is byte-identical to before, still nothing ran", async (
   expectOk(await p.destroy());
   expect(snapshotTree(srv.root)).toEqual(pristine);
   expect(fs.readdirSync(canary)).toEqual([]);
+});
+
+test("no plaintext restic password, B2 key or SSH private key in state, .pulumi/ or any CLI output", async () => {
+  const secrets: Record<string, string> = { "restic password": password, "B2 key": KEY };
+  privateKeyLines(fs.readFileSync(srv.clientKey, "utf8")).forEach((l, i) => (secrets[`SSH private key line ${i + 1}`] = l));
+  expect(findLeaks(await leakPlaces(p), secrets)).toEqual([]);
 });

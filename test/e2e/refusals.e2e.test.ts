@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, PLAIN_KEYS, RawConfig, parseConfig } from "../../lib/config";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, findEngine, publicKey, sshKeygen, sshSessions, text } from "./harness";
+import { E2eProject, findEngine, findLeaks, leakPlaces, privateKeyLines, publicKey, sshKeygen, sshSessions, text } from "./harness";
 
 let srv: TestSshd;
 let p: E2eProject;
@@ -94,4 +94,11 @@ test.each([
   expect(srv.serverLog().slice(logBefore)).toBe(""); // not even a connection attempt
   expectHostUntouched(sessions);
   expect(fs.existsSync(path.join(keys, `secrets-${key}`))).toBe(false); // nothing written locally either
+});
+
+test("no plaintext B2 key or SSH private key in state, .pulumi/ or any CLI output of the refused runs", async () => {
+  const secrets: Record<string, string> = { "B2 key": SECRETS.existingKey, "B2 key id": SECRETS.existingKeyId };
+  privateKeyLines(fs.readFileSync(srv.clientKey, "utf8")).forEach((l, i) => (secrets[`SSH private key line ${i + 1}`] = l));
+  expect(p.outputs.filter((o) => o.code !== 0).length).toBeGreaterThanOrEqual(4);
+  expect(findLeaks(await leakPlaces(p), secrets)).toEqual([]);
 });
