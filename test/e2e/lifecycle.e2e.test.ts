@@ -94,6 +94,14 @@ afterAll(async () => {
   await srv?.stop();
 });
 
+test("pulumi preview before the first up plans the resources and touches nothing on the host", async () => {
+  const r = expectOk(await p.preview());
+  expect(text(r)).toMatch(/\+ +command:remote:Command +e2e-deploy +create/);
+  expect(calls()).toEqual({ rebuild: 0, systemctl: 0, journalctl: 0 });
+  expect(sshSessions(srv.serverLog())).toBe(0);
+  expect(snapshotTree(srv.root)).toEqual(pristine);
+});
+
 test("pulumi up: the host gets the module and files that open with its key, the admins get theirs", async () => {
   const r = expectOk(await p.up());
   expect(srv.rebuildCalls()).toEqual(["switch"]);
