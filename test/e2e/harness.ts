@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT } from "../../lib/config";
+import type { NixSandbox } from "../support/nix-instantiate";
 
 export const REPO = path.resolve(__dirname, "../..");
 const COMMAND_VERSION = "1.2.1";
@@ -366,6 +367,20 @@ export function privateKeyLines(pem: string): string[] {
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l.length >= 40 && !l.startsWith("-----"));
+}
+
+/**
+ * The restic backup a module on the host declares, evaluated by nix-instantiate
+ * after a parse check: the module is applied to stub arguments whose
+ * `config.age.secrets.<n>.path` is what agenix gives (/run/agenix/<n>).
+ */
+export function evaluateBackup(nix: NixSandbox, modulePath: string, name = "daily"): Record<string, unknown> {
+  nix.parseFile(modulePath);
+  const m = modulePath;
+  const stub = `{ config = { age.secrets = builtins.mapAttrs (n: _: { path = "/run/agenix/\${n}"; }) (import ${m} { config = {}; pkgs = {}; lib = {}; }).age.secrets; }; pkgs = {}; lib = {}; }`;
+  return nix.evalJson(
+    `let b = (import ${m} ${stub}).services.restic.backups.${JSON.stringify(name)}; in { inherit (b) paths exclude passwordFile repositoryFile environmentFile; }`,
+  ) as Record<string, unknown>;
 }
 
 /** Decrypts a file with the age CLI and an SSH identity file. */

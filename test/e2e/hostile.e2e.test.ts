@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { NixSandbox } from "../support/nix-instantiate";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, passwordFromState, privateKeyLines } from "./harness";
+import { E2eProject, ageDecrypt, evaluateBackup, expectOk, findEngine, findLeaks, leakPlaces, passwordFromState, privateKeyLines } from "./harness";
 
 let srv: TestSshd;
 let nix: NixSandbox;
@@ -75,11 +75,8 @@ test("pulumi up: the hostile strings arrive as data; nothing they name ran", asy
   expect(srv.rebuildCalls()).toEqual(["switch"]);
   password = passwordFromState((await p.exportState(true)).deployment);
 
-  const m = path.join(srv.configDir, "restic-b2", "module.nix");
-  nix.parseFile(m);
-  const stub = `{ config = { age.secrets = builtins.mapAttrs (n: _: { path = "/run/agenix/\${n}"; }) (import ${m} { config = {}; pkgs = {}; lib = {}; }).age.secrets; }; pkgs = {}; lib = {}; }`;
-  const b = nix.evalJson(`let b = (import ${m} ${stub}).services.restic.backups.daily; in { inherit (b) paths exclude; }`);
-  expect(b).toEqual({ paths, exclude });
+  const b = evaluateBackup(nix, path.join(srv.configDir, "restic-b2", "module.nix"));
+  expect({ paths: b.paths, exclude: b.exclude }).toEqual({ paths, exclude });
   expect(ageDecrypt(srv.hostKey, path.join(srv.configDir, "restic-b2", "secrets", "repo.age"))).toBe("b2:e2e-restic-hostile");
   expect(fs.readdirSync(canary)).toEqual([]);
 });

@@ -11,6 +11,7 @@ import { NixSandbox } from "../support/nix-instantiate";
 import {
   E2eProject,
   ageDecrypt,
+  evaluateBackup,
   expectOk,
   findEngine,
   findLeaks,
@@ -61,13 +62,8 @@ function baseConfig(): Record<string, unknown> {
   };
 }
 
-/** The module on the host, evaluated with stub arguments: the restic backup it declares. */
-function evaluateHostModule(): Record<string, unknown> {
-  const m = path.join(hostDir(), "module.nix");
-  nix.parseFile(m);
-  const stub = `{ config = { age.secrets = builtins.mapAttrs (n: _: { path = "/run/agenix/\${n}"; }) (import ${m} { config = {}; pkgs = {}; lib = {}; }).age.secrets; }; pkgs = {}; lib = {}; }`;
-  return nix.evalJson(`let b = (import ${m} ${stub}).services.restic.backups.daily; in { inherit (b) paths exclude passwordFile repositoryFile environmentFile; }`) as Record<string, unknown>;
-}
+/** The module on the host, evaluated: the restic backup it declares. */
+const evaluateHostModule = () => evaluateBackup(nix, path.join(hostDir(), "module.nix"));
 
 function importLines(): string[] {
   return fs.readFileSync(path.join(srv.configDir, "configuration.nix"), "utf8").split("\n").filter((l) => l.includes(MARK));
