@@ -25,7 +25,8 @@ ENGINE_VERSION=3.259.0         # CLI, language host, pkg/v3 and sdk/v3: one rele
 COMMAND_VERSION=1.2.1          # what @pulumi/command 1.2.1 asks the engine for
 GO_PROVIDER_VERSION=1.3.0      # what pulumi-command v1.2.1's go.mod requires
 CACHE=${PULUMI_ENGINE_CACHE:-$HOME/.cache/nixos-restic-b2-engine}
-BIN=$CACHE/bin
+BIN=$CACHE/bin            # pulumi and its language host: put this first on PATH
+PROVIDER=$CACHE/provider  # the command provider: registered in a PULUMI_HOME, kept off PATH
 SRC=$CACHE/src
 install_home=''
 case "${1:-}" in
@@ -53,7 +54,11 @@ lock_version=$(node -p 'require("./package-lock.json").packages["node_modules/@p
   fail "versions" "package-lock.json pins @pulumi/command $lock_version, but this script builds the command provider $COMMAND_VERSION;" \
     "the engine would not find the plugin version the SDK asks for. Update the script's COMMAND_VERSION and sources together."
 
-mkdir -p "$BIN" "$SRC"
+mkdir -p "$BIN" "$PROVIDER" "$SRC"
+# Earlier builds kept the provider in bin/; on PATH the engine would take it
+# from there ("using pulumi-resource-command from $PATH") instead of the
+# registered plugin.
+rm -f "$BIN/pulumi-resource-command" "$BIN/pulumi-resource-command.version"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 LDFLAGS_PULUMI="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$ENGINE_VERSION"
 
@@ -131,8 +136,8 @@ fi
 
 # --- 3. the command provider, from ../shared/engine -------------------------
 # The provider has no -version flag; a stamp next to it records what was built.
-STAMP=$BIN/pulumi-resource-command.version
-if [ -x "$BIN/pulumi-resource-command" ] && [ "$(cat "$STAMP" 2>/dev/null || true)" = "v$COMMAND_VERSION go-provider v$GO_PROVIDER_VERSION" ]; then
+STAMP=$PROVIDER/pulumi-resource-command.version
+if [ -x "$PROVIDER/pulumi-resource-command" ] && [ "$(cat "$STAMP" 2>/dev/null || true)" = "v$COMMAND_VERSION go-provider v$GO_PROVIDER_VERSION" ]; then
   log "pulumi-resource-command v$COMMAND_VERSION already built"
 else
   log "building pulumi-resource-command v$COMMAND_VERSION"
@@ -141,8 +146,8 @@ else
   d=$SRC/extract/pulumi-command-v$COMMAND_VERSION/provider
   gp=$SRC/extract/pulumi-go-provider-v$GO_PROVIDER_VERSION
   step "command provider: go mod edit -replace pulumi-go-provider=$gp" sh -c "cd '$d' && go mod edit -replace 'github.com/pulumi/pulumi-go-provider=$gp'"
-  step "command provider: go build" sh -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=v$COMMAND_VERSION' -o '$BIN/pulumi-resource-command.partial' ./cmd/pulumi-resource-command"
-  mv -f "$BIN/pulumi-resource-command.partial" "$BIN/pulumi-resource-command"
+  step "command provider: go build" sh -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=v$COMMAND_VERSION' -o '$PROVIDER/pulumi-resource-command.partial' ./cmd/pulumi-resource-command"
+  mv -f "$PROVIDER/pulumi-resource-command.partial" "$PROVIDER/pulumi-resource-command"
   printf 'v%s go-provider v%s\n' "$COMMAND_VERSION" "$GO_PROVIDER_VERSION" >"$STAMP"
 fi
 
@@ -150,7 +155,7 @@ fi
 if [ -n "$install_home" ]; then
   mkdir -p "$install_home"
   step "register the command plugin in $install_home" env PULUMI_HOME="$install_home" PULUMI_SKIP_UPDATE_CHECK=true \
-    "$BIN/pulumi" plugin install resource command "v$COMMAND_VERSION" --file "$BIN/pulumi-resource-command" --reinstall --non-interactive
+    "$BIN/pulumi" plugin install resource command "v$COMMAND_VERSION" --file "$PROVIDER/pulumi-resource-command" --reinstall --non-interactive
   log "command plugin v$COMMAND_VERSION registered in $install_home"
 fi
 
@@ -158,6 +163,7 @@ cat <<EOF
 export PATH=$BIN:\$PATH
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-# per run: PULUMI_HOME=<temp dir> (then: $0 --install-plugin \$PULUMI_HOME),
+# per PULUMI_HOME (the command provider is not on PATH): $0 --install-plugin \$PULUMI_HOME
+# per run: PULUMI_HOME=<temp dir>,
 # PULUMI_BACKEND_URL=file://<temp dir>, PULUMI_CONFIG_PASSPHRASE=<anything>
 EOF

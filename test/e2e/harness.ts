@@ -53,7 +53,7 @@ const which = (name: string) => {
  */
 export function findEngine(): Engine {
   const bin = cacheBin();
-  const built = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-command"].map((n) => path.join(bin, n));
+  const built = [path.join(bin, "pulumi"), path.join(bin, "pulumi-language-nodejs"), path.join(path.dirname(bin), "provider", "pulumi-resource-command")];
   if (built.every(isExec)) {
     const version = spawnSync(built[0], ["version"], { encoding: "utf8" }).stdout.trim();
     return {
