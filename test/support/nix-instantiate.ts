@@ -3,6 +3,13 @@
 // and the store, state, log, config and home directories pointed into it.
 // Fails (never skips) when nix-instantiate is missing; set NIX_INSTANTIATE to
 // use another binary.
+//
+// The configuration is the tests' own, never the machine's: NIX_CONF_DIR is an
+// empty directory and NIX_CONFIG sets what Nix would otherwise take from the
+// machine. Run as root, Nix defaults build-users-group to "nixbld" and warns
+// when that group does not exist (Debian's nix-bin on a fresh machine), so the
+// tests set it empty: no build users are needed to parse or evaluate. Any
+// other warning still reaches stderr, which the tests require to be empty.
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -17,13 +24,48 @@ export interface NixResult {
   stderr: string;
 }
 
+/** Nix settings the tests control (see the header): no machine config, no build users, no NIX_PATH. */
+export const NIX_TEST_CONFIG = "build-users-group =\n";
+
+/**
+ * The environment for nix-instantiate with everything under `dir` (its
+ * home, nix/etc, nix/store, nix/var, nix/log; home and nix/etc must exist).
+ * Also used by the stub nixos-rebuild in test/support/sshd.ts.
+ */
+export function nixEnvironment(dir: string): Record<string, string> {
+  return {
+    HOME: join(dir, "home"),
+    NIX_STORE_DIR: join(dir, "nix", "store"),
+    NIX_STATE_DIR: join(dir, "nix", "var"),
+    NIX_LOG_DIR: join(dir, "nix", "log"),
+    NIX_CONF_DIR: join(dir, "nix", "etc"),
+    NIX_CONFIG: NIX_TEST_CONFIG,
+    NIX_PATH: "",
+  };
+}
+
+/** Creates the directories nixEnvironment(dir) names. */
+export function makeNixDirs(dir: string): void {
+  for (const d of ["home", "nix/etc"]) mkdirSync(join(dir, d), { recursive: true });
+}
+
+/** One nix-instantiate call in a throw-away sandbox (for tests that need a single call). */
+export function nixInstantiateOnce(args: string[]): NixResult {
+  const sandbox = new NixSandbox();
+  try {
+    return sandbox.run(args);
+  } finally {
+    sandbox.cleanup();
+  }
+}
+
 export class NixSandbox {
   /** The temporary directory; also the working directory of every call. */
   readonly dir: string;
 
   constructor(prefix = "nix-instantiate-test-") {
     this.dir = mkdtempSync(join(tmpdir(), prefix));
-    for (const d of ["home", "nix/etc"]) mkdirSync(join(this.dir, d), { recursive: true });
+    makeNixDirs(this.dir);
     const r = spawnSync(NIX_INSTANTIATE, ["--version"], { env: this.env(), encoding: "utf8" });
     if (r.error || r.status !== 0) {
       this.cleanup();
@@ -32,17 +74,7 @@ export class NixSandbox {
   }
 
   env(): NodeJS.ProcessEnv {
-    return {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: join(this.dir, "home"),
-      NIX_STORE_DIR: join(this.dir, "nix", "store"),
-      NIX_STATE_DIR: join(this.dir, "nix", "var"),
-      NIX_LOG_DIR: join(this.dir, "nix", "log"),
-      NIX_CONF_DIR: join(this.dir, "nix", "etc"),
-      NIX_PATH: "",
-      // A fresh machine has no nixbld group; without this Nix warns about it.
-      NIX_CONFIG: "build-users-group =",
-    };
+    return { PATH: process.env.PATH ?? "/usr/bin:/bin", ...nixEnvironment(this.dir) };
   }
 
   run(args: string[]): NixResult {
