@@ -60,7 +60,7 @@ beforeAll(async () => {
       createBucket: false,
       bucketName: "e2e-restic-access",
       hostKey: srv.hostPublicKey(),
-      secretsDir: path.join(srv.dir, "e2e-secrets-out"),
+      agenixDir: path.join(srv.dir, "e2e-secrets-out"),
       host: "127.0.0.1",
       sshPort: srv.port,
       hostConfigDir: srv.configDir,

@@ -2,10 +2,11 @@
 // Nix interpolation, command substitution, backticks, spaces, shell
 // separators. They must reach the host as data: nothing they name runs
 // (locally or on the host), and the module on the host evaluates back to the
-// exact strings. Newlines are refused by the parser (test/e2e/refusals).
+// strings restic is meant to read. Newlines are refused by the parser (test/e2e/refusals).
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { excludeFileLine, filesFromLine } from "../../lib/nix/restic-args";
 import { NixSandbox } from "../support/nix-instantiate";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
 import { E2eProject, ageDecrypt, evaluateBackup, expectOk, findEngine, findLeaks, leakPlaces, passwordFromState, privateKeyLines } from "./harness";
@@ -51,7 +52,7 @@ beforeAll(async () => {
       createBucket: false,
       bucketName: "e2e-restic-hostile",
       hostKey: srv.hostPublicKey(),
-      secretsDir: path.join(nix.dir, "secrets-out"),
+      agenixDir: path.join(nix.dir, "secrets-out"),
       host: "127.0.0.1",
       sshPort: srv.port,
       hostConfigDir: srv.configDir,
@@ -76,7 +77,10 @@ test("pulumi up: the hostile strings arrive as data; nothing they name ran", asy
   password = passwordFromState((await p.exportState(true)).deployment);
 
   const b = evaluateBackup(nix, path.join(srv.configDir, "restic-b2", "module.nix"));
-  expect({ paths: b.paths, exclude: b.exclude }).toEqual({ paths, exclude });
+  // The module holds each value as restic's files will read it (lib/nix/restic-args.ts:
+  // paths as literal --files-from globs, exclude patterns with $ doubled), which the
+  // module-system tests check against restic itself.
+  expect({ paths: b.paths, exclude: b.exclude }).toEqual({ paths: paths.map(filesFromLine), exclude: exclude.map(excludeFileLine) });
   expect(ageDecrypt(srv.hostKey, path.join(srv.configDir, "restic-b2", "secrets", "repo.age"))).toBe("b2:e2e-restic-hostile");
   expect(fs.readdirSync(canary)).toEqual([]);
 });

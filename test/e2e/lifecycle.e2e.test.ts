@@ -52,7 +52,7 @@ function baseConfig(): Record<string, unknown> {
     bucketName: BUCKET,
     hostKey: srv.hostPublicKey(),
     adminKeys: [publicKey(adminEd), publicKey(adminRsa)],
-    secretsDir: secretsDir(),
+    agenixDir: secretsDir(),
     host: "127.0.0.1",
     sshPort: srv.port,
     hostConfigDir: srv.configDir,

@@ -20,7 +20,7 @@ function goodConfig(): Record<string, unknown> {
     createBucket: false,
     bucketName: "e2e-restic-refusals",
     hostKey: srv.hostPublicKey(),
-    secretsDir: path.join(keys, "secrets-out"),
+    agenixDir: path.join(keys, "secrets-out"),
     host: "127.0.0.1",
     sshPort: srv.port,
     hostConfigDir: srv.configDir,
@@ -80,7 +80,7 @@ test.each([
   ["an ECDSA hostKey", { hostKey: "" }, "hostKey"],
   ["a newline in a path", { paths: ["/home", "/srv/line1\nline2"] }, "paths"],
 ])("%s fails before anything reaches the host, with the parser's message", async (_name, change, key) => {
-  const config: Record<string, unknown> = { ...goodConfig(), secretsDir: path.join(keys, `secrets-${key}`), ...change };
+  const config: Record<string, unknown> = { ...goodConfig(), agenixDir: path.join(keys, `secrets-${key}`), ...change };
   if (key === "hostKey") config.hostKey = publicKey(sshKeygen(keys, "ecdsa_host", "ecdsa"));
   const problems = parserProblems(config);
   expect(problems.join("\n")).toContain(key);
