@@ -141,6 +141,10 @@ test("pulumi up with a wrong resticPassword for the existing repository fails wi
   expect(out).toContain("restic-b2-verify-daily: wrong password: the repository exists but does not accept the deployed password (resticPassword)");
   // ... and restic's own message is in the output.
   expect(out).toMatch(/restic: Fatal: wrong password or no key found/);
+  expect(out).toContain("restic-b2-host: restored the previous state of");
+  // Readable like a failed switch (issue 9): short, no script or payload.
+  expect(Buffer.byteLength(out)).toBeLessThan(8192);
+  for (const payload of ["rb2_file", "BEGIN AGE ENCRYPTED FILE", "age-encryption.org/v1", "verify_repository() {"]) expect(out).not.toContain(payload);
   // Rolled back like a failed switch: the fake root is byte-identical to before. (The
   // engine runs the production command, which watches /nix/var/nix/profiles/system,
   // not the stub's profile, so no `switch --rollback` is seen here; the generation
