@@ -105,7 +105,7 @@ export interface CliResult {
 }
 
 /** Top-level project entries that are not part of a user's checkout of the program. */
-const NOT_COPIED = new Set(["node_modules", ".git", "test", ".pulumi", "secrets", "coverage", ".ci", "scripts"]);
+export const NOT_COPIED = new Set(["node_modules", ".git", "test", ".pulumi", "secrets", "coverage", ".ci", "scripts"]);
 
 export interface ProjectOptions {
   stack?: string;

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { NixSandbox } from "../support/nix-instantiate";
-import { E2eProject, REPO, ageDecrypt, expectOk, findEngine, sshKeygen, publicKey, text } from "./harness";
+import { E2eProject, NOT_COPIED, REPO, ageDecrypt, expectOk, findEngine, sshKeygen, publicKey, text } from "./harness";
 
 let nix: NixSandbox;
 let p: E2eProject;
@@ -71,7 +71,7 @@ test("positive control: an undefined output makes the engine warn, and the harne
   // The same program with one more export that is undefined.
   probeSource = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-e2e-probe-src-"));
   for (const name of fs.readdirSync(REPO)) {
-    if (["node_modules", ".git", "test", ".pulumi", "secrets", "coverage", ".ci", "scripts"].includes(name) || /^Pulumi\..+\.yaml$/.test(name)) continue;
+    if (NOT_COPIED.has(name) || /^Pulumi\..+\.yaml$/.test(name)) continue;
     fs.cpSync(path.join(REPO, name), path.join(probeSource, name), { recursive: true });
   }
   const index = path.join(probeSource, "index.ts");
