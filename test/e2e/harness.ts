@@ -105,7 +105,7 @@ export interface CliResult {
 }
 
 /** Top-level project entries that are not part of a user's checkout of the program. */
-const NOT_COPIED = new Set(["node_modules", ".git", "test", ".pulumi", "secrets", "coverage", ".ci", "scripts"]);
+export const NOT_COPIED = new Set(["node_modules", ".git", "test", ".pulumi", "secrets", "coverage", ".ci", "scripts"]);
 
 export interface ProjectOptions {
   stack?: string;
@@ -208,7 +208,10 @@ export class E2eProject {
       p.on("close", (code) => {
         const r = { code: code ?? -1, stdout, stderr, args: full };
         this.outputs.push(r);
-        resolve(r);
+        const undefinedValues = undefinedValueWarnings(r);
+        if (undefinedValues.length > 0) {
+          reject(new Error(`pulumi ${full.join(" ")} warned about undefined stack outputs (issue 9: export only the outputs of the stack's mode):\n${undefinedValues.join("\n")}`));
+        } else resolve(r);
       });
       p.stdin.end(input ?? "");
     });
@@ -243,8 +246,10 @@ export class E2eProject {
     const text = fs.readFileSync(this.stackFile, "utf8");
     const salt = /^encryptionsalt: (\S+)$/m.exec(text);
     if (salt) this.salt = salt[1];
-    const re = new RegExp(`^  ${full.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\n    secure: (\\S+)$`, "m");
-    const m = re.exec(text);
+    const esc = full.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    // Block style on a fresh stack file; flow style once setConfig rewrote it as JSON (the CLI keeps that style).
+    const m =
+      new RegExp(`^  ${esc}:\\n    secure: (\\S+)$`, "m").exec(text) ?? new RegExp(`"${esc}": \\{"secure": "([^"]+)"\\}`).exec(text);
     if (!m) throw new Error(`could not find the encrypted ${full} in ${this.stackFile}:\n${text}`);
     this.secure[full] = m[1];
   }
@@ -306,6 +311,16 @@ function readMaybeGzip(f: string): string {
   const b = fs.readFileSync(f);
   if (b[0] === 0x1f && b[1] === 0x8b) return require("node:zlib").gunzipSync(b).toString("utf8");
   return b.toString("utf8");
+}
+
+/**
+ * The engine's "Undefined value (<output>) will not show as a stack output"
+ * warnings in a result. Every CLI run of the suite is checked
+ * (E2eProject.pulumi rejects when there is one), so each run of every stack
+ * mode the suite uses proves there are none.
+ */
+export function undefinedValueWarnings(r: CliResult): string[] {
+  return (r.stdout + r.stderr).split("\n").filter((l) => /Undefined value/.test(l));
 }
 
 /** Output text of a result (both streams). */

@@ -148,6 +148,31 @@ test("a second run changes nothing: preview --expect-no-changes passes, up runs 
   expect(files.map((f) => fs.readFileSync(path.join(secretsDir(), f), "utf8"))).toEqual(local);
 });
 
+test("pulumi preview --diff of a one-path change is short and names the old and new path, no ciphertext", async () => {
+  const before = calls();
+  const sessions = sshSessions(srv.serverLog());
+  const saved = p.config;
+  p.setConfig({ ...saved, paths: ["/home", "/srv/one-changed-path"] });
+  try {
+    const r = expectOk(await p.preview("--diff"));
+    const out = text(r);
+    // Issue 9: what changed, not kilobytes of script and base64 (measured: see README, Host deployment).
+    expect(Buffer.byteLength(out)).toBeLessThan(4096);
+    expect(out).toMatch(/~ command:remote:Command: \(update\)\n.*\n\s*\[urn=\S+::e2e-deploy\]/);
+    expect(out).toMatch(/^\s+~ 1 to update$/m);
+    // The module's line diff: the old path removed, the new one added.
+    expect(out).toMatch(/^\s*-\s+"\/etc\/nixos"$/m);
+    expect(out).toMatch(/^\s*\+\s+"\/srv\/one-changed-path"$/m);
+    expect(out).not.toContain("BEGIN AGE ENCRYPTED FILE");
+    expect(out).not.toMatch(/^age-encryption\.org\/v1/m);
+    expect(out).not.toContain(password);
+  } finally {
+    p.setConfig(saved);
+  }
+  expect(calls()).toEqual(before);
+  expect(sshSessions(srv.serverLog())).toBe(sessions);
+});
+
 test("changing paths updates the module on the host and switches exactly once", async () => {
   const before = srv.rebuildCalls().length;
   p.setConfig({ ...p.config, paths: ["/home", "/etc/nixos", "/var/lib/important"] });
@@ -180,8 +205,32 @@ test("a failing switch fails pulumi up with the rebuild's output and leaves the 
     p.setConfig({ ...p.config, exclude: ["/home/*/.cache", "*.tmp"] });
     const r = await p.up();
     expect(r.code).not.toBe(0);
-    expect(text(r)).toContain("nixos-rebuild switch failed");
-    expect(text(r)).toContain("error: stub-evaluation-failure: attribute 'restic' missing");
+    const out = text(r);
+    // Issue 9: the whole output of the failed up is short and holds what helps: the
+    // host script's error line and the rebuild's last 30 lines (the stub prints
+    // "stub-build-log line 1".."40", then the error line: lines 12..40 and the error).
+    expect(Buffer.byteLength(out)).toBeLessThan(8192);
+    expect(out).toContain("restic-b2-host: nixos-rebuild switch failed");
+    expect(out).toContain("error: stub-evaluation-failure: attribute 'restic' missing");
+    expect(out).toContain("restic-b2-host: restored the previous state of");
+    const logLines = (out.match(/stub-build-log line (\d+)(?!\d)/g) ?? []).map((m) => Number(m.split(" ").pop()));
+    expect([...new Set(logLines)].sort((a, b) => a - b)).toEqual(Array.from({ length: 29 }, (_, i) => i + 12));
+    // Nothing of the host script (its code lines) or of the payload (the bundle's
+    // file lines, the module's text, armored or binary age ciphertext).
+    const script = fs.readFileSync(path.join(__dirname, "..", "..", "lib", "host", "restic-b2-host.sh"), "utf8");
+    const scriptLines = script.split("\n").map((l) => l.trim()).filter((l) => l.length >= 40);
+    expect(scriptLines.length).toBeGreaterThan(100);
+    expect(scriptLines.filter((l) => out.includes(l))).toEqual([]);
+    for (const distinctive of ["verify_repository() {", "restore_previous() {", "print_tail() { # $1 title, $2 file, [$3 lines]", "rb2_file() {"]) {
+      expect(script).toContain(distinctive);
+      expect(out).not.toContain(distinctive);
+    }
+    const moduleLines = fs.readFileSync(path.join(hostDir(), "module.nix"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l.length >= 30);
+    expect(moduleLines.length).toBeGreaterThan(10);
+    expect(moduleLines.filter((l) => out.includes(l))).toEqual([]);
+    expect(out).not.toContain("rb2_file");
+    expect(out).not.toContain("BEGIN AGE ENCRYPTED FILE");
+    expect(out).not.toContain("age-encryption.org/v1");
     expect(snapshotTree(srv.root)).toEqual(root);
   } finally {
     srv.flag("fail-switch", false);
