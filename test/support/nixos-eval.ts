@@ -298,12 +298,13 @@ export class NixosEval {
 
   /**
    * Writes a module file with dummy ciphertext beside it (secrets/{env,repo,password}.age,
-   * as the renderer's default secretFiles expect) and returns its path.
+   * as the renderer's default secretFiles expect, plus `extraSecrets`, file names
+   * such as "healthcheck.age") and returns its path.
    */
-  writeModule(text: string, name = "module.nix"): string {
+  writeModule(text: string, extraSecrets: readonly string[] = [], name = "module.nix"): string {
     const d = path.join(this.dir, `m${this.counter++}`);
     fs.mkdirSync(path.join(d, "secrets"), { recursive: true });
-    for (const f of ["env", "repo", "password"]) fs.writeFileSync(path.join(d, "secrets", `${f}.age`), `ciphertext ${f}\n`);
+    for (const f of ["env.age", "repo.age", "password.age", ...extraSecrets]) fs.writeFileSync(path.join(d, "secrets", f), `ciphertext ${f}\n`);
     const file = path.join(d, name);
     fs.writeFileSync(file, text);
     return file;
@@ -345,6 +346,15 @@ export class NixosEval {
   cleanup(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The store path the harness gives the stub package `pkgs.<name>` (see mkDrv
+ * and pkg in nixos-eval.nix), for tests that check a script's exact text.
+ */
+export function stubPackagePath(name: string): string {
+  const drvName = `${name}-stub`;
+  return `/nix/store/${createHash("sha256").update(drvName).digest("hex").slice(0, 32)}-${drvName}`;
 }
 
 /** The values of `Key=` lines in one section of a unit file, in order. */
