@@ -5,7 +5,7 @@
 // use another binary.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,13 +17,43 @@ export interface NixResult {
   stderr: string;
 }
 
+/** The environment of a nix-instantiate call that touches nothing outside `dir` (creates the directories it names). */
+export function nixSandboxEnv(dir: string): Record<string, string> {
+  for (const d of ["home", "nix/etc", "nix/store", "nix/var", "nix/log"]) mkdirSync(join(dir, d), { recursive: true });
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: join(dir, "home"),
+    NIX_STORE_DIR: join(dir, "nix", "store"),
+    NIX_STATE_DIR: join(dir, "nix", "var"),
+    NIX_LOG_DIR: join(dir, "nix", "log"),
+    NIX_CONF_DIR: join(dir, "nix", "etc"),
+    NIX_PATH: "",
+    // A fresh machine has no nixbld group; without this Nix warns about it.
+    NIX_CONFIG: "build-users-group =",
+  };
+}
+
+/**
+ * Writes a module file into a new directory under `parent`, with dummy
+ * ciphertext beside it (secrets/{env,repo,password}.age, as the renderer's
+ * default secretFiles expect, plus `extraSecrets`, file names such as
+ * "healthcheck.age"), and returns its path.
+ */
+export function writeModuleDir(parent: string, text: string, extraSecrets: readonly string[] = [], name = "module.nix"): string {
+  const dir = mkdtempSync(join(parent, "module-"));
+  mkdirSync(join(dir, "secrets"));
+  for (const f of ["env.age", "repo.age", "password.age", ...extraSecrets]) writeFileSync(join(dir, "secrets", f), `ciphertext ${f}\n`);
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
 export class NixSandbox {
   /** The temporary directory; also the working directory of every call. */
   readonly dir: string;
 
   constructor(prefix = "nix-instantiate-test-") {
     this.dir = mkdtempSync(join(tmpdir(), prefix));
-    for (const d of ["home", "nix/etc"]) mkdirSync(join(this.dir, d), { recursive: true });
     const r = spawnSync(NIX_INSTANTIATE, ["--version"], { env: this.env(), encoding: "utf8" });
     if (r.error || r.status !== 0) {
       this.cleanup();
@@ -32,17 +62,7 @@ export class NixSandbox {
   }
 
   env(): NodeJS.ProcessEnv {
-    return {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: join(this.dir, "home"),
-      NIX_STORE_DIR: join(this.dir, "nix", "store"),
-      NIX_STATE_DIR: join(this.dir, "nix", "var"),
-      NIX_LOG_DIR: join(this.dir, "nix", "log"),
-      NIX_CONF_DIR: join(this.dir, "nix", "etc"),
-      NIX_PATH: "",
-      // A fresh machine has no nixbld group; without this Nix warns about it.
-      NIX_CONFIG: "build-users-group =",
-    };
+    return nixSandboxEnv(this.dir);
   }
 
   run(args: string[]): NixResult {
@@ -62,6 +82,11 @@ export class NixSandbox {
   parseFile(file: string): void {
     const r = this.run(["--parse", file]);
     if (r.status !== 0) throw new Error(`nix-instantiate --parse ${file} failed:\n${r.stderr}`);
+  }
+
+  /** writeModuleDir in the sandbox. */
+  writeModule(text: string, extraSecrets: readonly string[] = [], name = "module.nix"): string {
+    return writeModuleDir(this.dir, text, extraSecrets, name);
   }
 
   cleanup(): void {

@@ -23,9 +23,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { shellQuote } from "../../lib/host/shell";
+import { NIX_INSTANTIATE, nixSandboxEnv, writeModuleDir } from "./nix-instantiate";
 
 export const NIXOS_EVAL_NIX = path.join(__dirname, "nixos-eval.nix");
-const NIX_INSTANTIATE = process.env.NIX_INSTANTIATE ?? "nix-instantiate";
 const REPO = path.resolve(__dirname, "../..");
 
 /** The URLs the generated module may fetch agenix from that the harness serves from its local copy. */
@@ -164,19 +164,7 @@ export function nixosEvalSource(): NixosEvalSource {
 }
 
 /** The environment of every nix-instantiate call: nothing outside `dir`. */
-export function nixosEvalEnv(dir: string): Record<string, string> {
-  for (const d of ["home", "nix/etc", "nix/store", "nix/var", "nix/log"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: path.join(dir, "home"),
-    NIX_STORE_DIR: path.join(dir, "nix", "store"),
-    NIX_STATE_DIR: path.join(dir, "nix", "var"),
-    NIX_LOG_DIR: path.join(dir, "nix", "log"),
-    NIX_CONF_DIR: path.join(dir, "nix", "etc"),
-    NIX_PATH: "",
-    NIX_CONFIG: "build-users-group =",
-  };
-}
+export const nixosEvalEnv = nixSandboxEnv;
 
 export interface EvalOptions {
   /** Import agenix's age.nix in the harness (a host whose configuration provides agenix). Default true. */
@@ -288,7 +276,6 @@ export class NixosEval {
   readonly dir: string;
   readonly source: NixosEvalSource;
   private readonly modulesPath: string;
-  private counter = 0;
 
   constructor() {
     this.source = nixosEvalSource();
@@ -296,18 +283,9 @@ export class NixosEval {
     this.modulesPath = writeModulesPath(this.dir);
   }
 
-  /**
-   * Writes a module file with dummy ciphertext beside it (secrets/{env,repo,password}.age,
-   * as the renderer's default secretFiles expect, plus `extraSecrets`, file names
-   * such as "healthcheck.age") and returns its path.
-   */
+  /** writeModuleDir (test/support/nix-instantiate.ts) in the harness's directory. */
   writeModule(text: string, extraSecrets: readonly string[] = [], name = "module.nix"): string {
-    const d = path.join(this.dir, `m${this.counter++}`);
-    fs.mkdirSync(path.join(d, "secrets"), { recursive: true });
-    for (const f of ["env.age", "repo.age", "password.age", ...extraSecrets]) fs.writeFileSync(path.join(d, "secrets", f), `ciphertext ${f}\n`);
-    const file = path.join(d, name);
-    fs.writeFileSync(file, text);
-    return file;
+    return writeModuleDir(this.dir, text, extraSecrets, name);
   }
 
   /** Evaluates module files; throws NixosEvalError when Nix fails (type errors, unknown options, throw). */
