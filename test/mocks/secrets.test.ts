@@ -5,6 +5,7 @@ import { renderEnvFile, renderSecretsNix } from "../../lib/age/agenix";
 import { RANDOM_HEX_COMMAND } from "../../components/random";
 import type { AgenixSecretsArgs } from "../../components/secrets";
 import { MockRecorder, RecordedResource, fakeHex, installPulumiMocks, isSecret, settled, valueOf } from "../support/pulumi-mocks";
+import { fakeEncryption } from "../support/program-mocks";
 
 const COMMAND = "command:local:Command";
 const HOST = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
@@ -19,12 +20,7 @@ let mocks: MockRecorder;
 let mod: Module;
 
 beforeAll(async () => {
-  mocks = await installPulumiMocks({
-    outputs: (a) => {
-      const m = /local-files\.ts encrypt '([^']*)'/.exec(String(a.inputs.create ?? ""));
-      return m ? { stdout: `CIPHERTEXT of ${m[1]}` } : undefined;
-    },
-  });
+  mocks = await installPulumiMocks({ outputs: fakeEncryption });
   mod = require("../../components/secrets") as Module;
 });
 beforeEach(() => mocks.reset());
