@@ -4,7 +4,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, RawConfig, parseConfig } from "../../lib/config";
+import { ConfigError, RawConfig } from "../../lib/config";
+import { parse } from "../support/config-fixtures";
 import {
   DEFAULT_NIXOS_RELEASE,
   EMITTED_RESTIC_OPTIONS,
@@ -28,9 +29,7 @@ function optionFacts(): Record<string, { sinceRelease: string; sinceConfidence: 
   return JSON.parse(fs.readFileSync(file, "utf8"));
 }
 
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
-const BASE: RawConfig = { hostKey: HOST_KEY, host: "h", paths: JSON.stringify(["/home"]) };
-const parse = (over: RawConfig) => parseConfig({ ...BASE, ...over }, {}, "laptop");
+/** The ConfigError message, "" when the config parses. */
 function problems(over: RawConfig): string {
   try {
     parse(over);
