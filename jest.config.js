@@ -8,8 +8,9 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  // test/cli needs the Pulumi CLI built by scripts/build-engine.sh: `npm run test:cli`.
-  testPathIgnorePatterns: ["/node_modules/", "/test/cli/"],
+  // test/cli and test/e2e need the engine built by scripts/build-engine.sh:
+  // `npm run test:cli`, `npm run test:e2e` (jest.e2e.config.js).
+  testPathIgnorePatterns: ["/node_modules/", "/test/cli/", "/test/e2e/"],
   transform: {
     "^.+\\.[tj]s$": ["ts-jest", { tsconfig: { allowJs: true, module: "commonjs", moduleResolution: "node10", isolatedModules: true }, diagnostics: false }],
   },

@@ -34,6 +34,11 @@ export function drillServiceName(backupName: string): string {
   return `restic-b2-drill-${backupName}`;
 }
 
+/** The drill's own desktop-notification unit (without .service), when notifications are on. */
+export function drillNotifyServiceName(backupName: string): string {
+  return `${drillServiceName(backupName)}-notify-failure`;
+}
+
 /** Root-only state directory of the drill (systemd StateDirectory=restic-b2/<name>). */
 export function drillStateDir(backupName: string): string {
   return `/var/lib/restic-b2/${backupName}`;

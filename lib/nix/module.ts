@@ -5,7 +5,7 @@
 
 import { RESTIC_OPTION_KEYS } from "../config/keys";
 import type { BackupConfig, DrillSettings, UnitValue } from "../config/types";
-import { drillServiceName, renderRestoreChecks } from "./drill";
+import { drillNotifyServiceName, drillServiceName, renderRestoreChecks } from "./drill";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
 import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import {
@@ -261,8 +261,6 @@ function notifySection(o: Out, ctx: RenderContext): void {
   const b = ctx.backup;
   if (b.notify === undefined) return;
   const name = ctx.name;
-  const unit = ctx.unit;
-  const notifyUnit = notifyServiceName(name);
   o.line();
   o.line("# Desktop notification when the backup unit fails.");
   o.line("# The notifier runs as the desktop user, so notify-send can reach that user's");
@@ -272,30 +270,43 @@ function notifySection(o: Out, ctx: RenderContext): void {
   o.line("# service only, without adding the user account to it. The only values in");
   o.line("# the script are the validated backup name and Nix store paths; the journal");
   o.line("# text is passed to notify-send as one quoted shell argument at run time.");
-  o.line(`systemd.services.${nixAttrName(unit)}.onFailure = [ ${nixString(`${notifyUnit}.service`)} ];`);
+  o.line(`systemd.services.${nixAttrName(ctx.unit)}.onFailure = [ ${nixString(`${notifyServiceName(name)}.service`)} ];`);
+  notifyUnit(o, ctx, ctx.unit, notifyServiceName(name), `restic backup ${name}`, `Backup ${name} failed`);
+  if (ctx.opts.drill !== undefined) {
+    // The drill's unit names this one in its own onFailure (./drill), so the
+    // message says what failed and shows the drill's journal, not the backup's.
+    o.line();
+    o.line("# The same notification when the restore drill fails.");
+    notifyUnit(o, ctx, drillServiceName(name), drillNotifyServiceName(name), `restic restore drill ${name}`, `Restore drill ${name} failed`);
+  }
+  ctx.systemPackages.push("pkgs.libnotify");
+}
+
+/** One notifier unit: the last journal lines of `watched` in a desktop notification titled `title`. */
+function notifyUnit(o: Out, ctx: RenderContext, watched: string, unitName: string, what: string, title: string): void {
+  const notify = ctx.backup.notify!;
   o.line();
-  o.open(`systemd.services.${nixAttrName(notifyUnit)} = {`);
-  o.line(`description = ${nixString(systemdEscape(`Desktop notification: restic backup ${name} failed`, "setting"))};`);
+  o.open(`systemd.services.${nixAttrName(unitName)} = {`);
+  o.line(`description = ${nixString(systemdEscape(`Desktop notification: ${what} failed`, "setting"))};`);
   o.open("serviceConfig = {");
   o.line('Type = "oneshot";');
-  o.line(`User = ${nixString(systemdEscape(b.notify.user, "setting"))};`);
+  o.line(`User = ${nixString(systemdEscape(notify.user, "setting"))};`);
   o.line('SupplementaryGroups = [ "systemd-journal" ];');
   o.close("};");
-  o.line(`environment.DBUS_SESSION_BUS_ADDRESS = ${nixString(`unix:path=/run/user/${b.notify.uid}/bus`)};`);
+  o.line(`environment.DBUS_SESSION_BUS_ADDRESS = ${nixString(`unix:path=/run/user/${notify.uid}/bus`)};`);
   o.open("script = ''");
   o.line(
-    `lines="$(\${config.systemd.package}/bin/journalctl --unit=${unit}.service --lines=10 --no-pager --output=cat || true)"`,
+    `lines="$(\${config.systemd.package}/bin/journalctl --unit=${watched}.service --lines=10 --no-pager --output=cat || true)"`,
   );
   // The body starts with fixed text, so journal output starting with "-"
   // cannot be taken for a notify-send option.
-  o.line(`body="Last journal lines of ${unit}.service:`);
+  o.line(`body="Last journal lines of ${watched}.service:`);
   o.line('$lines"');
   o.line(
-    `\${pkgs.libnotify}/bin/notify-send --urgency=critical --app-name=restic ${shellSingleQuote(`Backup ${name} failed`)} "$body"`,
+    `\${pkgs.libnotify}/bin/notify-send --urgency=critical --app-name=restic ${shellSingleQuote(title)} "$body"`,
   );
   o.close("'';");
   o.close("};");
-  ctx.systemPackages.push("pkgs.libnotify");
 }
 
 /** Writes the collected environment.systemPackages (always the last section). */
@@ -327,7 +338,7 @@ function restoreChecksSection(o: Out, ctx: RenderContext): void {
     backupName: ctx.name,
     paths: b.paths,
     drill: ctx.opts.drill,
-    notifyService: b.notify === undefined ? undefined : notifyServiceName(ctx.name),
+    notifyService: b.notify === undefined ? undefined : drillNotifyServiceName(ctx.name),
     secretPaths: { env: ctx.secretPath("env"), repo: ctx.secretPath("repo"), password: ctx.secretPath("password") },
     otherPackages: ctx.systemPackages,
   });

@@ -1,8 +1,8 @@
-// Pulumi.yaml and the stack files against the real Pulumi CLI, built from the
-// Go module proxy by scripts/build-engine.sh (or a `pulumi` on PATH). The
-// Node.js language host cannot be built here (see README "Testing"), so
-// these tests stop where the CLI would start the program: they check what
-// the CLI does before that, and that the config it hands the program parses.
+// Pulumi.yaml and the stack files against the real Pulumi CLI, built by
+// scripts/build-engine.sh (or a `pulumi` on PATH). These tests stop where the
+// CLI would start the program: they check what the CLI does before that, and
+// that the config it hands the program parses. The program itself runs under
+// the engine in the e2e suite (test/e2e, `npm run test:e2e`).
 //
 // Run with `npm run test:cli`; .ci/run builds the CLI first. Fails, never
 // skips, when no CLI is found.

@@ -119,9 +119,14 @@ describe("drill on", () => {
     expect(m.packages.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
   });
 
-  test("with notifications on, a failed drill starts the backup's notification unit", () => {
+  test("with notifications on, a failed drill starts its own notification unit, which shows the drill's journal", () => {
     const m = evaluate(render(fullBackup(), defaults()));
-    expect(m.services["restic-b2-drill-daily"].onFailure).toEqual(["restic-backups-daily-notify-failure.service"]);
+    expect(m.services["restic-b2-drill-daily"].onFailure).toEqual(["restic-b2-drill-daily-notify-failure.service"]);
+    const notify = m.services["restic-b2-drill-daily-notify-failure"] as { script: string; description: string };
+    expect(notify.description).toBe("Desktop notification: restic restore drill daily failed");
+    expect(notify.script).toContain("--unit=restic-b2-drill-daily.service");
+    expect(notify.script).toContain("'Restore drill daily failed'");
+    expect(m.services["restic-backups-daily-notify-failure"]).toBeDefined();
     expect(m.packages[0]).toBe("/stub/libnotify");
     // /var/lib is backed up: the scratch directory moves to the cache directory.
     expect(m.services["restic-b2-drill-daily"].serviceConfig).toMatchObject({ CacheDirectory: "restic-b2/daily", CacheDirectoryMode: "0700" });

@@ -28,7 +28,7 @@ test("the drill unit and timer are valid NixOS units and valid systemd units", (
   const service = r.services[DRILL].split("\n");
   for (const line of [
     "After=network-online.target restic-backups-daily.service",
-    "OnFailure=restic-backups-daily-notify-failure.service",
+    "OnFailure=restic-b2-drill-daily-notify-failure.service",
     "Wants=network-online.target",
     "X-RestartIfChanged=false",
     "CacheDirectory=restic-b2/daily",

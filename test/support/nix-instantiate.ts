@@ -3,6 +3,13 @@
 // and the store, state, log, config and home directories pointed into it.
 // Fails (never skips) when nix-instantiate is missing; set NIX_INSTANTIATE to
 // use another binary.
+//
+// The configuration is the tests' own, never the machine's: NIX_CONF_DIR is an
+// empty directory and NIX_CONFIG sets what Nix would otherwise take from the
+// machine. Run as root, Nix defaults build-users-group to "nixbld" and warns
+// when that group does not exist (Debian's nix-bin on a fresh machine), so the
+// tests set it empty: no build users are needed to parse or evaluate. Any
+// other warning still reaches stderr, which the tests require to be empty.
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,20 +24,29 @@ export interface NixResult {
   stderr: string;
 }
 
-/** The environment of a nix-instantiate call that touches nothing outside `dir` (creates the directories it names). */
-export function nixSandboxEnv(dir: string): Record<string, string> {
-  for (const d of ["home", "nix/etc", "nix/store", "nix/var", "nix/log"]) mkdirSync(join(dir, d), { recursive: true });
+/** Nix settings the tests control (see the header): no machine config, no build users, no NIX_PATH. */
+export const NIX_TEST_CONFIG = "build-users-group =\n";
+
+/**
+ * The environment for nix-instantiate with everything under `dir` (its
+ * home, nix/etc, nix/store, nix/var, nix/log: see makeNixDirs).
+ * Also used by the NixOS module-system harness (test/support/nixos-eval.ts).
+ */
+export function nixEnvironment(dir: string): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: join(dir, "home"),
     NIX_STORE_DIR: join(dir, "nix", "store"),
     NIX_STATE_DIR: join(dir, "nix", "var"),
     NIX_LOG_DIR: join(dir, "nix", "log"),
     NIX_CONF_DIR: join(dir, "nix", "etc"),
+    NIX_CONFIG: NIX_TEST_CONFIG,
     NIX_PATH: "",
-    // A fresh machine has no nixbld group; without this Nix warns about it.
-    NIX_CONFIG: "build-users-group =",
   };
+}
+
+/** Creates the directories nixEnvironment(dir) names. */
+export function makeNixDirs(dir: string): void {
+  for (const d of ["home", "nix/etc", "nix/store", "nix/var", "nix/log"]) mkdirSync(join(dir, d), { recursive: true });
 }
 
 /**
@@ -48,12 +64,23 @@ export function writeModuleDir(parent: string, text: string, extraSecrets: reado
   return file;
 }
 
+/** One nix-instantiate call in a throw-away sandbox (for tests that need a single call). */
+export function nixInstantiateOnce(args: string[]): NixResult {
+  const sandbox = new NixSandbox();
+  try {
+    return sandbox.run(args);
+  } finally {
+    sandbox.cleanup();
+  }
+}
+
 export class NixSandbox {
   /** The temporary directory; also the working directory of every call. */
   readonly dir: string;
 
   constructor(prefix = "nix-instantiate-test-") {
     this.dir = mkdtempSync(join(tmpdir(), prefix));
+    makeNixDirs(this.dir);
     const r = spawnSync(NIX_INSTANTIATE, ["--version"], { env: this.env(), encoding: "utf8" });
     if (r.error || r.status !== 0) {
       this.cleanup();
@@ -62,7 +89,7 @@ export class NixSandbox {
   }
 
   env(): NodeJS.ProcessEnv {
-    return nixSandboxEnv(this.dir);
+    return { PATH: process.env.PATH ?? "/usr/bin:/bin", ...nixEnvironment(this.dir) };
   }
 
   run(args: string[]): NixResult {

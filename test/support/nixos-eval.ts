@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { shellQuote } from "../../lib/host/shell";
-import { NIX_INSTANTIATE, nixSandboxEnv, writeModuleDir } from "./nix-instantiate";
+import { NIX_INSTANTIATE, NIX_TEST_CONFIG, makeNixDirs, nixEnvironment, writeModuleDir } from "./nix-instantiate";
 
 export const NIXOS_EVAL_NIX = path.join(__dirname, "nixos-eval.nix");
 const REPO = path.resolve(__dirname, "../..");
@@ -114,7 +114,7 @@ function fromArchives(): NixosEvalSource | undefined {
 
 /** `<name>` on the machine's own search path (the user's NIX_PATH and channels). */
 function findFile(name: string): string | undefined {
-  const r = spawnSync(NIX_INSTANTIATE, ["--find-file", name], { encoding: "utf8", env: { ...process.env, NIX_CONFIG: "build-users-group =" } });
+  const r = spawnSync(NIX_INSTANTIATE, ["--find-file", name], { encoding: "utf8", env: { ...process.env, NIX_CONFIG: NIX_TEST_CONFIG } });
   if (r.error || r.status !== 0) return undefined;
   const p = r.stdout.trim();
   return p === "" ? undefined : p;
@@ -164,7 +164,10 @@ export function nixosEvalSource(): NixosEvalSource {
 }
 
 /** The environment of every nix-instantiate call: nothing outside `dir`. */
-export const nixosEvalEnv = nixSandboxEnv;
+export function nixosEvalEnv(dir: string): Record<string, string> {
+  makeNixDirs(dir);
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", ...nixEnvironment(dir) };
+}
 
 export interface EvalOptions {
   /** Import agenix's age.nix in the harness (a host whose configuration provides agenix). Default true. */

@@ -267,19 +267,19 @@ export const SUDO_USER = "restic-b2-test";
  * checked with `visudo -cf` before it is renamed into place, so a bad entry
  * can never break sudo for the machine.
  */
-export function ensureSudoUser(stubBin: string): string {
+export function ensureSudoUser(stubBin: string, user: string = SUDO_USER): string {
   requireRoot();
   if (!fs.existsSync(stubBin)) throw new Error(`ensureSudoUser: no stub bin dir ${stubBin}`);
-  if (spawnSync("id", ["-u", SUDO_USER]).status !== 0) {
-    sh("useradd", ["-m", "-s", "/bin/sh", SUDO_USER]);
+  if (spawnSync("id", ["-u", user]).status !== 0) {
+    sh("useradd", ["-m", "-s", "/bin/sh", user]);
   }
-  sh("usermod", ["-p", "*", SUDO_USER]);
+  sh("usermod", ["-p", "*", user]);
   const entry =
     `# nixos-restic-b2 integration tests (test/support/sshd.ts): passwordless sudo for the test user\n` +
-    `Defaults:${SUDO_USER} !secure_path\n` +
-    `${SUDO_USER} ALL=(ALL) NOPASSWD: ALL\n`;
-  const target = sudoEntryPath();
-  const tmp = `/etc/sudoers.d/.${SUDO_USER}.${process.pid}.tmp`;
+    `Defaults:${user} !secure_path\n` +
+    `${user} ALL=(ALL) NOPASSWD: ALL\n`;
+  const target = sudoEntryPath(user);
+  const tmp = `/etc/sudoers.d/.${user}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, entry, { mode: 0o440 });
   try {
     sh("visudo", ["-cf", tmp]);
@@ -287,17 +287,17 @@ export function ensureSudoUser(stubBin: string): string {
   } finally {
     fs.rmSync(tmp, { force: true });
   }
-  return SUDO_USER;
+  return user;
 }
 
-/** This process's sudoers entry (sudo reads files in sudoers.d whose names have no "."). */
-function sudoEntryPath(): string {
-  return `/etc/sudoers.d/${SUDO_USER}-${process.pid}`;
+/** This process's sudoers entry for `user` (sudo reads files in sudoers.d whose names have no "."). */
+function sudoEntryPath(user: string): string {
+  return `/etc/sudoers.d/${user}-${process.pid}`;
 }
 
 /** Removes this process's sudoers entry again (the account stays: it has no password and no keys outside the tests). */
-export function removeSudoEntry(): void {
-  fs.rmSync(sudoEntryPath(), { force: true });
+export function removeSudoEntry(user: string = SUDO_USER): void {
+  fs.rmSync(sudoEntryPath(user), { force: true });
 }
 
 // ---- the server -------------------------------------------------------------
@@ -482,6 +482,11 @@ export class TestSshd {
       // Port race with another process: try another port.
     }
     throw new Error(`sshd could not find a free port:\n${this.log}`);
+  }
+
+  /** What sshd logged so far (LogLevel INFO on stderr): e.g. one "Accepted publickey" line per authenticated session. */
+  serverLog(): string {
+    return this.log;
   }
 
   /** "ssh-ed25519 AAAA..." of this server's host key. */

@@ -18,7 +18,7 @@ import {
   parseSshPublicKey,
   sshTag,
 } from "../../lib/age/ssh";
-import { sharedPath } from "../support/shared";
+import { fixturePath } from "../support/shared";
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -135,15 +135,15 @@ describe("parseSshPublicKey: accepted forms", () => {
 
   test("shared test-vector keys (rsa3072, kat ed25519) match ssh-keygen -lf", () => {
     for (const name of ["rsa3072", "rsa2048", "ed25519", "kat_ed25519"]) {
-      const file = sharedPath("age-vectors/ssh/keys", `${name}.pub`);
+      const file = fixturePath("age-vectors/ssh/keys", `${name}.pub`);
       const expected = execFileSync("ssh-keygen", ["-lf", file], { encoding: "utf8" }).split(" ")[1];
       expect(parseSshPublicKey(readFileSync(file, "utf8")).fingerprint).toBe(expected);
     }
-    expect(parseSshPublicKey(readFileSync(sharedPath("age-vectors/ssh/keys/rsa3072.pub"), "utf8")).bits).toBe(3072);
+    expect(parseSshPublicKey(readFileSync(fixturePath("age-vectors/ssh/keys/rsa3072.pub"), "utf8")).bits).toBe(3072);
   });
 
   test("tag is the unpadded base64 of the first 4 bytes of SHA-256(blob)", () => {
-    const kat = JSON.parse(readFileSync(sharedPath("age-vectors/ssh/ed25519-kat.json"), "utf8"));
+    const kat = JSON.parse(readFileSync(fixturePath("age-vectors/ssh/ed25519-kat.json"), "utf8"));
     expect(sshTag(parseSshPublicKey(kat.ssh_public_key_line).blob)).toBe(kat.tag_arg);
   });
 
@@ -199,7 +199,7 @@ describe("parseSshPublicKey: accepted forms", () => {
 
 describe("parseSshPublicKey: rejections", () => {
   const ed = () => blobOf(pub.ed25519);
-  const rsa3072Field = () => readFileSync(sharedPath("age-vectors/ssh/keys/rsa3072.pub"), "utf8").split(" ")[1];
+  const rsa3072Field = () => readFileSync(fixturePath("age-vectors/ssh/keys/rsa3072.pub"), "utf8").split(" ")[1];
   const edPoint = () => ed().subarray(19);
 
   // Each case: input, expected name in the message, patterns for the rule/advice.

@@ -1,4 +1,4 @@
-// Decryption-side vectors (shared/age-vectors: ssh/, agenix-examples/, cctv/)
+// Decryption-side vectors (test/fixtures/age-vectors: ssh/, agenix-examples/, cctv/)
 // and round trips of lib/age/ssh.ts through the test identities.
 
 import { createHash } from "node:crypto";
@@ -11,9 +11,9 @@ import { Decrypter, armor } from "age-encryption";
 import type { Identity } from "age-encryption";
 import { SshEd25519Recipient, SshRsaRecipient, encryptArmored, encryptBinary, parseSshPublicKey } from "../../lib/age/ssh";
 import { UnwrapError, identityFromKeyFile, parseOpenSshPrivateKey, sshIdentityFromPem } from "../support/age-identities";
-import { sharedPath } from "../support/shared";
+import { fixturePath } from "../support/shared";
 
-const VECTORS = sharedPath("age-vectors");
+const VECTORS = fixturePath("age-vectors");
 const SSH = join(VECTORS, "ssh");
 
 type Outcome = "success" | "no match" | "HMAC failure" | "unwrap error" | "header failure" | "payload failure" | "armor failure";

@@ -28,12 +28,12 @@ import {
   fullBackup,
   moduleOptions,
 } from "../support/nix-module-fixtures";
-import { sharedPath } from "../support/shared";
+import { fixturePath } from "../support/shared";
 
 // The option list of current nixpkgs (services.restic.backups.<name>), kept
 // outside the repository; NIXOS_RESTIC_OPTIONS_JSON points elsewhere.
 const OPTIONS_JSON: Record<string, unknown> = JSON.parse(
-  readFileSync(sharedPath("facts", "nixos-restic-options.json"), "utf8"),
+  readFileSync(fixturePath("nixos-restic-options.json"), "utf8"),
 );
 
 const render = (b: BackupConfig) => renderModule(moduleOptions(b));
