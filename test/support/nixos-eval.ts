@@ -23,10 +23,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { shellQuote } from "../../lib/host/shell";
+import { findSharedDir } from "./shared";
 import { NIX_INSTANTIATE, NIX_TEST_CONFIG, makeNixDirs, nixEnvironment, writeModuleDir } from "./nix-instantiate";
 
 export const NIXOS_EVAL_NIX = path.join(__dirname, "nixos-eval.nix");
-const REPO = path.resolve(__dirname, "../..");
 
 /** The URLs the generated module may fetch agenix from that the harness serves from its local copy. */
 export const PINNED_AGENIX_URLS = ["https://github.com/ryantm/agenix/archive/b027ee29d959fda4b60b57566d64c98a202e0feb.tar.gz"];
@@ -46,15 +46,6 @@ const INSTALL_HINT =
   "then either put the project's shared/ folder beside the repository (it holds nixos-eval/nixpkgs-subset-*.tar.gz and " +
   "agenix-*.tar.gz), or make a nixpkgs checkout available as <nixpkgs> (NIX_PATH=nixpkgs=/path/to/nixpkgs, or " +
   "NIXOS_EVAL_NIXPKGS=/path/to/nixpkgs) together with agenix (NIXOS_EVAL_AGENIX=/path/to/agenix).";
-
-/** shared/ beside the repository, or beside the main checkout of a git worktree, or $NIXOS_RESTIC_B2_SHARED. */
-export function findSharedDir(): string | undefined {
-  const candidates = [process.env.NIXOS_RESTIC_B2_SHARED, path.join(REPO, "..", "shared")];
-  const common = spawnSync("git", ["-C", REPO, "rev-parse", "--path-format=absolute", "--git-common-dir"], { encoding: "utf8" });
-  if (common.status === 0 && common.stdout.trim()) candidates.push(path.join(path.dirname(path.dirname(common.stdout.trim())), "shared"));
-  for (const c of candidates) if (c && fs.existsSync(path.join(c, "README.md"))) return path.resolve(c);
-  return undefined;
-}
 
 function isNixpkgs(dir: string): boolean {
   return ["lib/default.nix", "nixos/lib/utils.nix", "nixos/modules/services/backup/restic.nix"].every((f) => fs.existsSync(path.join(dir, f)));

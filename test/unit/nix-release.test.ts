@@ -17,7 +17,7 @@ import {
   renderModule,
 } from "../../lib/nix";
 import { defaultBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { findSharedDir } from "../support/nixos-eval";
+import { findSharedDir } from "../support/shared";
 
 /** The option list the table was vendored from: test/fixtures/ (vendored copy) or shared/facts/. */
 function optionFacts(): Record<string, { sinceRelease: string; sinceConfidence: string }> {
