@@ -20,6 +20,12 @@ export const SECRET_KEYS = [
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
+/**
+ * Plain keys that set the services.restic.backups.<name> option of the same
+ * name (lib/nix/module.ts emits them under that name: EMITTED_RESTIC_OPTIONS).
+ */
+export const RESTIC_OPTION_KEYS = ["paths", "exclude", "pruneOpts", "timerConfig", "extraBackupArgs", "checkOpts", "runCheck"] as const;
+
 /** Every plain key the program reads from the project namespace. */
 export const PLAIN_KEYS = [
   "bucketName",
@@ -39,13 +45,7 @@ export const PLAIN_KEYS = [
   "importMode",
   "runFirstBackup",
   "backupName",
-  "paths",
-  "exclude",
-  "pruneOpts",
-  "timerConfig",
-  "extraBackupArgs",
-  "checkOpts",
-  "runCheck",
+  ...RESTIC_OPTION_KEYS,
   "agenixModule",
   "agenixSha256",
   "notifyUser",

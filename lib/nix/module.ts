@@ -3,6 +3,7 @@
 //
 // Pure: no Pulumi, no I/O. The same input always gives the same bytes.
 
+import { RESTIC_OPTION_KEYS } from "../config/keys";
 import type { BackupConfig, DrillSettings, UnitValue } from "../config/types";
 import { drillNotifyServiceName, drillServiceName, renderRestoreChecks } from "./drill";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
@@ -36,19 +37,7 @@ export interface ModuleOptions {
  * Every `services.restic.backups.<name>` option renderModule can emit.
  * A test checks these against the option list of current nixpkgs.
  */
-export const EMITTED_RESTIC_OPTIONS = [
-  "initialize",
-  "environmentFile",
-  "repositoryFile",
-  "passwordFile",
-  "paths",
-  "exclude",
-  "pruneOpts",
-  "timerConfig",
-  "extraBackupArgs",
-  "checkOpts",
-  "runCheck",
-] as const;
+export const EMITTED_RESTIC_OPTIONS = ["initialize", "environmentFile", "repositoryFile", "passwordFile", ...RESTIC_OPTION_KEYS] as const;
 export type EmittedResticOption = (typeof EMITTED_RESTIC_OPTIONS)[number];
 
 /**

@@ -3,8 +3,6 @@
 // with neither nothing changes. Evaluated in the real NixOS module system
 // (test/support/nixos-eval.ts) and rendered to the unit files NixOS writes.
 
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import type { BackupConfig, MonitoringFlags } from "../../lib/config/types";
 import { MONITOR_AGE_FILES, renderModule } from "../../lib/nix";
@@ -25,9 +23,7 @@ function render(monitoring: MonitoringFlags | undefined): string {
 }
 
 function evaluate(text: string): EvalResult {
-  const file = ev.writeModule(text);
-  for (const f of Object.values(MONITOR_AGE_FILES)) fs.writeFileSync(path.join(path.dirname(file), "secrets", f), "ciphertext\n");
-  const r = ev.evaluate([file]);
+  const r = ev.evaluate([ev.writeModule(text, Object.values(MONITOR_AGE_FILES))]);
   expect(verifyEvaluation(r).problems).toEqual([]);
   return r;
 }

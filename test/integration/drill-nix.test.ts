@@ -12,7 +12,7 @@ import type { BackupConfig, DrillSettings } from "../../lib/config/types";
 import { DRILL_SCRIPT, VERIFY_SCRIPT, drillScratchDir, renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { NIX_LIB_STUB, StubScript, nixPkgsStub, stubScript, stubScripts } from "../support/nix-stubs";
+import { StubScript, evaluateWithStubs, stubScript, stubScripts } from "../support/nix-stubs";
 import { ResticLab } from "../support/restic-repo";
 
 let nix: NixSandbox;
@@ -26,47 +26,17 @@ afterAll(() => {
   lab?.cleanup();
 });
 
-interface Evaluated {
-  topLevel: string[];
-  services: Record<string, Record<string, unknown> & { serviceConfig?: Record<string, unknown> }>;
-  timers: Record<string, Record<string, unknown>>;
-  packages: string[];
-}
-
-const HARNESS = `
-{ modulePath, agenixDir }:
-let
-  m = import (/. + modulePath) {
-    inherit config;
-    pkgs = ${nixPkgsStub({ bin: "/usr", restic: "/usr" })} // { libnotify = "/stub/libnotify"; };
-    lib = ${NIX_LIB_STUB};
-  };
-  config = {
-    age.secrets = builtins.mapAttrs (n: s: s // { path = agenixDir + "/" + n; }) m.age.secrets;
-    systemd.package = "/stub/systemd";
-  };
-in {
-  topLevel = builtins.attrNames m;
-  services = m.systemd.services or { };
-  timers = m.systemd.timers or { };
-  packages = map toString (m.environment.systemPackages or [ ]);
-}`;
-
 let counter = 0;
-function writeModule(text: string): string {
-  const dir = join(nix.dir, `module-${counter++}`);
-  mkdirSync(join(dir, "secrets"), { recursive: true });
-  for (const f of ["env", "repo", "password"]) writeFileSync(join(dir, "secrets", `${f}.age`), `ciphertext ${f}\n`);
-  writeFileSync(join(dir, "module.nix"), text);
-  return join(dir, "module.nix");
-}
+const writeModule = (text: string) => nix.writeModule(text);
 
 function render(b: BackupConfig, drill?: DrillSettings): string {
   return renderModule({ ...moduleOptions(b), drill });
 }
 
-function evaluate(text: string, agenixDir = "/run/agenix"): Evaluated {
-  return nix.evalJson(HARNESS, ["--argstr", "modulePath", writeModule(text), "--argstr", "agenixDir", agenixDir]) as Evaluated;
+/** The module applied to the stubs (test/support/nix-stubs.ts), with real executables: bash runs its wrappers. */
+function evaluate(text: string, agenixDir = "/run/agenix") {
+  const m = evaluateWithStubs(nix, writeModule(text), { bin: "/usr", restic: "/usr", agenixDir });
+  return { ...m, services: m.systemd?.services ?? {}, timers: m.systemd?.timers ?? {}, packages: m.systemPackages ?? [] };
 }
 
 const defaults = (): DrillSettings => ({ ...DEFAULT_DRILL_SETTINGS, timerConfig: { ...DEFAULT_DRILL_SETTINGS.timerConfig } });

@@ -323,8 +323,9 @@ describe("safety", () => {
     const { state, scratch } = dirs("single");
     expect(drill(c, "single", ["--sample-files", "1"]).status).toBe(0);
     const before = readFileSync(join(state, "drill.json"), "utf8");
-    // Another run holds the lock.
-    const holder = spawn("flock", [join(state, "drill.lock"), "sleep", "30"], { stdio: "ignore" });
+    // Another run holds the lock (flock and its sleep, which inherits the
+    // lock: a process group of their own, so killing it releases the lock at once).
+    const holder = spawn("flock", [join(state, "drill.lock"), "sleep", "30"], { stdio: "ignore", detached: true });
     try {
       await until(() => spawnSync("flock", ["-n", join(state, "drill.lock"), "true"]).status !== 0);
       const r = drill(c, "single");
@@ -332,7 +333,7 @@ describe("safety", () => {
       expect(r.stdout).toContain("another drill of this backup is running");
       expect(readFileSync(join(state, "drill.json"), "utf8")).toBe(before);
     } finally {
-      holder.kill();
+      process.kill(-holder.pid!, "SIGKILL");
     }
     await until(() => spawnSync("flock", ["-n", join(state, "drill.lock"), "true"]).status === 0);
     // What SIGKILL or a power loss leaves behind.

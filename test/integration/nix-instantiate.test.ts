@@ -3,7 +3,7 @@
 
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { BackupConfig } from "../../lib/config/types";
 import {
   EMITTED_RESTIC_OPTIONS,
@@ -16,7 +16,7 @@ import {
 } from "../../lib/nix";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixResult, NixSandbox } from "../support/nix-instantiate";
-import { NIX_LIB_STUB, nixPkgsStub, stubScript } from "../support/nix-stubs";
+import { StubEvalOptions, evaluateWithStubs, stubScript } from "../support/nix-stubs";
 
 let nix: NixSandbox;
 let tmp: string;
@@ -29,70 +29,15 @@ function evalJson(expr: string, args: string[] = []): unknown {
   return nix.evalJson(expr, args);
 }
 
-let counter = 0;
 /** Writes a rendered module (plus dummy ciphertext files) into its own directory; returns the module path. */
-function writeModule(text: string): string {
-  const dir = join(tmp, `module-${counter++}`);
-  mkdirSync(join(dir, "secrets"), { recursive: true });
-  for (const f of ["env", "repo", "password"]) writeFileSync(join(dir, "secrets", `${f}.age`), `ciphertext ${f}\n`);
-  const file = join(dir, "restic.nix");
-  writeFileSync(file, text);
-  return file;
-}
+const writeModule = (text: string) => nix.writeModule(text);
 
 function parses(file: string): NixResult {
   return nixInstantiate(["--parse", file]);
 }
 
-/**
- * Applies the module to stub arguments and returns the parts under test.
- * `config` is a fixpoint over the module's own age.secrets (each gets the
- * path agenix would give it), so references to undeclared secrets fail.
- * `builtins.fetchTarball` is replaced through scopedImport, so `imports`
- * can be forced without network access and shows the exact url and sha256.
- */
-const HARNESS = `
-{ modulePath, systemdPackage, libnotify }:
-let
-  fakeBuiltins = builtins // {
-    fetchTarball = a: "/stub-fetchTarball/" + builtins.toJSON a;
-  };
-  m = scopedImport { builtins = fakeBuiltins; } (/. + modulePath) {
-    inherit config;
-    pkgs = ${nixPkgsStub({ bin: "/stub/bin", restic: "/stub/restic" })} // { inherit libnotify; };
-    lib = ${NIX_LIB_STUB};
-  };
-  config = {
-    age.secrets = builtins.mapAttrs (n: s: s // { path = "/run/agenix/" + n; }) m.age.secrets;
-    systemd.package = systemdPackage;
-  };
-in {
-  topLevel = builtins.attrNames m;
-  imports = m.imports or null;
-  restic = m.services.restic.backups;
-  secrets = builtins.mapAttrs
-    (n: s: s // { fileType = builtins.typeOf s.file; file = toString s.file; })
-    config.age.secrets;
-  systemd = m.systemd or null;
-  systemPackages = if m ? environment then map toString m.environment.systemPackages else null;
-}`;
-
-interface Evaluated {
-  topLevel: string[];
-  imports: string[] | null;
-  restic: Record<string, Record<string, unknown>>;
-  secrets: Record<string, { file: string; fileType: string; mode: string; owner: string; group: string; path: string }>;
-  systemd: { services: Record<string, Record<string, unknown>> } | null;
-  systemPackages: string[] | null;
-}
-
-function evaluateModule(file: string, stubs = { systemdPackage: "/stub/systemd", libnotify: "/stub/libnotify" }): Evaluated {
-  return evalJson(HARNESS, [
-    "--argstr", "modulePath", file,
-    "--argstr", "systemdPackage", stubs.systemdPackage,
-    "--argstr", "libnotify", stubs.libnotify,
-  ]) as Evaluated;
-}
+/** The module applied to the stubs (test/support/nix-stubs.ts). */
+const evaluateModule = (file: string, stubs?: StubEvalOptions) => evaluateWithStubs(nix, file, stubs);
 
 // The hostile strings that each option accepts (the others are refused by the
 // parser and the renderer; test/integration/nix-eval.test.ts covers which).
@@ -182,7 +127,7 @@ describe("rendered modules", () => {
         extraBackupArgs: [],
       },
     });
-    const dir = file.replace(/\/restic\.nix$/, "");
+    const dir = dirname(file);
     const secret = (kind: string) => ({
       file: `${dir}/secrets/${kind}.age`,
       fileType: "path",

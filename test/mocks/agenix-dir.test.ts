@@ -3,7 +3,8 @@
 // and once with the new one and the same value, registers byte-identical
 // resources and exports identical outputs; the old key only adds a warning.
 import * as pulumi from "@pulumi/pulumi";
-import { MockRecorder, installPulumiMocks, valueOf } from "../support/pulumi-mocks";
+import { MockRecorder, valueOf } from "../support/pulumi-mocks";
+import { installProgramMocks, loadProgram, runProgram, settle } from "../support/program-mocks";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
 const ALICE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K alice@laptop";
@@ -28,41 +29,18 @@ const MODES: [string, Record<string, string>, string[]][] = [
 ];
 
 let mocks: MockRecorder;
-process.setMaxListeners(50);
-
 beforeAll(async () => {
-  mocks = await installPulumiMocks({
-    project: "nixos-restic-b2",
-    stack: "laptop",
-    outputs: (a) => {
-      if (a.type === "b2:index/bucket:Bucket") return { bucketId: "bkt-0001" };
-      if (a.type === "b2:index/applicationKey:ApplicationKey") return { applicationKeyId: "kid-0001", applicationKey: "K004-test" };
-      const m = /local-files\.ts encrypt '([^']*)'/.exec(String(a.inputs.create ?? ""));
-      if (m) return { stdout: `CIPHERTEXT of ${m[1]}` };
-      return undefined;
-    },
-  });
+  mocks = await installProgramMocks("K004-test");
 });
 
 afterEach(() => jest.restoreAllMocks());
 
 /** Runs index.ts with this config: the registered resources, the exported values and the warnings logged. */
 async function run(config: Record<string, string>, secretKeys: string[]) {
-  mocks.reset();
   const warnings: string[] = [];
   // Under mocks there is no engine, so pulumi.log.warn goes to console.warn.
   jest.spyOn(console, "warn").mockImplementation((...a: unknown[]) => void warnings.push(a.map(String).join(" ")));
-  pulumi.runtime.setAllConfig(config, secretKeys);
-  let outputs: Record<string, unknown> = {};
-  jest.isolateModules(() => {
-    outputs = require("../../index");
-  });
-  let count = -1;
-  for (let quiet = 0; quiet < 10; ) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (mocks.resources.length === count) quiet++;
-    else (count = mocks.resources.length), (quiet = 0);
-  }
+  const outputs = await runProgram(mocks, config, secretKeys);
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(outputs)) values[k] = pulumi.Output.isInstance(v) ? await valueOf(v as pulumi.Output<unknown>) : v;
   const resources = JSON.stringify(mocks.resources.map((r) => [r.type, r.name, r.inputs, r.secretPaths, r.request]).sort());
@@ -100,12 +78,9 @@ describe.each(MODES)("%s", (_mode, config, secretKeys) => {
 test("both names set: the program stops with the parser's error before registering anything", async () => {
   const [, config, secretKeys] = MODES[1];
   mocks.reset();
-  pulumi.runtime.setAllConfig({ ...config, "nixos-restic-b2:secretsDir": DIR, "nixos-restic-b2:agenixDir": DIR }, secretKeys);
-  expect(() =>
-    jest.isolateModules(() => {
-      require("../../index");
-    }),
-  ).toThrow("nixos-restic-b2:agenixDir: set either agenixDir or the deprecated secretsDir");
-  await new Promise((r) => setTimeout(r, 50));
+  expect(() => loadProgram({ ...config, "nixos-restic-b2:secretsDir": DIR, "nixos-restic-b2:agenixDir": DIR }, secretKeys)).toThrow(
+    "nixos-restic-b2:agenixDir: set either agenixDir or the deprecated secretsDir",
+  );
+  await settle(mocks);
   expect(mocks.resources).toEqual([]);
 });

@@ -3,8 +3,8 @@
 // files and a module with the hooks; a bad URL stops the program with a
 // message that names the key, not the value.
 import { createHash } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
-import { MockRecorder, installPulumiMocks } from "../support/pulumi-mocks";
+import type { MockRecorder } from "../support/pulumi-mocks";
+import { installProgramMocks, programError, runProgram } from "../support/program-mocks";
 
 const HC = "https://hc-ping.com/5b0bd2c6-0b5a-4e0f-9a43-8c1d2e3f4a5b";
 const NTFY = "https://ntfy.sh/very-secret-topic-123";
@@ -19,35 +19,11 @@ const BASE: Record<string, string> = {
 const SECRET_KEYS = ["b2:applicationKeyId", "b2:applicationKey", "nixos-restic-b2:healthcheckUrl", "nixos-restic-b2:ntfyUrl", "nixos-restic-b2:ntfyToken", "nixos-restic-b2:drillHealthcheckUrl"];
 
 let mocks: MockRecorder;
-process.setMaxListeners(50);
-
 beforeAll(async () => {
-  mocks = await installPulumiMocks({
-    project: "nixos-restic-b2",
-    stack: "laptop",
-    outputs: (a) => {
-      if (a.type === "b2:index/bucket:Bucket") return { bucketId: "bkt-0001" };
-      if (a.type === "b2:index/applicationKey:ApplicationKey") return { applicationKeyId: "kid-0001", applicationKey: "K004-key" };
-      const m = /local-files\.ts encrypt '([^']*)'/.exec(String(a.inputs.create ?? ""));
-      if (m) return { stdout: `CIPHERTEXT of ${m[1]}` };
-      return undefined;
-    },
-  });
+  mocks = await installProgramMocks("K004-key");
 });
 
-async function run(config: Record<string, string>) {
-  mocks.reset();
-  pulumi.runtime.setAllConfig(config, SECRET_KEYS.filter((k) => k in config));
-  jest.isolateModules(() => {
-    require("../../index");
-  });
-  let count = -1;
-  for (let quiet = 0; quiet < 10; ) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (mocks.resources.length === count) quiet++;
-    else (count = mocks.resources.length), (quiet = 0);
-  }
-}
+const run = (config: Record<string, string>) => runProgram(mocks, config, SECRET_KEYS.filter((k) => k in config));
 
 test("all three keys: three more .age files, pushed to the host; the module has the hooks; no URL elsewhere", async () => {
   await run({ ...BASE, "nixos-restic-b2:healthcheckUrl": HC, "nixos-restic-b2:ntfyUrl": NTFY, "nixos-restic-b2:ntfyToken": TOKEN });
@@ -79,17 +55,9 @@ test("none set: exactly the resources of before", async () => {
 });
 
 test("a malformed URL: a ConfigError naming the key and the rule, not the value", () => {
-  pulumi.runtime.setAllConfig({ ...BASE, "nixos-restic-b2:healthcheckUrl": "https://example.org/SECRET-x" }, SECRET_KEYS.slice(0, 3));
-  let err: Error | undefined;
-  jest.isolateModules(() => {
-    try {
-      require("../../index");
-    } catch (e) {
-      err = e as Error;
-    }
-  });
-  expect(err?.message).toMatch(/nixos-restic-b2:healthcheckUrl: must be a Healthchecks ping URL/);
-  expect(err?.message).not.toContain("SECRET-x");
+  const err = programError({ ...BASE, "nixos-restic-b2:healthcheckUrl": "https://example.org/SECRET-x" }, SECRET_KEYS.slice(0, 3));
+  expect(err.message).toMatch(/nixos-restic-b2:healthcheckUrl: must be a Healthchecks ping URL/);
+  expect(err.message).not.toContain("SECRET-x");
 });
 
 test("drillHealthcheckUrl: its own .age file, pushed to the host; the drill unit pings it; the URL only in its encryption's stdin", async () => {
@@ -111,15 +79,7 @@ test("drillHealthcheckUrl: its own .age file, pushed to the host; the drill unit
 });
 
 test("a malformed drillHealthcheckUrl: refused naming the key, not the value", () => {
-  pulumi.runtime.setAllConfig({ ...BASE, "nixos-restic-b2:drillHealthcheckUrl": "https://example.org/SECRET-y" }, [...SECRET_KEYS]);
-  let err: Error | undefined;
-  jest.isolateModules(() => {
-    try {
-      require("../../index");
-    } catch (e) {
-      err = e as Error;
-    }
-  });
-  expect(err?.message).toMatch(/nixos-restic-b2:drillHealthcheckUrl: must be a Healthchecks ping URL/);
-  expect(err?.message).not.toContain("SECRET-y");
+  const err = programError({ ...BASE, "nixos-restic-b2:drillHealthcheckUrl": "https://example.org/SECRET-y" }, [...SECRET_KEYS]);
+  expect(err.message).toMatch(/nixos-restic-b2:drillHealthcheckUrl: must be a Healthchecks ping URL/);
+  expect(err.message).not.toContain("SECRET-y");
 });

@@ -3,7 +3,8 @@
 // second run with the same config asks for nothing new.
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { MockRecorder, RecordedResource, fakeHex, installPulumiMocks, valueOf } from "../support/pulumi-mocks";
+import { MockRecorder, RecordedResource, fakeHex, valueOf } from "../support/pulumi-mocks";
+import { installProgramMocks, loadProgram, runProgram, settle } from "../support/program-mocks";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
 const ALICE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K alice@laptop";
@@ -26,40 +27,12 @@ const BASE: Record<string, string> = {
 };
 
 let mocks: MockRecorder;
-// Each run loads a fresh copy of the program (and of @pulumi/pulumi, which
-// adds process exit listeners); eight runs are more than Node's default of ten allows.
-process.setMaxListeners(50);
-
 beforeAll(async () => {
-  mocks = await installPulumiMocks({
-    project: "nixos-restic-b2",
-    stack: "laptop",
-    outputs: (a) => {
-      if (a.type === "b2:index/bucket:Bucket") return { bucketId: "bkt-0001" };
-      if (a.type === "b2:index/applicationKey:ApplicationKey") return { applicationKeyId: "kid-0001", applicationKey: KEY_FROM_B2 };
-      const m = /local-files\.ts encrypt '([^']*)'/.exec(String(a.inputs.create ?? ""));
-      if (m) return { stdout: `CIPHERTEXT of ${m[1]}` };
-      return undefined;
-    },
-  });
+  mocks = await installProgramMocks(KEY_FROM_B2);
 });
 
 /** Runs index.ts with this stack config; resolves when every registration has arrived. */
-async function run(config: Record<string, string>, secretKeys: string[] = []) {
-  mocks.reset();
-  pulumi.runtime.setAllConfig(config, secretKeys);
-  let outputs: Record<string, pulumi.Output<unknown> | unknown> = {};
-  jest.isolateModules(() => {
-    outputs = require("../../index");
-  });
-  let count = -1;
-  for (let quiet = 0; quiet < 10; ) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (mocks.resources.length === count) quiet++;
-    else (count = mocks.resources.length), (quiet = 0);
-  }
-  return outputs;
-}
+const run = (config: Record<string, string>, secretKeys: string[] = []) => runProgram(mocks, config, secretKeys);
 
 const summary = (rs: RecordedResource[]) => rs.map((r) => `${r.type} ${r.name}`).sort();
 
@@ -234,9 +207,8 @@ describe("bad config fails before anything is registered", () => {
     ["nixos-restic-b2:paths", JSON.stringify(["relative/path"]), /nixos-restic-b2:paths: must be an absolute path/],
   ])("%s = %s", async (key, value, message) => {
     mocks.reset();
-    pulumi.runtime.setAllConfig({ ...BASE, [key]: value }, []);
-    expect(() => jest.isolateModules(() => require("../../index"))).toThrow(message);
-    await new Promise((r) => setTimeout(r, 50));
+    expect(() => loadProgram({ ...BASE, [key]: value })).toThrow(message);
+    await settle(mocks);
     expect(mocks.resources).toEqual([]);
   });
 });

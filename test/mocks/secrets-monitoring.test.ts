@@ -5,47 +5,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderSecretsNix } from "../../lib/age/agenix";
 import { monitorSecretFiles } from "../../lib/nix/monitoring";
 import type { AgenixSecretsArgs } from "../../components/secrets";
-import { MockRecorder, installPulumiMocks, isSecret, settled, valueOf } from "../support/pulumi-mocks";
+import { MockRecorder, isSecret, valueOf } from "../support/pulumi-mocks";
+import { HOST, SecretsModule, buildSecrets, installSecretsMocks, secretsArgs } from "../support/secrets-mocks";
 
 const COMMAND = "command:local:Command";
-const HOST = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
 const PING = "https://hc-ping.com/5b0bd2c6-0b5a-4e0f-9a43-8c1d2e3f4a5b";
 const TOPIC = "https://ntfy.sh/secret-topic-name";
 
-type Module = typeof import("../../components/secrets");
 let mocks: MockRecorder;
-let mod: Module;
-
+let mod: SecretsModule;
 beforeAll(async () => {
-  mocks = await installPulumiMocks({
-    outputs: (a) => {
-      const m = /local-files\.ts encrypt '([^']*)'/.exec(String(a.inputs.create ?? ""));
-      return m ? { stdout: `CIPHERTEXT of ${m[1]}` } : undefined;
-    },
-  });
-  mod = require("../../components/secrets") as Module;
+  ({ mocks, mod } = await installSecretsMocks());
 });
 beforeEach(() => mocks.reset());
 
-function args(over: Partial<AgenixSecretsArgs> = {}): AgenixSecretsArgs {
-  return {
-    stack: "laptop",
-    hostKey: HOST,
-    adminKeys: [],
-    secretsDir: "secrets/laptop/restic",
-    keyId: pulumi.secret("id"),
-    key: pulumi.secret("key"),
-    repository: "b2:my-bucket:laptop",
-    ...over,
-  };
-}
-
-async function build(a: AgenixSecretsArgs) {
-  const s = new mod.AgenixSecrets("laptop", a);
-  await settled(s.files["env.age"], s.files["repo.age"], s.files["password.age"], s.password, ...Object.values(s.extraFiles));
-  for (let i = 0; i < 100 && !mocks.resources.some((r) => r.name === "laptop-secrets-nix"); i++) await new Promise((r) => setTimeout(r, 10));
-  return s;
-}
+/** No admin keys: the host key is the only recipient. */
+const args = (over: Partial<AgenixSecretsArgs> = {}) => secretsArgs({ adminKeys: [], ...over });
+const build = (a: AgenixSecretsArgs) => buildSecrets(mocks, mod, a);
 
 const snapshot = () => JSON.stringify(mocks.resources.map((r) => [r.type, r.name, r.inputs]).sort());
 

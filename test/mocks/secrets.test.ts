@@ -4,51 +4,21 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderEnvFile, renderSecretsNix } from "../../lib/age/agenix";
 import { RANDOM_HEX_COMMAND } from "../../components/random";
 import type { AgenixSecretsArgs } from "../../components/secrets";
-import { MockRecorder, RecordedResource, fakeHex, installPulumiMocks, isSecret, settled, valueOf } from "../support/pulumi-mocks";
+import { MockRecorder, RecordedResource, fakeHex, isSecret, valueOf } from "../support/pulumi-mocks";
+import { ALICE, HOST, KEY, KEY_ID, SecretsModule, buildSecrets, installSecretsMocks, secretsArgs } from "../support/secrets-mocks";
 
 const COMMAND = "command:local:Command";
-const HOST = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
-const ALICE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K";
 const BOB = "age1nx4vxkvl264yz8sxhzlsmr3kfcy0hgxj920d7ktlav800wff0v6s4c264c";
-// Fake credentials that exist only in this test.
-const KEY_ID = "0041testkeyid";
-const KEY = "K004test/key+value";
 
-type Module = typeof import("../../components/secrets");
 let mocks: MockRecorder;
-let mod: Module;
-
+let mod: SecretsModule;
 beforeAll(async () => {
-  mocks = await installPulumiMocks({
-    outputs: (a) => {
-      const m = /local-files\.ts encrypt '([^']*)'/.exec(String(a.inputs.create ?? ""));
-      return m ? { stdout: `CIPHERTEXT of ${m[1]}` } : undefined;
-    },
-  });
-  mod = require("../../components/secrets") as Module;
+  ({ mocks, mod } = await installSecretsMocks());
 });
 beforeEach(() => mocks.reset());
 
-function args(over: Partial<AgenixSecretsArgs> = {}): AgenixSecretsArgs {
-  return {
-    stack: "laptop",
-    hostKey: HOST,
-    adminKeys: [ALICE],
-    secretsDir: "secrets/laptop/restic",
-    keyId: pulumi.secret(KEY_ID),
-    key: pulumi.secret(KEY),
-    repository: "b2:my-bucket:laptop",
-    ...over,
-  };
-}
-
-async function build(a: AgenixSecretsArgs = args(), opts: pulumi.ComponentResourceOptions = {}) {
-  const s = new mod.AgenixSecrets("laptop", a, opts);
-  await settled(s.files["env.age"], s.files["repo.age"], s.files["password.age"], s.password);
-  // secrets.nix's command has no output we use: wait until it is registered too.
-  for (let i = 0; i < 100 && !mocks.resources.some((r) => r.name === "laptop-secrets-nix"); i++) await new Promise((r) => setTimeout(r, 10));
-  return s;
-}
+const args = secretsArgs;
+const build = (a: AgenixSecretsArgs = args(), opts: pulumi.ComponentResourceOptions = {}) => buildSecrets(mocks, mod, a, opts);
 
 const byName = (name: string): RecordedResource => mocks.one(COMMAND, name);
 const request = (name: string) => JSON.parse(byName(name).inputs.stdin) as { recipients: string[]; plaintext: string };

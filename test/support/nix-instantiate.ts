@@ -12,7 +12,7 @@
 // other warning still reaches stderr, which the tests require to be empty.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -29,8 +29,8 @@ export const NIX_TEST_CONFIG = "build-users-group =\n";
 
 /**
  * The environment for nix-instantiate with everything under `dir` (its
- * home, nix/etc, nix/store, nix/var, nix/log; home and nix/etc must exist).
- * Also used by the stub nixos-rebuild in test/support/sshd.ts.
+ * home, nix/etc, nix/store, nix/var, nix/log: see makeNixDirs).
+ * Also used by the NixOS module-system harness (test/support/nixos-eval.ts).
  */
 export function nixEnvironment(dir: string): Record<string, string> {
   return {
@@ -46,7 +46,22 @@ export function nixEnvironment(dir: string): Record<string, string> {
 
 /** Creates the directories nixEnvironment(dir) names. */
 export function makeNixDirs(dir: string): void {
-  for (const d of ["home", "nix/etc"]) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ["home", "nix/etc", "nix/store", "nix/var", "nix/log"]) mkdirSync(join(dir, d), { recursive: true });
+}
+
+/**
+ * Writes a module file into a new directory under `parent`, with dummy
+ * ciphertext beside it (secrets/{env,repo,password}.age, as the renderer's
+ * default secretFiles expect, plus `extraSecrets`, file names such as
+ * "healthcheck.age"), and returns its path.
+ */
+export function writeModuleDir(parent: string, text: string, extraSecrets: readonly string[] = [], name = "module.nix"): string {
+  const dir = mkdtempSync(join(parent, "module-"));
+  mkdirSync(join(dir, "secrets"));
+  for (const f of ["env.age", "repo.age", "password.age", ...extraSecrets]) writeFileSync(join(dir, "secrets", f), `ciphertext ${f}\n`);
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
 }
 
 /** One nix-instantiate call in a throw-away sandbox (for tests that need a single call). */
@@ -94,6 +109,11 @@ export class NixSandbox {
   parseFile(file: string): void {
     const r = this.run(["--parse", file]);
     if (r.status !== 0) throw new Error(`nix-instantiate --parse ${file} failed:\n${r.stderr}`);
+  }
+
+  /** writeModuleDir in the sandbox. */
+  writeModule(text: string, extraSecrets: readonly string[] = [], name = "module.nix"): string {
+    return writeModuleDir(this.dir, text, extraSecrets, name);
   }
 
   cleanup(): void {

@@ -6,19 +6,19 @@
 // exact script text a module embeds can be read back from wherever the
 // module interpolates it (ExecStart, another script, systemPackages).
 // lib.escapeShellArg quotes as nixpkgs' does (single quotes, ' as '\'').
+// evaluateWithStubs applies a module to them with nix-instantiate.
 
-/** A Nix expression: an attrset of package stand-ins (store paths given as strings). */
-export function nixPkgsStub(paths: { bin: string; restic: string }): string {
-  const p = JSON.stringify;
-  return `{
-    coreutils = ${p(paths.bin)}; gnused = ${p(paths.bin)}; gnugrep = ${p(paths.bin)}; jq = ${p(paths.bin)}; util-linux = ${p(paths.bin)};
-    restic = ${p(paths.restic)};
+import type { NixSandbox } from "./nix-instantiate";
+
+/** A Nix function of { bin, restic } (store paths as strings): an attrset of package stand-ins. */
+const NIX_PKGS_STUB = `{ bin, restic }: {
+    coreutils = bin; gnused = bin; gnugrep = bin; jq = bin; util-linux = bin;
+    inherit restic;
     writeShellScript = name: text: { outPath = "/stub-script:" + builtins.toJSON { inherit name text; } + ":end"; };
     writeShellScriptBin = name: text: { outPath = "/stub-script:" + builtins.toJSON { inherit name text; } + ":end"; };
   }`;
-}
 
-export const NIX_LIB_STUB = `{
+const NIX_LIB_STUB = `{
     escapeShellArg = arg: "'" + builtins.replaceStrings [ "'" ] [ "'\\\\''" ] (toString arg) + "'";
   }`;
 
@@ -39,4 +39,79 @@ export function stubScript(s: string): StubScript {
   const all = stubScripts(s);
   if (all.length !== 1 || !s.startsWith("/stub-script:") || !s.endsWith(":end")) throw new Error(`not one stub script: ${s.slice(0, 200)}`);
   return all[0];
+}
+
+export interface StubEvalOptions {
+  /** Store path of coreutils, gnused, gnugrep, jq and util-linux. Default "/stub/bin". */
+  bin?: string;
+  /** Store path of restic. Default "/stub/restic". */
+  restic?: string;
+  /** config.systemd.package. Default "/stub/systemd". */
+  systemdPackage?: string;
+  /** pkgs.libnotify. Default "/stub/libnotify". */
+  libnotify?: string;
+  /** The directory agenix decrypts into (each secret's path is <agenixDir>/<name>). Default "/run/agenix". */
+  agenixDir?: string;
+}
+
+/** The parts of a module applied to the stubs (see STUB_EVALUATOR). */
+export interface StubEvaluated {
+  /** The module's top-level attribute names. */
+  topLevel: string[];
+  imports: string[] | null;
+  restic: Record<string, Record<string, unknown>>;
+  /** config.age.secrets with the path agenix gives them; `file` as a string, `fileType` its Nix type. */
+  secrets: Record<string, { file: string; fileType: string; mode: string; owner: string; group: string; path: string }>;
+  systemd: {
+    services: Record<string, Record<string, unknown> & { serviceConfig?: Record<string, unknown> }>;
+    timers?: Record<string, Record<string, unknown>>;
+  } | null;
+  systemPackages: string[] | null;
+}
+
+/**
+ * A Nix function that applies a rendered module to the stubs and returns the
+ * parts under test (no module system: the module's own attribute set).
+ * `config` is a fixpoint over the module's own age.secrets (each gets the
+ * path agenix would give it), so references to undeclared secrets fail.
+ * `builtins.fetchTarball` is replaced through scopedImport, so `imports`
+ * can be forced without network access and shows the exact url and sha256.
+ */
+const STUB_EVALUATOR = `
+{ modulePath, bin, restic, systemdPackage, libnotify, agenixDir }:
+let
+  fakeBuiltins = builtins // {
+    fetchTarball = a: "/stub-fetchTarball/" + builtins.toJSON a;
+  };
+  m = scopedImport { builtins = fakeBuiltins; } (/. + modulePath) {
+    inherit config;
+    pkgs = (${NIX_PKGS_STUB}) { inherit bin restic; } // { inherit libnotify; };
+    lib = ${NIX_LIB_STUB};
+  };
+  config = {
+    age.secrets = builtins.mapAttrs (n: s: s // { path = agenixDir + "/" + n; }) m.age.secrets;
+    systemd.package = systemdPackage;
+  };
+in {
+  topLevel = builtins.attrNames m;
+  imports = m.imports or null;
+  restic = m.services.restic.backups;
+  secrets = builtins.mapAttrs
+    (n: s: s // { fileType = builtins.typeOf s.file; file = toString s.file; })
+    config.age.secrets;
+  systemd = m.systemd or null;
+  systemPackages = if m ? environment then map toString m.environment.systemPackages else null;
+}`;
+
+/** Applies the module file to the stubs with nix-instantiate (throws with Nix's message on failure). */
+export function evaluateWithStubs(nix: NixSandbox, modulePath: string, opts: StubEvalOptions = {}): StubEvaluated {
+  const args: Record<string, string> = {
+    modulePath,
+    bin: opts.bin ?? "/stub/bin",
+    restic: opts.restic ?? "/stub/restic",
+    systemdPackage: opts.systemdPackage ?? "/stub/systemd",
+    libnotify: opts.libnotify ?? "/stub/libnotify",
+    agenixDir: opts.agenixDir ?? "/run/agenix",
+  };
+  return nix.evalJson(STUB_EVALUATOR, Object.entries(args).flatMap(([k, v]) => ["--argstr", k, v])) as StubEvaluated;
 }

@@ -23,10 +23,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { shellQuote } from "../../lib/host/shell";
+import { findSharedDir } from "./shared";
+import { NIX_INSTANTIATE, NIX_TEST_CONFIG, makeNixDirs, nixEnvironment, writeModuleDir } from "./nix-instantiate";
 
 export const NIXOS_EVAL_NIX = path.join(__dirname, "nixos-eval.nix");
-const NIX_INSTANTIATE = process.env.NIX_INSTANTIATE ?? "nix-instantiate";
-const REPO = path.resolve(__dirname, "../..");
 
 /** The URLs the generated module may fetch agenix from that the harness serves from its local copy. */
 export const PINNED_AGENIX_URLS = ["https://github.com/ryantm/agenix/archive/b027ee29d959fda4b60b57566d64c98a202e0feb.tar.gz"];
@@ -46,15 +46,6 @@ const INSTALL_HINT =
   "then either put the project's shared/ folder beside the repository (it holds nixos-eval/nixpkgs-subset-*.tar.gz and " +
   "agenix-*.tar.gz), or make a nixpkgs checkout available as <nixpkgs> (NIX_PATH=nixpkgs=/path/to/nixpkgs, or " +
   "NIXOS_EVAL_NIXPKGS=/path/to/nixpkgs) together with agenix (NIXOS_EVAL_AGENIX=/path/to/agenix).";
-
-/** shared/ beside the repository, or beside the main checkout of a git worktree, or $NIXOS_RESTIC_B2_SHARED. */
-export function findSharedDir(): string | undefined {
-  const candidates = [process.env.NIXOS_RESTIC_B2_SHARED, path.join(REPO, "..", "shared")];
-  const common = spawnSync("git", ["-C", REPO, "rev-parse", "--path-format=absolute", "--git-common-dir"], { encoding: "utf8" });
-  if (common.status === 0 && common.stdout.trim()) candidates.push(path.join(path.dirname(path.dirname(common.stdout.trim())), "shared"));
-  for (const c of candidates) if (c && fs.existsSync(path.join(c, "README.md"))) return path.resolve(c);
-  return undefined;
-}
 
 function isNixpkgs(dir: string): boolean {
   return ["lib/default.nix", "nixos/lib/utils.nix", "nixos/modules/services/backup/restic.nix"].every((f) => fs.existsSync(path.join(dir, f)));
@@ -114,7 +105,7 @@ function fromArchives(): NixosEvalSource | undefined {
 
 /** `<name>` on the machine's own search path (the user's NIX_PATH and channels). */
 function findFile(name: string): string | undefined {
-  const r = spawnSync(NIX_INSTANTIATE, ["--find-file", name], { encoding: "utf8", env: { ...process.env, NIX_CONFIG: "build-users-group =" } });
+  const r = spawnSync(NIX_INSTANTIATE, ["--find-file", name], { encoding: "utf8", env: { ...process.env, NIX_CONFIG: NIX_TEST_CONFIG } });
   if (r.error || r.status !== 0) return undefined;
   const p = r.stdout.trim();
   return p === "" ? undefined : p;
@@ -165,17 +156,8 @@ export function nixosEvalSource(): NixosEvalSource {
 
 /** The environment of every nix-instantiate call: nothing outside `dir`. */
 export function nixosEvalEnv(dir: string): Record<string, string> {
-  for (const d of ["home", "nix/etc", "nix/store", "nix/var", "nix/log"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: path.join(dir, "home"),
-    NIX_STORE_DIR: path.join(dir, "nix", "store"),
-    NIX_STATE_DIR: path.join(dir, "nix", "var"),
-    NIX_LOG_DIR: path.join(dir, "nix", "log"),
-    NIX_CONF_DIR: path.join(dir, "nix", "etc"),
-    NIX_PATH: "",
-    NIX_CONFIG: "build-users-group =",
-  };
+  makeNixDirs(dir);
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", ...nixEnvironment(dir) };
 }
 
 export interface EvalOptions {
@@ -288,7 +270,6 @@ export class NixosEval {
   readonly dir: string;
   readonly source: NixosEvalSource;
   private readonly modulesPath: string;
-  private counter = 0;
 
   constructor() {
     this.source = nixosEvalSource();
@@ -296,17 +277,9 @@ export class NixosEval {
     this.modulesPath = writeModulesPath(this.dir);
   }
 
-  /**
-   * Writes a module file with dummy ciphertext beside it (secrets/{env,repo,password}.age,
-   * as the renderer's default secretFiles expect) and returns its path.
-   */
-  writeModule(text: string, name = "module.nix"): string {
-    const d = path.join(this.dir, `m${this.counter++}`);
-    fs.mkdirSync(path.join(d, "secrets"), { recursive: true });
-    for (const f of ["env", "repo", "password"]) fs.writeFileSync(path.join(d, "secrets", `${f}.age`), `ciphertext ${f}\n`);
-    const file = path.join(d, name);
-    fs.writeFileSync(file, text);
-    return file;
+  /** writeModuleDir (test/support/nix-instantiate.ts) in the harness's directory. */
+  writeModule(text: string, extraSecrets: readonly string[] = [], name = "module.nix"): string {
+    return writeModuleDir(this.dir, text, extraSecrets, name);
   }
 
   /** Evaluates module files; throws NixosEvalError when Nix fails (type errors, unknown options, throw). */
@@ -345,6 +318,15 @@ export class NixosEval {
   cleanup(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The store path the harness gives the stub package `pkgs.<name>` (see mkDrv
+ * and pkg in nixos-eval.nix), for tests that check a script's exact text.
+ */
+export function stubPackagePath(name: string): string {
+  const drvName = `${name}-stub`;
+  return `/nix/store/${createHash("sha256").update(drvName).digest("hex").slice(0, 32)}-${drvName}`;
 }
 
 /** The values of `Key=` lines in one section of a unit file, in order. */

@@ -1,13 +1,9 @@
 // lib/config/monitoring.ts: the monitoring secrets (healthcheckUrl, ntfyUrl,
 // ntfyToken). Every message names the key and the rule, never the value.
 
-import { ConfigError, RawConfig, SECRET_KEYS, SecretKey, heartbeatUrlProblem, ntfyUrlProblem, parseConfig } from "../../lib/config";
+import { ConfigError, SECRET_KEYS, SecretKey, heartbeatUrlProblem, ntfyUrlProblem, parseConfig } from "../../lib/config";
+import { BASE } from "../support/config-fixtures";
 
-const BASE: RawConfig = {
-  hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev",
-  paths: JSON.stringify(["/home"]),
-  host: "nixos.lan",
-};
 const UUID = "5b0bd2c6-0b5a-4e0f-9a43-8c1d2e3f4a5b";
 
 function parse(values: Partial<Record<SecretKey, string>>) {

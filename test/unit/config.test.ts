@@ -1,7 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  ConfigError,
   DEFAULT_AGENIX_URL,
   DEFAULT_CAPABILITIES,
   DEPRECATED_KEYS,
@@ -12,8 +11,8 @@ import {
   SecretKey,
   parseConfig,
 } from "../../lib/config";
+import { BASE, HOST_KEY, parse, problems } from "../support/config-fixtures";
 
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
 const HOST_KEY_NORMALIZED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
 const ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K alice@laptop";
 const ADMIN_NORMALIZED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K";
@@ -21,22 +20,7 @@ const ADMIN_NORMALIZED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LN
 const ECDSA_KEY =
   "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WSoTPE9lJtGdoE= bob@host";
 
-const BASE: RawConfig = { hostKey: HOST_KEY, paths: JSON.stringify(["/home"]), host: "nixos.lan" };
 const SECRET = "s3cr3t-value-never-shown";
-
-function parse(over: RawConfig = {}, secrets: Partial<Record<SecretKey, string>> = {}): MachineConfig<string> {
-  return parseConfig({ ...BASE, ...over }, secrets, "laptop");
-}
-
-function problems(over: RawConfig, secrets: Partial<Record<SecretKey, string>> = {}): string {
-  try {
-    parse(over, secrets);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("defaults", () => {
   test("a minimal stack gets the recipe's defaults", () => {

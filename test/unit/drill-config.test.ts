@@ -1,26 +1,11 @@
 // The restore-check keys of lib/config/drill.ts (verifyOnDeploy, drill*), and
 // the stack outputs that say how to read the drill's result.
 
-import { ConfigError, DEFAULT_DRILL_SETTINGS, MachineConfig, PLAIN_KEYS, RawConfig, SECRET_KEYS, SecretKey, parseConfig } from "../../lib/config";
+import { DEFAULT_DRILL_SETTINGS, PLAIN_KEYS, RawConfig, SECRET_KEYS } from "../../lib/config";
 import { restoreCommands } from "../../lib/host/restore";
+import { parse, problems } from "../support/config-fixtures";
 
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
-const BASE: RawConfig = { hostKey: HOST_KEY, paths: JSON.stringify(["/home"]), host: "nixos.lan" };
 const URL_SECRET = "https://hc-ping.com/5ecret-uuid-never-shown";
-
-function parse(over: RawConfig = {}, secrets: Partial<Record<SecretKey, string>> = {}): MachineConfig<string> {
-  return parseConfig({ ...BASE, ...over }, secrets, "laptop");
-}
-
-function problems(over: RawConfig, secrets: Partial<Record<SecretKey, string>> = {}): string {
-  try {
-    parse(over, secrets);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 test("defaults: verify on deploy, a monthly drill of 32 files up to 16 MiB, 12 pack groups", () => {
   const c = parse();

@@ -4,7 +4,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, RawConfig, parseConfig } from "../../lib/config";
+import { ConfigError, RawConfig } from "../../lib/config";
+import { parse } from "../support/config-fixtures";
 import {
   DEFAULT_NIXOS_RELEASE,
   EMITTED_RESTIC_OPTIONS,
@@ -16,7 +17,7 @@ import {
   renderModule,
 } from "../../lib/nix";
 import { defaultBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { findSharedDir } from "../support/nixos-eval";
+import { findSharedDir } from "../support/shared";
 
 /** The option list the table was vendored from: test/fixtures/ (vendored copy) or shared/facts/. */
 function optionFacts(): Record<string, { sinceRelease: string; sinceConfidence: string }> {
@@ -28,9 +29,7 @@ function optionFacts(): Record<string, { sinceRelease: string; sinceConfidence: 
   return JSON.parse(fs.readFileSync(file, "utf8"));
 }
 
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
-const BASE: RawConfig = { hostKey: HOST_KEY, host: "h", paths: JSON.stringify(["/home"]) };
-const parse = (over: RawConfig) => parseConfig({ ...BASE, ...over }, {}, "laptop");
+/** The ConfigError message, "" when the config parses. */
 function problems(over: RawConfig): string {
   try {
     parse(over);
