@@ -7,7 +7,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TestSshd, TreeEntry, ensureSudoUser, removeSudoEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, passwordFromState, text } from "./harness";
+import { E2eProject, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, passwordFromState, text, loopbackConfig } from "./harness";
 
 let srv: TestSshd;
 let p: E2eProject;
@@ -56,17 +56,7 @@ beforeAll(async () => {
   await startAgent(srv.dir);
   pristine = snapshotTree(srv.root);
   p = await E2eProject.create(findEngine(), {
-    config: {
-      createBucket: false,
-      bucketName: "e2e-restic-access",
-      hostKey: srv.hostPublicKey(),
-      agenixDir: path.join(srv.dir, "e2e-secrets-out"),
-      host: "127.0.0.1",
-      sshPort: srv.port,
-      hostConfigDir: srv.configDir,
-      agenixModule: "provided",
-      paths: ["/home"],
-    },
+    config: loopbackConfig(srv, "e2e-restic-access"),
     // No sshPrivateKey: the command provider asks the agent at SSH_AUTH_SOCK.
     secrets: { existingKeyId: "0042e2e0000000000000000d4", existingKey: KEY },
     env: { SSH_AUTH_SOCK: sock },

@@ -25,7 +25,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { shellQuote } from "../../lib/host/shell";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, REPO, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, text } from "./harness";
+import { E2eProject, REPO, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, text, loopbackConfig } from "./harness";
 
 const BUCKET = "e2e-restic-credentials";
 const REPOSITORY_PATH = "hosts/laptop";
@@ -94,18 +94,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(srv.stubBin, "restic-b2-verify-daily"), verifyWrapper(), { mode: 0o755 });
   pristine = snapshotTree(srv.root);
   p = await E2eProject.create(findEngine(), {
-    config: {
-      createBucket: false,
-      bucketName: BUCKET,
-      repositoryPath: REPOSITORY_PATH,
-      hostKey: srv.hostPublicKey(),
-      agenixDir: path.join(srv.dir, "e2e-secrets-out"),
-      host: "127.0.0.1",
-      sshPort: srv.port,
-      hostConfigDir: srv.configDir,
-      agenixModule: "provided",
-      paths: ["/home"],
-    },
+    config: loopbackConfig(srv, BUCKET, { repositoryPath: REPOSITORY_PATH }),
     secrets: { existingKeyId: "0042e2e0000000000000000e5", existingKey: KEY, resticPassword: PASSWORD_B, sshPrivateKey: fs.readFileSync(srv.clientKey, "utf8") },
   });
 }, 120_000);

@@ -119,6 +119,31 @@ export interface ProjectOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * The plain config of a stack that deploys to the loopback host `srv` in
+ * existing-bucket mode (the B2 provider cannot run offline), with the agenix
+ * files in the sshd's temp dir and agenix provided by the host; `extra` adds or
+ * overrides keys.
+ */
+export function loopbackConfig(
+  srv: { hostPublicKey(): string; dir: string; port: number; configDir: string },
+  bucketName: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    createBucket: false,
+    bucketName,
+    hostKey: srv.hostPublicKey(),
+    agenixDir: path.join(srv.dir, "e2e-secrets-out"),
+    host: "127.0.0.1",
+    sshPort: srv.port,
+    hostConfigDir: srv.configDir,
+    agenixModule: "provided",
+    paths: ["/home"],
+    ...extra,
+  };
+}
+
 export class E2eProject {
   readonly dir: string;
   readonly project: string;

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, sshSessions } from "./harness";
+import { E2eProject, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, sshSessions, loopbackConfig } from "./harness";
 
 const HC = "https://hc-ping.com/3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c";
 const NTFY = "https://ntfy.sh/e2e-alerts-7Hq2xK9pLm4Rt8Vw";
@@ -26,17 +26,7 @@ beforeAll(async () => {
   srv = await TestSshd.start();
   pristine = snapshotTree(srv.root);
   p = await E2eProject.create(findEngine(), {
-    config: {
-      createBucket: false,
-      bucketName: "e2e-restic-monitoring",
-      hostKey: srv.hostPublicKey(),
-      agenixDir: path.join(srv.dir, "e2e-secrets-out"),
-      host: "127.0.0.1",
-      sshPort: srv.port,
-      hostConfigDir: srv.configDir,
-      agenixModule: "provided",
-      paths: ["/home"],
-    },
+    config: loopbackConfig(srv, "e2e-restic-monitoring"),
     secrets: {
       existingKeyId: "0042e2e0000000000000000m1",
       existingKey: KEY,

@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, expectOk, findEngine, text } from "./harness";
+import { E2eProject, expectOk, findEngine, text, loopbackConfig } from "./harness";
 
 const ONE_LINE = `{ config, pkgs, ... }:
 
@@ -36,17 +36,7 @@ beforeAll(async () => {
   fs.writeFileSync(conf(), ONE_LINE, { mode: 0o644 });
   pristine = snapshotTree(srv.root);
   p = await E2eProject.create(findEngine(), {
-    config: {
-      createBucket: false,
-      bucketName: "e2e-restic-one-line",
-      hostKey: srv.hostPublicKey(),
-      agenixDir: path.join(srv.dir, "e2e-secrets-out"),
-      host: "127.0.0.1",
-      sshPort: srv.port,
-      hostConfigDir: srv.configDir,
-      agenixModule: "provided",
-      paths: ["/home"],
-    },
+    config: loopbackConfig(srv, "e2e-restic-one-line"),
     secrets: { existingKeyId: "0042e2e0000000000000000f6", existingKey: "K0042e2eOneLineB2KeyNeverInPlaintext0a1b2c", sshPrivateKey: fs.readFileSync(srv.clientKey, "utf8") },
   });
 }, 120_000);
