@@ -5,7 +5,8 @@
 # (scripts/build-engine.sh, cached in ~/.cache/nixos-restic-b2-engine), then
 # runs every suite: unit + mocks + integration (npm test), the CLI checks
 # (npm run test:cli) and the end-to-end suite (npm run test:e2e). Stops at the
-# first failure; prints how long each step took.
+# first failure; prints how long each step took and, last, one line
+# "N passed, N failed" over every jest suite that ran.
 #
 # Needs: root (sshd, a sudo test user), Node.js >= 20.19, Go 1.26 (first
 # engine build), and ../shared/engine beside the repository unless the engine
@@ -34,6 +35,17 @@ summary() {
   printf '\n==== timings\n'
   printf '%s\n' "${timings[@]}"
   printf '%-28s %5ss\n' total "$(($(date +%s) - t_all))"
+  # One closing line over every jest suite that ran ("Tests: [F failed, ]P passed, T total").
+  sed -n 's/^Tests: *//p' "$jest_log" | awk '
+    { for (i = 1; i < NF; i++) { if ($(i + 1) ~ /^failed/) f += $i; if ($(i + 1) ~ /^passed/) p += $i } }
+    END { printf "\n%d passed, %d failed\n", p, f }'
+}
+
+# jest's output of every suite is kept here too, for the closing count.
+jest_log=$(mktemp)
+trap 'rm -f "$jest_log"' EXIT
+jest_suite() { # the npm script to run (pipefail is on: npm's status counts)
+  npm run "$1" 2>&1 | tee -a "$jest_log"
 }
 
 if [ "$(id -u)" != 0 ]; then
@@ -71,7 +83,7 @@ else
   run "npm ci" npm ci --no-audit --no-fund
 fi
 run "engine (build-engine.sh)" scripts/build-engine.sh
-run "npm test" npm test
-run "npm run test:cli" npm run test:cli
-run "npm run test:e2e" npm run test:e2e
+run "npm test" jest_suite test
+run "npm run test:cli" jest_suite test:cli
+run "npm run test:e2e" jest_suite test:e2e
 summary
