@@ -9,10 +9,11 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import type { DrillSettings, UnitValue } from "../config/types";
+import type { DrillSettings } from "../config/types";
 import { shellQuote } from "../host/shell";
-import { nixAttrName, nixString, nixValue } from "./escape";
-import { BACKUP_NAME_PATTERN, UNIT_KEY_PATTERN } from "./module";
+import { nixAttrName, nixString } from "./escape";
+import { BACKUP_NAME_PATTERN } from "./module";
+import { checkTimerSettings, timerSettingsLines } from "./systemd";
 
 /** lib/host/verify.sh and lib/host/drill.sh, as the module embeds them. */
 export const VERIFY_SCRIPT: string = fs.readFileSync(path.join(__dirname, "..", "host", "verify.sh"), "utf8");
@@ -103,14 +104,7 @@ function validate(o: RestoreChecksOptions): void {
   check(Number.isSafeInteger(d.sampleFiles) && d.sampleFiles >= 0, `drill.sampleFiles must be a whole number >= 0, got ${d.sampleFiles}`);
   check(Number.isSafeInteger(d.maxFileBytes) && d.maxFileBytes >= 1, `drill.maxFileBytes must be a whole number >= 1, got ${d.maxFileBytes}`);
   check(Number.isSafeInteger(d.checkGroups) && d.checkGroups >= 1 && d.checkGroups <= 256, `drill.checkGroups must be a whole number from 1 to 256, got ${d.checkGroups}`);
-  const keys = Object.keys(d.timerConfig);
-  check(keys.length > 0, "drill.timerConfig must not be empty");
-  for (const k of keys) {
-    check(UNIT_KEY_PATTERN.test(k), `invalid drill.timerConfig key ${JSON.stringify(k)}`);
-    const v: unknown = d.timerConfig[k];
-    check(typeof v === "boolean" || typeof v === "number" || typeof v === "string", `drill.timerConfig.${k} must be a string, number or boolean`);
-    check(typeof v !== "string" || !/[\r\n]/.test(v), `drill.timerConfig.${k} must not contain line breaks`);
-  }
+  checkTimerSettings("drill.timerConfig", d.timerConfig);
   check(
     drillScratchDir(o.backupName, o.paths) !== undefined,
     "the drill needs a scratch directory outside the backed-up paths (state, cache and /run/restic-b2 are all inside them)",
@@ -218,9 +212,7 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       `  description = ${nixString(`Timer of the restore drill of the restic backup ${name}`)};`,
       '  wantedBy = [ "timers.target" ];',
       "  timerConfig = {",
-      ...Object.keys(d.timerConfig)
-        .sort()
-        .map((k) => `    ${nixAttrName(k)} = ${nixValue(d.timerConfig[k] as UnitValue)};`),
+      ...timerSettingsLines(d.timerConfig).map((l) => `    ${l}`),
       "  };",
       "};",
     );

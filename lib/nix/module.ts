@@ -4,7 +4,7 @@
 // Pure: no Pulumi, no I/O. The same input always gives the same bytes.
 
 import { RESTIC_OPTION_KEYS } from "../config/keys";
-import type { BackupConfig, DrillSettings, UnitValue } from "../config/types";
+import type { BackupConfig, DrillSettings } from "../config/types";
 import { drillNotifyServiceName, drillServiceName, renderRestoreChecks } from "./drill";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
 import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
@@ -16,7 +16,7 @@ import {
   missingInRelease,
   pathIsPlain,
 } from "./restic-options";
-import { systemdEscape } from "./systemd";
+import { checkTimerSettings, systemdEscape, timerSettingsLines } from "./systemd";
 import { MONITOR_AGE_FILES, MonitorTarget, monitorSecretNames, renderMonitoring, siblingAgeFile } from "./monitoring";
 
 // ---------------------------------------------------------------------------
@@ -51,7 +51,7 @@ export const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Plain Linux user names (no trailing `$`, at most 32 characters). */
 export const UNIX_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** systemd unit setting names. */
-export const UNIT_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9]*$/;
+export { UNIT_KEY_PATTERN } from "./systemd";
 /** The shape required of secretFiles entries (fixed by the program, not user input). */
 export const SECRET_FILE_PATTERN = /^\.\/[A-Za-z0-9._\/-]+$/;
 
@@ -79,19 +79,7 @@ function validate(opts: ModuleOptions): void {
       `secretFiles.${k} must be a relative Nix path like "./secrets/env.age", got ${JSON.stringify(p)}`,
     );
   }
-  const keys = Object.keys(b.timerConfig);
-  check(keys.length > 0, "timerConfig must not be empty (a timer without a trigger is refused by systemd)");
-  for (const k of keys) {
-    check(UNIT_KEY_PATTERN.test(k), `invalid timerConfig key ${JSON.stringify(k)}`);
-    const v: unknown = b.timerConfig[k];
-    check(
-      typeof v === "boolean" || typeof v === "number" || typeof v === "string",
-      `timerConfig.${k} must be a string, number or boolean`,
-    );
-    // NixOS writes the value into the unit file verbatim: a line break would
-    // start a new directive.
-    check(typeof v !== "string" || !/[\r\n]/.test(v), `timerConfig.${k} must not contain line breaks`);
-  }
+  checkTimerSettings("timerConfig", b.timerConfig);
   if (b.agenixModule.kind === "fetchTarball") {
     const { url, sha256 } = b.agenixModule as { url: unknown; sha256?: unknown };
     check(typeof url === "string" && url !== "", "agenixModule.url must be a non-empty string");
@@ -246,10 +234,7 @@ function resticSection(o: Out, ctx: RenderContext): void {
   if (b.exclude.length > 0) o.list("exclude", b.exclude.map(excludeFileLine));
   o.list("pruneOpts", b.pruneOpts.map(resticOptionText));
   o.open("timerConfig = {");
-  for (const k of Object.keys(b.timerConfig).sort()) {
-    const v = b.timerConfig[k] as UnitValue;
-    o.line(`${nixAttrName(k)} = ${nixValue(typeof v === "string" ? systemdEscape(v, "setting") : v)};`);
-  }
+  for (const l of timerSettingsLines(b.timerConfig)) o.line(l);
   o.close("};");
   o.list("extraBackupArgs", b.extraBackupArgs.map(resticOptionText));
   if (b.checkOpts.length > 0) o.list("checkOpts", b.checkOpts.map(resticOptionText));

@@ -22,6 +22,9 @@
 //   not unquote, so such values are refused rather than changed.
 // NixOS adds nothing: it writes `Key=<value>` (lists as repeated lines).
 
+import type { UnitValue } from "../config/types";
+import { nixAttrName, nixValue } from "./escape";
+
 export type SystemdContext =
   /** One word of an ExecStart=/ExecStartPre=/... command line (never the executable itself). */
   | "exec-arg"
@@ -61,4 +64,38 @@ export function systemdEscape(value: string, context: SystemdContext): string {
 /** The words of one command line (arguments only), each escaped, joined by spaces. */
 export function systemdCommandArgs(words: readonly string[]): string {
   return words.map((w) => systemdEscape(w, "exec-arg")).join(" ");
+}
+
+/** systemd unit setting names. */
+export const UNIT_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9]*$/;
+
+/**
+ * Throws (as the renderer) unless `timer` is a [Timer] settings set NixOS can
+ * write: at least one setting, setting names only, scalar values, no line
+ * breaks. `label` names it in the message (e.g. "timerConfig").
+ */
+export function checkTimerSettings(label: string, timer: Readonly<Record<string, unknown>>): void {
+  const fail = (message: string) => {
+    throw new Error(`renderModule: ${message}`);
+  };
+  const keys = Object.keys(timer);
+  if (keys.length === 0) fail(`${label} must not be empty (a timer without a trigger is refused by systemd)`);
+  for (const k of keys) {
+    if (!UNIT_KEY_PATTERN.test(k)) fail(`invalid ${label} key ${JSON.stringify(k)}`);
+    const v = timer[k];
+    if (typeof v !== "boolean" && typeof v !== "number" && typeof v !== "string") fail(`${label}.${k} must be a string, number or boolean`);
+    // NixOS writes the value into the unit file verbatim: a line break would
+    // start a new directive.
+    if (typeof v === "string" && /[\r\n]/.test(v)) fail(`${label}.${k} must not contain line breaks`);
+  }
+}
+
+/** The attribute lines of a checked [Timer] settings set, keys sorted, each string value through systemdEscape. */
+export function timerSettingsLines(timer: Readonly<Record<string, UnitValue>>): string[] {
+  return Object.keys(timer)
+    .sort()
+    .map((k) => {
+      const v = timer[k];
+      return `${nixAttrName(k)} = ${nixValue(typeof v === "string" ? systemdEscape(v, "setting") : v)};`;
+    });
 }

@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import type { BackupConfig } from "../../lib/config/types";
+import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import {
   EMITTED_RESTIC_OPTIONS,
   backupPathProblem,
@@ -619,5 +620,30 @@ describe("restic value rules", () => {
 
   test.each(["/home/*", "/srv/a?", "srv", "/a/../b", "/a\nb"])("backupPathProblem(%j) is a problem", (input) => {
     expect(backupPathProblem(input)).toBeDefined();
+  });
+});
+
+describe("[Timer] settings: one checker and one escaper for the backup's and the drill's timer", () => {
+  const render = (timer: Record<string, string | boolean>) => {
+    const b = defaultBackup();
+    b.timerConfig = { ...timer };
+    return renderModule({ ...moduleOptions(b), drill: { ...DEFAULT_DRILL_SETTINGS, timerConfig: { ...timer } } });
+  };
+
+  test("a % reaches both timers doubled, so systemd reads it back as written", () => {
+    const text = render({ OnCalendar: "*-*-* %H:00" });
+    expect(text.split('OnCalendar = "*-*-* %%H:00";')).toHaveLength(3);
+    expect(text).not.toContain('"*-*-* %H:00"');
+  });
+
+  test.each([
+    ["empty", {}, /drill\.timerConfig must not be empty/],
+    ["a bad key", { "On Calendar": "daily" }, /invalid drill\.timerConfig key "On Calendar"/],
+    ["a line break", { OnCalendar: "daily\nOnBootSec=1" }, /drill\.timerConfig\.OnCalendar must not contain line breaks/],
+  ])("the drill's timer is refused like the backup's: %s", (_label, timer, message) => {
+    const b = defaultBackup();
+    expect(() => renderModule({ ...moduleOptions(b), drill: { ...DEFAULT_DRILL_SETTINGS, timerConfig: timer as Record<string, string> } })).toThrow(message);
+    b.timerConfig = timer as Record<string, string>;
+    expect(() => renderModule(moduleOptions(b))).toThrow(new RegExp(message.source.replace("drill\\.", "")));
   });
 });
