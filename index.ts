@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AgenixSecrets } from "./components/secrets";
 import { HOST_SECRETS_SUBDIR, HostDeployment, hostLayout } from "./components/host";
 import { B2Storage } from "./components/storage";
-import { DEPRECATED_KEYS, DeprecatedKey, MONITORING_SECRET_KEYS, PLAIN_KEYS, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig } from "./lib/config";
+import { MONITORING_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "./lib/config";
 import { monitorSecretFiles, renderModule } from "./lib/nix";
 import { restoreCommands } from "./lib/host/restore";
 
@@ -11,9 +11,7 @@ const stack = pulumi.getStack();
 const projectConfig = new pulumi.Config(PROJECT);
 const b2Config = new pulumi.Config("b2");
 
-const raw: RawConfig = {};
-for (const key of PLAIN_KEYS) raw[key] = projectConfig.get(key);
-for (const key of Object.keys(DEPRECATED_KEYS) as DeprecatedKey[]) raw[key] = projectConfig.get(key);
+const raw = readRawConfig((key) => projectConfig.get(key));
 const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
 for (const key of SECRET_KEYS) {
   secrets[key] = key.startsWith("b2:") ? b2Config.getSecret(key.slice(3)) : projectConfig.getSecret(key);

@@ -69,3 +69,18 @@ export const DEPRECATED_KEYS = { secretsDir: "agenixDir" } as const satisfies Re
 export type DeprecatedKey = keyof typeof DEPRECATED_KEYS;
 
 export type RawConfig = Partial<Record<PlainKey | DeprecatedKey, string>>;
+
+/**
+ * The raw plain config the parser takes: every plain key and every deprecated
+ * name still read, from `get` (a project key without the namespace → its
+ * string value, or undefined when unset). The program, the status command and
+ * the CLI tests all read the stack config through this.
+ */
+export function readRawConfig(get: (key: PlainKey | DeprecatedKey) => string | undefined): RawConfig {
+  const raw: RawConfig = {};
+  for (const key of [...PLAIN_KEYS, ...(Object.keys(DEPRECATED_KEYS) as DeprecatedKey[])]) {
+    const v = get(key);
+    if (v !== undefined) raw[key] = v;
+  }
+  return raw;
+}

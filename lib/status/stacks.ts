@@ -8,7 +8,7 @@ import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError, PLAIN_KEYS, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig } from "../config";
+import { ConfigError, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "../config";
 import { StackTarget, defaultMaxAgeHours } from "./report";
 
 /** The Pulumi CLI: $PULUMI_BIN, the one scripts/build-engine.sh builds, or `pulumi` on PATH (undefined). */
@@ -41,11 +41,7 @@ export function targetFromConfig(
   maxAgeHours?: number,
   outputs: Record<string, unknown> = {},
 ): StackTarget {
-  const raw: RawConfig = {};
-  for (const key of PLAIN_KEYS) {
-    const v = all[`${PROJECT}:${key}`];
-    if (v !== undefined) raw[key] = v.value;
-  }
+  const raw = readRawConfig((key) => all[`${PROJECT}:${key}`]?.value);
   const secrets: Partial<Record<SecretKey, string>> = {};
   for (const key of SECRET_KEYS) {
     const v = all[key.includes(":") ? key : `${PROJECT}:${key}`];

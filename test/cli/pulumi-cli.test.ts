@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DEPRECATED_KEYS, DeprecatedKey, PLAIN_KEYS, PROJECT, RawConfig, parseConfig } from "../../lib/config";
+import { PLAIN_KEYS, PROJECT, RawConfig, parseConfig, readRawConfig } from "../../lib/config";
 
 const PROJECT_DIR = path.resolve(__dirname, "../..");
 
@@ -56,11 +56,7 @@ function ok(args: string[], input?: string): string {
 /** The config as the CLI hands it to the program: `config.get(key)` returns `value`. */
 function rawConfig(stack: string): { raw: RawConfig; secrets: Record<string, string>; all: Record<string, { value: string; secret: boolean }> } {
   const all = JSON.parse(ok(["config", "--json", "--show-secrets", "--stack", stack])) as Record<string, { value: string; secret: boolean }>;
-  const raw: RawConfig = {};
-  for (const key of PLAIN_KEYS) {
-    const v = all[`${PROJECT}:${key}`];
-    if (v !== undefined) raw[key] = v.value;
-  }
+  const raw = readRawConfig((key) => all[`${PROJECT}:${key}`]?.value);
   const secrets = Object.fromEntries(Object.entries(all).filter(([, v]) => v.secret).map(([k, v]) => [k, v.value]));
   return { raw, secrets, all };
 }
@@ -178,14 +174,9 @@ describe("agenixDir: a path under a plain key the CLI accepts", () => {
     ok(["config", "set", "--plaintext", "secretsDir", DIR, "--stack", "dev"]);
     try {
       expect(fs.readFileSync(path.join(project, "Pulumi.yaml"), "utf8")).not.toMatch(/\n  secretsDir:/);
-      const { all } = rawConfig("dev");
+      const { all, raw } = rawConfig("dev");
       // The program reads it with config.get(): the plain value, as before.
       expect(all[`${PROJECT}:secretsDir`]).toMatchObject({ value: DIR, secret: false });
-      const raw: RawConfig = {};
-      for (const key of [...PLAIN_KEYS, ...(Object.keys(DEPRECATED_KEYS) as DeprecatedKey[])]) {
-        const v = all[`${PROJECT}:${key}`];
-        if (v !== undefined) raw[key] = v.value;
-      }
       const warnings: string[] = [];
       const withOld = parseConfig(raw, {}, "dev", { warnings });
       expect(withOld.secrets.secretsDir).toBe(DIR);
