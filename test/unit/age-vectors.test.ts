@@ -19,8 +19,7 @@ import { fixturePath } from "../support/shared";
 import { sharedAgeVectors } from "../support/shared-age-vectors";
 
 const SSH = fixturePath("age-vectors", "ssh");
-const AGENIX = sharedAgeVectors("agenix-examples");
-const CCTV = sharedAgeVectors("cctv");
+const UPSTREAM = sharedAgeVectors(["agenix-examples", "cctv"]);
 
 type Outcome = "success" | "no match" | "HMAC failure" | "unwrap error" | "header failure" | "payload failure" | "armor failure";
 
@@ -149,8 +148,8 @@ describe("ssh-ed25519 known-answer test (ed25519-kat.json)", () => {
   });
 });
 
-describeWhen(AGENIX.missing, "agenix example secrets (shared/age-vectors/agenix-examples)", () => {
-  const AG = (...p: string[]): string => join(AGENIX.dir(), ...p);
+function agenixExamples(): void {
+  const AG = (...p: string[]): string => join(UPSTREAM.dir("agenix-examples"), ...p);
   const table: Array<[file: string, user1: Outcome, system1: Outcome, sha: string]> = [
     ["secret1.age", "success", "success", "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"],
     ["secret2.age", "success", "no match", "15296cbd7565d6b3583fcfe1d92246cbe27bd9b7c5862784c78f1176c3b622b0"],
@@ -180,7 +179,7 @@ describeWhen(AGENIX.missing, "agenix example secrets (shared/age-vectors/agenix-
       expect(new SshEd25519Recipient(k).tag).toBe(id.tag);
     }
   });
-});
+}
 
 // The names are listed here, not read from the folder, so that the cases are
 // collected (and counted as skipped) without shared/; the first test checks
@@ -193,7 +192,7 @@ const CCTV_ARMOR =
   "whitespace_outside wrong_type x25519";
 const CCTV_NAMES = ["x25519", ...CCTV_X25519.split(" ").map((s) => `x25519_${s}`), ...CCTV_ARMOR.split(" ").map((s) => `armor_${s}`)].sort();
 
-describeWhen(CCTV.missing, "CCTV x25519* and armor_* vectors (shared/age-vectors/cctv)", () => {
+function cctvVectors(): void {
   const KNOWN = new Set(["expect", "payload", "file key", "identity", "passphrase", "armored", "compressed", "comment"]);
   const names = CCTV_NAMES;
 
@@ -212,14 +211,14 @@ describeWhen(CCTV.missing, "CCTV x25519* and armor_* vectors (shared/age-vectors
   }
 
   test("the shared folder holds exactly the listed files", () => {
-    expect(readdirSync(CCTV.dir()).filter((f) => /^(x25519|armor_)/.test(f)).sort()).toEqual(names);
+    expect(readdirSync(UPSTREAM.dir("cctv")).filter((f) => /^(x25519|armor_)/.test(f)).sort()).toEqual(names);
     // The shared README says 48 (33 armor_* + 15 x25519*); the folder holds 14 x25519* files.
     expect(names.filter((n) => n.startsWith("armor_"))).toHaveLength(33);
     expect(names.filter((n) => n.startsWith("x25519"))).toHaveLength(14);
   });
 
   test.each(names)("%s", async (name) => {
-    const { headers, body } = parseVector(readFileSync(join(CCTV.dir(), name)));
+    const { headers, body } = parseVector(readFileSync(join(UPSTREAM.dir("cctv"), name)));
     for (const [k] of headers) expect(KNOWN.has(k)).toBe(true); // nothing skipped silently
     const get = (k: string) => headers.filter(([h]) => h === k).map(([, v]) => v);
     const expected = get("expect")[0] as Outcome;
@@ -236,6 +235,11 @@ describeWhen(CCTV.missing, "CCTV x25519* and armor_* vectors (shared/age-vectors
     expect(r.outcome).toBe(expected);
     if (expected === "success") expect(sha256hex(r.plaintext!)).toBe(get("payload")[0]);
   });
+}
+
+describeWhen(UPSTREAM.missing, "upstream age vectors (shared/age-vectors)", () => {
+  describe("agenix example secrets", agenixExamples);
+  describe("CCTV x25519* and armor_* vectors", cctvVectors);
 });
 
 describe("round trips: lib/age/ssh.ts encryption → test identities", () => {
