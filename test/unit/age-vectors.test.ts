@@ -1,5 +1,8 @@
-// Decryption-side vectors (test/fixtures/age-vectors: ssh/, agenix-examples/, cctv/)
-// and round trips of lib/age/ssh.ts through the test identities.
+// Decryption-side vectors and round trips of lib/age/ssh.ts through the test
+// identities. The project's own SSH vectors (test/fixtures/age-vectors/ssh/)
+// always run; the upstream sets (the age testkit's x25519 and armor cases,
+// agenix's example secrets) are read from shared/age-vectors/ and are counted
+// as skipped, with one line, when shared/ is not there.
 
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
@@ -11,10 +14,12 @@ import { Decrypter, armor } from "age-encryption";
 import type { Identity } from "age-encryption";
 import { SshEd25519Recipient, SshRsaRecipient, encryptArmored, encryptBinary, parseSshPublicKey } from "../../lib/age/ssh";
 import { UnwrapError, identityFromKeyFile, parseOpenSshPrivateKey, sshIdentityFromPem } from "../support/age-identities";
+import { describeWhen } from "../support/requires";
 import { fixturePath } from "../support/shared";
+import { sharedAgeVectors } from "../support/shared-age-vectors";
 
-const VECTORS = fixturePath("age-vectors");
-const SSH = join(VECTORS, "ssh");
+const SSH = fixturePath("age-vectors", "ssh");
+const UPSTREAM = sharedAgeVectors(["agenix-examples", "cctv"]);
 
 type Outcome = "success" | "no match" | "HMAC failure" | "unwrap error" | "header failure" | "payload failure" | "armor failure";
 
@@ -143,8 +148,8 @@ describe("ssh-ed25519 known-answer test (ed25519-kat.json)", () => {
   });
 });
 
-describe("agenix example secrets", () => {
-  const AG = join(VECTORS, "agenix-examples");
+function agenixExamples(): void {
+  const AG = (...p: string[]): string => join(UPSTREAM.dir("agenix-examples"), ...p);
   const table: Array<[file: string, user1: Outcome, system1: Outcome, sha: string]> = [
     ["secret1.age", "success", "success", "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"],
     ["secret2.age", "success", "no match", "15296cbd7565d6b3583fcfe1d92246cbe27bd9b7c5862784c78f1176c3b622b0"],
@@ -158,10 +163,10 @@ describe("agenix example secrets", () => {
   ]);
 
   test.each(cases)("%s with %s → %s", async (file, who, expected, sha) => {
-    const raw = readFileSync(join(AG, "example", file));
+    const raw = readFileSync(AG("example", file));
     const text = raw.toString("latin1");
     const bytes = text.startsWith("-----BEGIN AGE ENCRYPTED FILE-----") ? armor.decode(raw.toString("utf8")) : new Uint8Array(raw);
-    const id = sshIdentityFromPem(readFileSync(join(AG, "example_keys", who), "utf8"));
+    const id = sshIdentityFromPem(readFileSync(AG("example_keys", who), "utf8"));
     const r = await decryptWith(bytes, [id]);
     expect(r.outcome).toBe(expected);
     if (expected === "success") expect(sha256hex(r.plaintext!)).toBe(sha);
@@ -169,17 +174,27 @@ describe("agenix example secrets", () => {
 
   test("the example public keys parse and match the private keys' tags", () => {
     for (const who of ["user1", "system1"]) {
-      const k = parseSshPublicKey(readFileSync(join(AG, "example_keys", `${who}.pub`), "utf8"));
-      const id = sshIdentityFromPem(readFileSync(join(AG, "example_keys", who), "utf8"));
+      const k = parseSshPublicKey(readFileSync(AG("example_keys", `${who}.pub`), "utf8"));
+      const id = sshIdentityFromPem(readFileSync(AG("example_keys", who), "utf8"));
       expect(new SshEd25519Recipient(k).tag).toBe(id.tag);
     }
   });
-});
+}
 
-describe("CCTV x25519* and armor_* vectors", () => {
-  const CCTV = join(VECTORS, "cctv");
+// The names are listed here, not read from the folder, so that the cases are
+// collected (and counted as skipped) without shared/; the first test checks
+// that the folder holds exactly these.
+const CCTV_X25519 = "bad_tag extra_argument grease identity long_file_key long_share low_order lowercase multiple_recipients no_match not_canonical_body not_canonical_share short_share";
+const CCTV_ARMOR =
+  "crlf empty empty_last_line empty_line_begin empty_line_end eol_between_padding full_last_line garbage_encoded garbage_leading garbage_trailing " +
+  "header_crlf headers hybrid invalid_character_header invalid_character_payload long_line lowercase no_end_line no_eol no_match no_padding " +
+  "not_canonical pgp_checksum scrypt short_line whitespace_begin whitespace_end whitespace_eol whitespace_last_line whitespace_line_start " +
+  "whitespace_outside wrong_type x25519";
+const CCTV_NAMES = ["x25519", ...CCTV_X25519.split(" ").map((s) => `x25519_${s}`), ...CCTV_ARMOR.split(" ").map((s) => `armor_${s}`)].sort();
+
+function cctvVectors(): void {
   const KNOWN = new Set(["expect", "payload", "file key", "identity", "passphrase", "armored", "compressed", "comment"]);
-  const names = readdirSync(CCTV).filter((f) => /^(x25519|armor_)/.test(f)).sort();
+  const names = CCTV_NAMES;
 
   function parseVector(buf: Buffer) {
     const sep = buf.indexOf("\n\n");
@@ -195,14 +210,15 @@ describe("CCTV x25519* and armor_* vectors", () => {
     return { headers, body: buf.subarray(sep + 2) };
   }
 
-  test("the copied files are present", () => {
+  test("the shared folder holds exactly the listed files", () => {
+    expect(readdirSync(UPSTREAM.dir("cctv")).filter((f) => /^(x25519|armor_)/.test(f)).sort()).toEqual(names);
     // The shared README says 48 (33 armor_* + 15 x25519*); the folder holds 14 x25519* files.
     expect(names.filter((n) => n.startsWith("armor_"))).toHaveLength(33);
     expect(names.filter((n) => n.startsWith("x25519"))).toHaveLength(14);
   });
 
   test.each(names)("%s", async (name) => {
-    const { headers, body } = parseVector(readFileSync(join(CCTV, name)));
+    const { headers, body } = parseVector(readFileSync(join(UPSTREAM.dir("cctv"), name)));
     for (const [k] of headers) expect(KNOWN.has(k)).toBe(true); // nothing skipped silently
     const get = (k: string) => headers.filter(([h]) => h === k).map(([, v]) => v);
     const expected = get("expect")[0] as Outcome;
@@ -219,6 +235,11 @@ describe("CCTV x25519* and armor_* vectors", () => {
     expect(r.outcome).toBe(expected);
     if (expected === "success") expect(sha256hex(r.plaintext!)).toBe(get("payload")[0]);
   });
+}
+
+describeWhen(UPSTREAM.missing, "upstream age vectors (shared/age-vectors)", () => {
+  describe("agenix example secrets", agenixExamples);
+  describe("CCTV x25519* and armor_* vectors", cctvVectors);
 });
 
 describe("round trips: lib/age/ssh.ts encryption → test identities", () => {
