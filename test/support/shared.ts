@@ -5,10 +5,9 @@ import { spawnSync } from "node:child_process";
 // Two kinds of outside material, kept apart:
 //  - test data (age vectors, the NixOS restic option list) is vendored in
 //    test/fixtures/ (see its PROVENANCE.md): fixturePath();
-//  - what cannot live in the repository (the Pulumi engine sources, the NixOS
-//    module-system files) comes from the read-only shared/ folder, only as the
-//    fallback when the machine has no Pulumi or nixpkgs of its own:
-//    sharedPath(), which fails with what to install when shared/ is missing.
+//  - data files that live only in the read-only shared/ folder: sharedPath().
+// No code comes from shared/: the Pulumi engine and nixpkgs/agenix come from
+// the machine (test/support/nixos-eval.ts for nixpkgs and agenix).
 
 const REPO = path.resolve(__dirname, "../..");
 export const FIXTURES_DIR = path.join(REPO, "test", "fixtures");
@@ -34,8 +33,7 @@ export function findSharedDir(): string | undefined {
 }
 
 /**
- * A path in shared/ (engine sources, nixos-eval). Throws, naming what to
- * install, when shared/ is not there: the suite fails, it never skips.
+ * A path in shared/. Throws when shared/ is not there.
  * Vendored data (age-vectors, the option list) resolves to test/fixtures/.
  */
 export function sharedPath(...parts: string[]): string {
@@ -47,8 +45,7 @@ export function sharedPath(...parts: string[]): string {
   if (!dir) {
     throw new Error(
       `${rel} is needed from the shared/ folder, which is not beside the repository (${path.join(REPO, "..", "shared")}). ` +
-        "Put shared/ there or set NIXOS_RESTIC_B2_SHARED; or install what it stands in for: " +
-        "the Pulumi CLI with its Node.js language host and the command plugin v1.2.1 (engine/), or a nixpkgs checkout on NIX_PATH (nixos-eval/).",
+        "Put shared/ there or set NIXOS_RESTIC_B2_SHARED.",
     );
   }
   return path.join(dir, ...parts);
