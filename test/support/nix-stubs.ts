@@ -5,14 +5,17 @@
 // form is "/stub-script:" + builtins.toJSON { name; text; } + ":end", so the
 // exact script text a module embeds can be read back from wherever the
 // module interpolates it (ExecStart, another script, systemPackages).
-// lib.escapeShellArg quotes as nixpkgs' does (single quotes, ' as '\'').
+// lib.escapeShellArg quotes as nixpkgs' does (single quotes, ' as '\'');
+// lib.mkBefore returns what nixpkgs' does ({ _type = "order"; priority = 500;
+// content; }), so a definition's order shows in the result; the module's own
+// system.build entries are in `config` (the monitor script lives there).
 // evaluateWithStubs applies a module to them with nix-instantiate.
 
 import type { NixSandbox } from "./nix-instantiate";
 
 /** A Nix function of { bin, restic } (store paths as strings): an attrset of package stand-ins. */
 const NIX_PKGS_STUB = `{ bin, restic }: {
-    coreutils = bin; gnused = bin; gnugrep = bin; jq = bin; util-linux = bin;
+    coreutils = bin; gnused = bin; gnugrep = bin; jq = bin; util-linux = bin; curl = bin;
     inherit restic;
     writeShellScript = name: text: { outPath = "/stub-script:" + builtins.toJSON { inherit name text; } + ":end"; };
     writeShellScriptBin = name: text: { outPath = "/stub-script:" + builtins.toJSON { inherit name text; } + ":end"; };
@@ -20,6 +23,7 @@ const NIX_PKGS_STUB = `{ bin, restic }: {
 
 const NIX_LIB_STUB = `{
     escapeShellArg = arg: "'" + builtins.replaceStrings [ "'" ] [ "'\\\\''" ] (toString arg) + "'";
+    mkBefore = content: { _type = "order"; priority = 500; inherit content; };
   }`;
 
 export interface StubScript {
@@ -42,7 +46,7 @@ export function stubScript(s: string): StubScript {
 }
 
 export interface StubEvalOptions {
-  /** Store path of coreutils, gnused, gnugrep, jq and util-linux. Default "/stub/bin". */
+  /** Store path of coreutils, gnused, gnugrep, jq, util-linux and curl. Default "/stub/bin". */
   bin?: string;
   /** Store path of restic. Default "/stub/restic". */
   restic?: string;
@@ -67,6 +71,8 @@ export interface StubEvaluated {
     timers?: Record<string, Record<string, unknown>>;
   } | null;
   systemPackages: string[] | null;
+  /** The module's system.build entries (their string form). */
+  systemBuild: Record<string, string> | null;
 }
 
 /**
@@ -91,6 +97,7 @@ let
   config = {
     age.secrets = builtins.mapAttrs (n: s: s // { path = agenixDir + "/" + n; }) m.age.secrets;
     systemd.package = systemdPackage;
+    system.build = m.system.build or { };
   };
 in {
   topLevel = builtins.attrNames m;
@@ -101,6 +108,7 @@ in {
     config.age.secrets;
   systemd = m.systemd or null;
   systemPackages = if m ? environment then map toString m.environment.systemPackages else null;
+  systemBuild = if m ? system then builtins.mapAttrs (n: toString) m.system.build else null;
 }`;
 
 /** Applies the module file to the stubs with nix-instantiate (throws with Nix's message on failure). */

@@ -5,153 +5,170 @@
 // writes them, the store files they use, age.secrets, failed assertions and
 // warnings. Also: `systemd-analyze verify` on those units (verifyUnits).
 //
-// Where the NixOS sources come from (resolved once per process, printed):
-//   1. $NIXOS_EVAL_NIXPKGS (a nixpkgs checkout; agenix from $NIXOS_EVAL_AGENIX,
-//      `<agenix>` or the archive below);
-//   2. the archives in shared/nixos-eval/ (SHA256SUMS checked), extracted into
-//      a cache directory under the system temp dir;
-//   3. the machine's own `<nixpkgs>` (NIX_PATH / channels), as a NixOS user has.
-//   $NIXOS_EVAL_SOURCE=nixpkgs skips 2. None found: an error saying what to
-//   install. Never a skip.
-// Every nix-instantiate call runs with --readonly-mode, NIX_PATH empty, a
-// private HOME/store/state/config dir and `build-users-group =` (a fresh
-// machine has no nixbld group), so nothing outside the temp dir is touched.
+// NixOS comes from the machine, never from the repository or shared/:
+//   nixpkgs  $NIXOS_EVAL_NIXPKGS (a nixpkgs checkout, or any tree with
+//            lib/default.nix, nixos/lib/utils.nix and
+//            nixos/modules/services/backup/restic.nix), else `<nixpkgs>` on
+//            the machine's Nix search path (NIX_PATH, channels);
+//   agenix   $NIXOS_EVAL_AGENIX (a tree with modules/age.nix), else `<agenix>`.
+// Resolved once per test file (nixosEvalAvailability), which prints one line
+// saying which trees are used. Neither variable set and either tree not found:
+// a Missing, so the suites skip with one line and count their tests as skipped
+// (describeWhen, test/support/requires.ts). A setting that points at the wrong
+// thing (a NIXOS_EVAL_* or a `<nixpkgs>`/`<agenix>` entry that is not such a
+// tree, or only one of the two NIXOS_EVAL_* trees found) throws: a failure,
+// never a skip.
+// Every evaluation runs with --readonly-mode, NIX_PATH empty, a private
+// HOME/store/state/config dir and `build-users-group =` (a fresh machine has
+// no nixbld group), so nothing outside the temp dir is touched.
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { DEFAULT_AGENIX_URL } from "../../lib/config";
 import { shellQuote } from "../../lib/host/shell";
-import { findSharedDir } from "./shared";
 import { NIX_INSTANTIATE, NIX_TEST_CONFIG, makeNixDirs, nixEnvironment, writeModuleDir } from "./nix-instantiate";
+import type { Missing } from "./requires";
+import { type StoreFile, type VerifyResult, verifyUnits } from "./systemd-verify";
+
+export type { StoreFile, VerifyResult } from "./systemd-verify";
+export { verifyUnits } from "./systemd-verify";
 
 export const NIXOS_EVAL_NIX = path.join(__dirname, "nixos-eval.nix");
 
-/** The URLs the generated module may fetch agenix from that the harness serves from its local copy. */
-export const PINNED_AGENIX_URLS = ["https://github.com/ryantm/agenix/archive/b027ee29d959fda4b60b57566d64c98a202e0feb.tar.gz"];
+/**
+ * The URLs the generated module may fetch agenix from that the harness serves
+ * from the agenix tree it uses (evaluation is offline): the pinned default.
+ * The tree is the machine's agenix, which need not be that exact commit.
+ */
+export const PINNED_AGENIX_URLS = [DEFAULT_AGENIX_URL];
 
 export interface NixosEvalSource {
-  kind: "archive" | "nixpkgs";
   /** Directory with lib/, nixos/lib/ and nixos/modules/services/backup/restic.nix. */
   nixpkgs: string;
   /** Directory with modules/age.nix. */
   agenix: string;
-  /** One line for the test output. */
+  /** One line for the test output: which trees, found how. */
   description: string;
 }
 
-const INSTALL_HINT =
-  "The NixOS module-system tests need Nix and the NixOS sources. Install nix-instantiate (Debian: `apt-get install nix-bin`), " +
-  "then either put the project's shared/ folder beside the repository (it holds nixos-eval/nixpkgs-subset-*.tar.gz and " +
-  "agenix-*.tar.gz), or make a nixpkgs checkout available as <nixpkgs> (NIX_PATH=nixpkgs=/path/to/nixpkgs, or " +
-  "NIXOS_EVAL_NIXPKGS=/path/to/nixpkgs) together with agenix (NIXOS_EVAL_AGENIX=/path/to/agenix).";
-
-function isNixpkgs(dir: string): boolean {
-  return ["lib/default.nix", "nixos/lib/utils.nix", "nixos/modules/services/backup/restic.nix"].every((f) => fs.existsSync(path.join(dir, f)));
-}
-const isAgenix = (dir: string) => fs.existsSync(path.join(dir, "modules", "age.nix"));
-
-function sha256File(file: string): string {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+/** What decides where NixOS comes from: the two NIXOS_EVAL_* variables. */
+export interface NixosEvalSettings {
+  NIXOS_EVAL_NIXPKGS?: string;
+  NIXOS_EVAL_AGENIX?: string;
 }
 
-/** Extracts one checked archive into the cache (once; atomic rename) and returns the directory it holds. */
-function extractArchive(dir: string, name: string, sums: Map<string, string>): string {
-  const archive = path.join(dir, name);
-  const expected = sums.get(name);
-  if (expected === undefined) throw new Error(`nixos-eval: ${name} is not listed in ${dir}/SHA256SUMS`);
-  const actual = sha256File(archive);
-  if (actual !== expected) throw new Error(`nixos-eval: ${archive} has sha256 ${actual}, SHA256SUMS says ${expected}`);
-  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
-  const cache = path.join(os.tmpdir(), `nixos-restic-b2-nixos-eval-${uid}`);
-  fs.mkdirSync(cache, { recursive: true, mode: 0o700 });
-  const target = path.join(cache, expected.slice(0, 16));
-  if (!fs.existsSync(path.join(target, ".complete"))) {
-    const tmp = fs.mkdtempSync(path.join(cache, ".extract-"));
-    const r = spawnSync("tar", ["-xzf", archive, "-C", tmp], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`nixos-eval: tar -xzf ${archive} failed: ${r.stderr}`);
-    fs.writeFileSync(path.join(tmp, ".complete"), expected + "\n");
-    try {
-      fs.renameSync(tmp, target);
-    } catch {
-      fs.rmSync(tmp, { recursive: true, force: true }); // another process won the race
-    }
+/** `<name>` on a Nix search path: its directory, or undefined when Nix does not find it. */
+export type FindFile = (name: string) => string | undefined;
+
+/** Where NixOS comes from, or what is missing (then the module-system tests skip). */
+export type NixosEvalSelection = { source: NixosEvalSource; missing?: undefined } | { missing: Missing; source?: undefined };
+
+/** A NIXOS_EVAL_* or search-path setting that points at the wrong thing: the tests fail. */
+export class NixosEvalSettingError extends Error {}
+
+/** The files the harness loads from each tree. */
+export const NIXPKGS_FILES = ["lib/default.nix", "nixos/lib/utils.nix", "nixos/modules/services/backup/restic.nix"] as const;
+export const AGENIX_FILES = ["modules/age.nix"] as const;
+
+const lacking = (dir: string, files: readonly string[]) => files.filter((f) => !fs.existsSync(path.join(dir, f)));
+
+const INSTALL = "NIXOS_EVAL_NIXPKGS=<nixpkgs checkout> NIXOS_EVAL_AGENIX=<agenix checkout>, or NIX_PATH=nixpkgs=<nixpkgs>:agenix=<agenix>";
+
+/**
+ * One tree: from its variable when set (it must be that tree), else `<name>`
+ * on the search path (when found, it must be that tree too).
+ */
+function pickTree(
+  what: "nixpkgs" | "agenix",
+  variable: keyof NixosEvalSettings,
+  settings: NixosEvalSettings,
+  files: readonly string[],
+  findFile: FindFile,
+): { dir: string; how: string } | undefined {
+  const set = settings[variable];
+  if (set) {
+    const dir = path.resolve(set);
+    const gaps = lacking(dir, files);
+    if (gaps.length > 0) throw new NixosEvalSettingError(`nixos-eval: ${variable}=${set} is not a ${what} tree: it has no ${gaps.join(", ")}. Point it at a ${what} checkout, or unset it.`);
+    return { dir, how: variable };
   }
-  const top = fs.readdirSync(target).filter((n) => !n.startsWith("."));
-  if (top.length !== 1) throw new Error(`nixos-eval: ${archive} should hold one top-level directory, found ${top.join(", ")}`);
-  return path.join(target, top[0]);
+  const found = findFile(what);
+  if (found === undefined) return undefined;
+  const gaps = lacking(found, files);
+  if (gaps.length > 0) throw new NixosEvalSettingError(`nixos-eval: <${what}> on the Nix search path is ${found}, which is not a ${what} tree: it has no ${gaps.join(", ")}. Fix that NIX_PATH entry, or set ${variable}.`);
+  return { dir: found, how: `<${what}> on the Nix search path` };
 }
 
-function fromArchives(): NixosEvalSource | undefined {
-  const shared = findSharedDir();
-  const dir = shared && path.join(shared, "nixos-eval");
-  if (!dir || !fs.existsSync(path.join(dir, "SHA256SUMS"))) return undefined;
-  const sums = new Map(
-    fs.readFileSync(path.join(dir, "SHA256SUMS"), "utf8").split("\n").filter(Boolean).map((l) => {
-      const [sum, file] = l.trim().split(/\s+\*?/);
-      return [file, sum] as [string, string];
-    }),
-  );
-  const pick = (prefix: string) => [...sums.keys()].find((n) => n.startsWith(prefix) && n.endsWith(".tar.gz"));
-  const np = pick("nixpkgs-subset-");
-  const ag = pick("agenix-");
-  if (!np || !ag) throw new Error(`nixos-eval: ${dir}/SHA256SUMS lists no nixpkgs-subset-*/agenix-* archive`);
-  const nixpkgs = extractArchive(dir, np, sums);
-  const agenix = extractArchive(dir, ag, sums);
-  if (!isNixpkgs(nixpkgs) || !isAgenix(agenix)) throw new Error(`nixos-eval: the archives in ${dir} lack lib/, nixos/lib/, restic.nix or modules/age.nix`);
-  return { kind: "archive", nixpkgs, agenix, description: `archives ${np} and ${ag} from ${dir} (sha256 checked), extracted to ${path.dirname(nixpkgs)}` };
+/**
+ * Decides where NixOS comes from (see the file comment) from the settings and
+ * a search-path lookup. Throws NixosEvalSettingError for a broken setting.
+ */
+export function selectNixosSources(settings: NixosEvalSettings, findFile: FindFile): NixosEvalSelection {
+  const nixpkgs = pickTree("nixpkgs", "NIXOS_EVAL_NIXPKGS", settings, NIXPKGS_FILES, findFile);
+  const agenix = pickTree("agenix", "NIXOS_EVAL_AGENIX", settings, AGENIX_FILES, findFile);
+  if (nixpkgs && agenix) {
+    return { source: { nixpkgs: nixpkgs.dir, agenix: agenix.dir, description: `nixpkgs ${nixpkgs.dir} (${nixpkgs.how}), agenix ${agenix.dir} (${agenix.how})` } };
+  }
+  const absent = [nixpkgs ? undefined : "nixpkgs", agenix ? undefined : "agenix"].filter((x): x is string => x !== undefined);
+  const explicit = (["NIXOS_EVAL_NIXPKGS", "NIXOS_EVAL_AGENIX"] as const).filter((v) => settings[v]);
+  if (explicit.length > 0) {
+    // One variable set (the other tree is then looked for on the search path): the runner asked for the module system.
+    const other = absent[0];
+    throw new NixosEvalSettingError(`nixos-eval: ${explicit[0]} is set, but no ${other} was found (NIXOS_EVAL_${other.toUpperCase()} is unset and the Nix search path has no <${other}>). To run the module-system tests: ${INSTALL}; to skip them, unset ${explicit[0]}.`);
+  }
+  return {
+    missing: {
+      missing: `no ${absent.join(" and no ")} (${absent.map((a) => `NIXOS_EVAL_${a.toUpperCase()}`).join(", ")} unset, no ${absent.map((a) => `<${a}>`).join(" or ")} on the Nix search path)`,
+      install: INSTALL,
+    },
+  };
 }
 
-/** `<name>` on the machine's own search path (the user's NIX_PATH and channels). */
-function findFile(name: string): string | undefined {
-  const r = spawnSync(NIX_INSTANTIATE, ["--find-file", name], { encoding: "utf8", env: { ...process.env, NIX_CONFIG: NIX_TEST_CONFIG } });
-  if (r.error || r.status !== 0) return undefined;
+/**
+ * `nix-instantiate --find-file <name>` with the machine's search path
+ * (NIX_PATH, channels, nix.conf) in `env`; undefined when Nix does not find it.
+ * Throws when nix-instantiate itself does not run.
+ */
+export function nixFindFile(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const r = spawnSync(NIX_INSTANTIATE, ["--find-file", name], {
+    encoding: "utf8",
+    env: { ...env, NIX_CONFIG: NIX_TEST_CONFIG },
+    timeout: 60_000,
+  });
+  if (r.error) throw new Error(`nixos-eval: ${NIX_INSTANTIATE} --find-file ${name} did not run (${r.error.message}); Debian: apt-get install nix-bin`);
+  if (r.status !== 0) return undefined;
   const p = r.stdout.trim();
   return p === "" ? undefined : p;
 }
 
-function agenixFallback(): string | undefined {
-  const env = process.env.NIXOS_EVAL_AGENIX;
-  if (env && isAgenix(env)) return env;
-  const found = findFile("agenix");
-  if (found && isAgenix(found)) return found;
-  try {
-    return fromArchives()?.agenix;
-  } catch {
-    return undefined;
-  }
+/** selectNixosSources over an environment (process.env by default), with the real search-path lookup. */
+export function resolveNixosEval(env: NodeJS.ProcessEnv = process.env): NixosEvalSelection {
+  return selectNixosSources({ NIXOS_EVAL_NIXPKGS: env.NIXOS_EVAL_NIXPKGS, NIXOS_EVAL_AGENIX: env.NIXOS_EVAL_AGENIX }, (name) => nixFindFile(name, env));
 }
 
-let resolved: NixosEvalSource | undefined;
+let selected: NixosEvalSelection | undefined;
 
-/** Where the NixOS sources come from (see the file comment); throws with what to install. */
+/**
+ * undefined when the module-system tests can run (and one line on stderr says
+ * with which NixOS), else why not; throws for a broken setting. For
+ * describeWhen at collection time: only looks for the trees, evaluates nothing.
+ */
+export function nixosEvalAvailability(): Missing | undefined {
+  if (selected === undefined) {
+    selected = resolveNixosEval();
+    if (selected.source) process.stderr.write(`nixos-eval: the NixOS module system from ${selected.source.description}\n`);
+  }
+  return selected.missing;
+}
+
+/** The trees to evaluate with; throws when there are none (call it only where nixosEvalAvailability() is undefined). */
 export function nixosEvalSource(): NixosEvalSource {
-  if (resolved) return resolved;
-  const version = spawnSync(NIX_INSTANTIATE, ["--version"], { encoding: "utf8" });
-  if (version.error || version.status !== 0) throw new Error(`nixos-eval: ${NIX_INSTANTIATE} does not run (${version.error?.message ?? version.stderr}). ${INSTALL_HINT}`);
-  let source: NixosEvalSource | undefined;
-  const envNixpkgs = process.env.NIXOS_EVAL_NIXPKGS;
-  if (envNixpkgs) {
-    if (!isNixpkgs(envNixpkgs)) throw new Error(`nixos-eval: NIXOS_EVAL_NIXPKGS=${envNixpkgs} is not a nixpkgs checkout (needs lib/, nixos/lib/utils.nix, restic.nix)`);
-    const agenix = agenixFallback();
-    if (!agenix) throw new Error(`nixos-eval: NIXOS_EVAL_NIXPKGS is set but agenix was not found. ${INSTALL_HINT}`);
-    source = { kind: "nixpkgs", nixpkgs: envNixpkgs, agenix, description: `nixpkgs from NIXOS_EVAL_NIXPKGS=${envNixpkgs}, agenix ${agenix}` };
-  }
-  if (!source && process.env.NIXOS_EVAL_SOURCE !== "nixpkgs") source = fromArchives();
-  if (!source) {
-    const machine = findFile("nixpkgs");
-    if (machine && isNixpkgs(machine)) {
-      const agenix = agenixFallback();
-      if (!agenix) throw new Error(`nixos-eval: found <nixpkgs> at ${machine} but no agenix. ${INSTALL_HINT}`);
-      source = { kind: "nixpkgs", nixpkgs: machine, agenix, description: `the machine's <nixpkgs> (${machine}), agenix ${agenix}` };
-    }
-  }
-  if (!source) throw new Error(`nixos-eval: no NixOS sources found. ${INSTALL_HINT}`);
-  // Said once per test file, so the output shows which NixOS was used.
-  console.log(`nixos-eval: evaluating with the real NixOS module system from ${source.description}`);
-  resolved = source;
-  return source;
+  const why = nixosEvalAvailability();
+  if (why) throw new Error(`nixos-eval: ${why.missing}; to run the module-system tests: ${why.install}`);
+  return selected!.source!;
 }
 
 /** The environment of every nix-instantiate call: nothing outside `dir`. */
@@ -230,11 +247,6 @@ if ! ${cmd} --argstr configuration "$cfg/configuration.nix" --argstr importAgeni
   exit 1
 fi
 grep '^trace: warning: ' "$st/eval.err" | sed 's/^trace: //'`;
-}
-
-export interface StoreFile {
-  text: string;
-  executable: boolean;
 }
 
 export interface EvalResult {
@@ -339,70 +351,6 @@ export function unitValues(text: string, section: string, key: string): string[]
     else if (current === section && line.startsWith(`${key}=`)) out.push(line.slice(key.length + 1));
   }
   return out;
-}
-
-// ---- systemd-analyze verify ------------------------------------------------
-
-export interface VerifyResult {
-  code: number | null;
-  /** verify's output lines that concern the given units (empty when it accepts them). */
-  problems: string[];
-  output: string;
-}
-
-function systemUnitDir(): string {
-  for (const d of ["/usr/lib/systemd/system", "/lib/systemd/system"]) if (fs.existsSync(path.join(d, "sysinit.target"))) return d;
-  throw new Error("systemd-analyze verify needs the machine's systemd units (Debian: `apt-get install systemd`)");
-}
-
-/**
- * Runs `systemd-analyze verify --root=<tmp>` on unit files (name → text).
- *
- * The units name fake store paths (the harness builds nothing). So that
- * verify checks them like on NixOS, every /nix/store path they or the store
- * files mention is created under the temporary root: store files the
- * evaluation produced with their exact text and mode, package executables
- * (`<store>/<hash>-<pkg>/bin/<prog>`) as stand-in `#!/bin/sh` executables.
- * The root also gets the machine's own system units, so dependencies such as
- * network-online.target and timers.target resolve. Then verify loads and
- * checks each unit: syntax, specifiers, ExecStart= parsing and that every
- * command exists and is executable.
- */
-export function verifyUnits(units: Record<string, string>, files: Record<string, StoreFile> = {}, extra: Record<string, StoreFile> = {}): VerifyResult {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "systemd-verify-"));
-  try {
-    fs.mkdirSync(path.join(root, "usr", "lib", "systemd"), { recursive: true });
-    const cp = spawnSync("cp", ["-a", systemUnitDir(), path.join(root, "usr", "lib", "systemd", "system")], { encoding: "utf8" });
-    if (cp.status !== 0) throw new Error(`cp of the system units failed: ${cp.stderr}`);
-    const unitDir = path.join(root, "etc", "systemd", "system");
-    fs.mkdirSync(unitDir, { recursive: true });
-    for (const [name, text] of Object.entries(units)) fs.writeFileSync(path.join(unitDir, name), text);
-    const all = { ...files, ...extra };
-    const mentioned = new Set<string>();
-    const scan = (t: string) => {
-      for (const m of t.matchAll(/\/nix\/store\/[0-9a-z]{32}-[^\s"'`;:)$]+/g)) mentioned.add(m[0]);
-    };
-    for (const t of Object.values(units)) scan(t);
-    for (const f of Object.values(all)) scan(f.text);
-    for (const p of Object.keys(all)) mentioned.add(p);
-    for (const p of [...mentioned].sort()) {
-      const target = path.join(root, p);
-      if (fs.existsSync(target)) continue;
-      const f = all[p];
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      if (f) fs.writeFileSync(target, f.text, { mode: f.executable ? 0o755 : 0o444 });
-      else if (/\/bin\/[^/]+$/.test(p)) fs.writeFileSync(target, "#!/bin/sh\n# stand-in for a package executable\nexit 0\n", { mode: 0o755 });
-      else fs.mkdirSync(target, { recursive: true });
-    }
-    const r = spawnSync("systemd-analyze", ["verify", `--root=${root}`, ...Object.keys(units)], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", SYSTEMD_LOG_COLOR: "0" } });
-    if (r.error) throw new Error(`systemd-analyze is required (Debian: apt-get install systemd): ${r.error.message}`);
-    const output = (r.stdout + r.stderr).trim();
-    const names = Object.keys(units);
-    const problems = output.split("\n").filter((l) => l !== "" && (l.includes(root) || names.some((n) => l.includes(n))));
-    return { code: r.status, problems, output };
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
 }
 
 /** verifyUnits over everything an evaluation produced. */

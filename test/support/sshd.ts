@@ -11,7 +11,9 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { shellQuote } from "../../lib/host/shell";
-import { hostSwitchEvaluation } from "./nixos-eval";
+import { NIX_INSTANTIATE, makeNixDirs, nixEnvironment } from "./nix-instantiate";
+import { hostSwitchEvaluation, nixosEvalAvailability } from "./nixos-eval";
+import type { Missing } from "./requires";
 
 export interface RunResult {
   code: number;
@@ -78,9 +80,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * The stub scripts, with the state directory baked in. State files:
  *   rebuild.calls   one line per nixos-rebuild call (its arguments)
- *   config-dir      the config dir whose configuration.nix the stub nixos-rebuild evaluates
- *                   with the real NixOS module system (test/support/nixos-eval.ts)
- *   no-agenix       flag: the host's configuration does not provide agenix
+ *   config-dir      the config dir whose configuration.nix the stub nixos-rebuild checks
+ *   switch-check    how `switch` checks it (SwitchCheck): "evaluate" in the real NixOS
+ *                   module system (test/support/nixos-eval.ts), or "parse" only
+ *   switch.checked  one line per file a switch checked: "evaluate <file>" / "parse <file>"
+ *   no-agenix       flag: the host's configuration does not provide agenix (evaluate)
  *   fail-switch     flag: `switch` prints some lines and fails
  *   fail-switch-after-profile  flag: like fail-switch, after making a new generation
  *   timer-inactive  flag: `systemctl is-active` says inactive
@@ -91,7 +95,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *   verify-exit     exit code of the stub restic-b2-verify-<name> (default 0)
  *   verify.calls    one line per restic-b2-verify-<name> call
  */
-function stubScripts(state: string): Record<string, string> {
+function stubScripts(state: string, evaluate: boolean): Record<string, string> {
   const q = shellQuote(state);
   const newGeneration = `
   cur=$(readlink "$st/profiles/system")
@@ -116,7 +120,7 @@ switch) ;;
 esac
 echo "building the system configuration..."
 cfg=$(cat "$st/config-dir")
-${hostSwitchEvaluation(state)}
+${switchCheck(state, evaluate)}
 if [ -e "$st/fail-switch-after-profile" ]; then
   ${newGeneration}
   echo "activating the configuration..."
@@ -157,6 +161,60 @@ echo "stub-journal: restic[123]: Fatal: unable to open config file: B2 bucket no
 echo "stub-journal: systemd[1]: restic-backups.service: Failed with result 'exit-code'."
 `,
   };
+}
+
+/**
+ * How the stub `nixos-rebuild switch` checks the host's configuration before
+ * it "activates" it:
+ *   evaluate  configuration.nix, with everything it imports, in the real NixOS
+ *             module system, as a real switch does (needs nixpkgs and agenix:
+ *             nixosEvalAvailability); a module NixOS rejects fails the switch;
+ *   parse     the fallback without them: `nix-instantiate --parse` of
+ *             configuration.nix and of the installed restic-b2/module.nix, so
+ *             a file that is not Nix fails the switch, but nothing is evaluated.
+ */
+export type SwitchCheck = "evaluate" | "parse";
+
+/** The shell text of the check: a `case` on the state file switch-check. */
+function switchCheck(state: string, evaluate: boolean): string {
+  const nixDir = path.join(state, "nix-parse");
+  const env = Object.entries({ PATH: process.env.PATH ?? "/usr/bin:/bin", ...nixEnvironment(nixDir) })
+    .map(([k, v]) => `${k}=${shellQuote(v)}`)
+    .join(" ");
+  const parse = `for f in "$cfg/configuration.nix" "$cfg/restic-b2/module.nix"; do
+  if [ "$f" != "$cfg/configuration.nix" ] && [ ! -e "$f" ]; then continue; fi
+  printf 'parse %s\n' "$f" >> "$st/switch.checked"
+  if ! env -i ${env} ${shellQuote(NIX_INSTANTIATE)} --readonly-mode --parse "$f" > /dev/null 2> "$st/parse.err"; then
+    cat "$st/parse.err"
+    exit 1
+  fi
+done`;
+  // Without the module system there is no evaluation branch: "evaluate" then fails loudly.
+  const evaluation = evaluate
+    ? `printf 'evaluate %s\n' "$cfg/configuration.nix" >> "$st/switch.checked"
+${hostSwitchEvaluation(state)}`
+    : `echo "stub nixos-rebuild: switch-check is evaluate, but this fake host was set up without the NixOS module system" >&2
+exit 2`;
+  return `case $(cat "$st/switch-check") in
+evaluate)
+${evaluation}
+  ;;
+*)
+${parse}
+  ;;
+esac`;
+}
+
+let parseOnlyAnnounced = false;
+
+/** The one line saying that the fake host's switch only parses (once per test file). */
+function announceParseOnlySwitch(why: Missing): void {
+  if (parseOnlyAnnounced) return;
+  parseOnlyAnnounced = true;
+  process.stderr.write(
+    `fake NixOS host: its nixos-rebuild switch only parses configuration.nix and restic-b2/module.nix (nix-instantiate --parse), ` +
+      `without the NixOS module system: ${why.missing}; to evaluate them: ${why.install}\n`,
+  );
 }
 
 /** Name of the stub deploy-time credentials check installed by default (backup name "daily"). */
@@ -317,6 +375,9 @@ export class TestSshd {
   readonly hostPubKey: string;
   readonly clientKey: string;
   port = 0;
+  /** Whether the stub switch can evaluate (nixpkgs and agenix were found); otherwise it only parses. */
+  readonly canEvaluate: boolean;
+  private readonly noModuleSystem?: Missing;
   private proc?: ChildProcess;
   private log = "";
 
@@ -333,6 +394,14 @@ export class TestSshd {
     this.hostKey = path.join(this.dir, "ssh_host_ed25519_key");
     this.hostPubKey = this.hostKey + ".pub";
     this.clientKey = path.join(this.dir, "client_ed25519_key");
+    try {
+      // A broken NIXOS_EVAL_* setting throws here: the suite fails, it does not fall back.
+      this.noModuleSystem = nixosEvalAvailability();
+    } catch (e) {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+      throw e;
+    }
+    this.canEvaluate = this.noModuleSystem === undefined;
   }
 
   static async start(): Promise<TestSshd> {
@@ -362,9 +431,12 @@ export class TestSshd {
     fs.writeFileSync(path.join(this.state, "profiles", "system-1-link"), "");
     fs.symlinkSync("system-1-link", this.systemProfile);
     this.setConfigDir(this.configDir);
+    makeNixDirs(path.join(this.state, "nix-parse"));
+    if (this.noModuleSystem) announceParseOnlySwitch(this.noModuleSystem);
+    this.setSwitchCheck(this.canEvaluate ? "evaluate" : "parse");
 
     fs.mkdirSync(this.stubBin, { mode: 0o755 });
-    for (const [name, text] of Object.entries(stubScripts(this.state))) {
+    for (const [name, text] of Object.entries(stubScripts(this.state, this.canEvaluate))) {
       fs.writeFileSync(path.join(this.stubBin, name), text, { mode: 0o755 });
     }
 
@@ -392,6 +464,18 @@ export class TestSshd {
   /** Which config dir the stub nixos-rebuild checks. */
   setConfigDir(dir: string): void {
     fs.writeFileSync(path.join(this.state, "config-dir"), dir);
+  }
+
+  /**
+   * How the stub switch checks the configuration (SwitchCheck). A new server
+   * evaluates when it can (canEvaluate) and parses otherwise; "evaluate"
+   * without the module system throws.
+   */
+  setSwitchCheck(mode: SwitchCheck): void {
+    if (mode === "evaluate" && !this.canEvaluate) {
+      throw new Error(`the stub switch cannot evaluate on this machine: ${this.noModuleSystem!.missing}`);
+    }
+    fs.writeFileSync(path.join(this.state, "switch-check"), mode);
   }
 
   /** Sets or clears a stub flag file (fail-switch, fail-switch-after-profile, timer-inactive, fail-start). */

@@ -3,7 +3,6 @@
 // against the release before anything is rendered.
 
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { ConfigError, RawConfig } from "../../lib/config";
 import { parse } from "../support/config-fixtures";
 import {
@@ -17,16 +16,11 @@ import {
   renderModule,
 } from "../../lib/nix";
 import { defaultBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { findSharedDir } from "../support/shared";
+import { fixturePath } from "../support/shared";
 
-/** The option list the table was vendored from: test/fixtures/ (vendored copy) or shared/facts/. */
+/** The option list the table was made from: the project's copy in test/fixtures/ (see its PROVENANCE.md). */
 function optionFacts(): Record<string, { sinceRelease: string; sinceConfidence: string }> {
-  const candidates = [path.resolve(__dirname, "../fixtures/nixos-restic-options.json")];
-  const shared = findSharedDir();
-  if (shared) candidates.push(path.join(shared, "facts", "nixos-restic-options.json"));
-  const file = candidates.find((f) => fs.existsSync(f));
-  if (!file) throw new Error(`nixos-restic-options.json not found (looked in ${candidates.join(", ")}); put shared/ beside the repository`);
-  return JSON.parse(fs.readFileSync(file, "utf8"));
+  return JSON.parse(fs.readFileSync(fixturePath("nixos-restic-options.json"), "utf8"));
 }
 
 /** The ConfigError message, "" when the config parses. */
