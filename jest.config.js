@@ -8,7 +8,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  // test/cli and test/e2e need the engine built by scripts/build-engine.sh:
+  // test/cli needs the Pulumi CLI (scripts/build-engine.sh builds it) and
+  // test/e2e a Pulumi installation (lib/engine/find.ts):
   // `npm run test:cli`, `npm run test:e2e` (jest.e2e.config.js).
   testPathIgnorePatterns: ["/node_modules/", "/test/cli/", "/test/e2e/"],
   transform: {

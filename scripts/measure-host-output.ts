@@ -5,8 +5,9 @@
 //
 // Runs the project's own program (index.ts) in existing-bucket mode against
 // the loopback sshd of the integration tests (test/support/sshd.ts), with the
-// engine binaries from scripts/build-engine.sh (~/.cache/nixos-restic-b2-engine/bin:
-// pulumi, pulumi-language-nodejs, pulumi-resource-command). Needs root (sshd).
+// Pulumi installation lib/engine/find.ts finds (pulumi, pulumi-language-nodejs,
+// pulumi-resource-command 1.2.1; without one it prints one SKIPPED line and
+// exits 0). Needs root (sshd).
 //
 //   npx ts-node --transpile-only scripts/measure-host-output.ts
 
@@ -15,31 +16,36 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostCommand, hostStdin } from "../lib/host/shell";
+import { COMMAND_PLUGIN_VERSION, findEngine } from "../lib/engine/find";
+import { engineBinDir } from "../test/e2e/harness";
+import { skipLine } from "../test/support/requires";
 import { snapshotTree, TestSshd } from "../test/support/sshd";
 
 const PROJECT = path.resolve(__dirname, "..");
-const BIN = path.join(process.env.PULUMI_ENGINE_CACHE ?? path.join(os.homedir(), ".cache", "nixos-restic-b2-engine"), "bin");
 
 function kib(n: number): string {
   return `${n} bytes (${(n / 1024).toFixed(1)} KiB)`;
 }
 
 async function main(): Promise<void> {
-  for (const b of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-command"]) {
-    if (!fs.existsSync(path.join(BIN, b))) throw new Error(`${path.join(BIN, b)} is missing: run scripts/build-engine.sh first`);
+  const found = findEngine();
+  if (found.engine === undefined) {
+    process.stderr.write(skipLine("scripts/measure-host-output.ts", found.missing!) + "\n");
+    return;
   }
   const srv = await TestSshd.start();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-measure-"));
+  // Links to the CLI and its language host, first on PATH; the command plugin is registered in PULUMI_HOME below.
+  const bin = engineBinDir(found.engine, work);
   const configFile = path.join(work, "Pulumi.measure.yaml");
   const env = {
     ...process.env,
-    PATH: `${BIN}:${process.env.PATH}`,
+    PATH: `${bin}:${process.env.PATH}`,
     PULUMI_HOME: path.join(work, "home"),
     PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "measure",
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
     NO_COLOR: "1",
   };
   fs.mkdirSync(path.join(work, "state"));
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
     must(["config", "set", "--config-file", configFile, ...(secret ? ["--secret"] : ["--plaintext"]), ...(key.includes("[") ? ["--path"] : []), "--", key, value]);
 
   try {
-    must(["plugin", "install", "resource", "command", "v1.2.1", "--file", path.join(BIN, "pulumi-resource-command"), "--reinstall"]);
+    must(["plugin", "install", "resource", "command", `v${COMMAND_PLUGIN_VERSION}`, "--file", found.engine.commandPlugin, "--reinstall"]);
     must(["stack", "init", "measure"]);
     // stack init writes the passphrase salt into the project: move it to the temporary config file.
     const written = path.join(PROJECT, "Pulumi.measure.yaml");

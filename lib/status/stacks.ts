@@ -8,20 +8,26 @@ import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { INSTALL_CLI, findEngine } from "../engine/find";
 import { ConfigError, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "../config";
 import { StackTarget, defaultMaxAgeHours } from "./report";
 
-/** The Pulumi CLI: $PULUMI_BIN, the one scripts/build-engine.sh builds, or `pulumi` on PATH (undefined). */
-export function findPulumiRoot(): string | undefined {
-  const candidates = [
-    process.env.PULUMI_BIN,
-    path.join(process.env.PULUMI_ENGINE_CACHE ?? path.join(os.homedir(), ".cache", "nixos-restic-b2-engine"), "bin", "pulumi"),
-  ];
-  for (const c of candidates) {
-    // PulumiCommand wants the directory above bin/.
-    if (c && fs.existsSync(c)) return path.dirname(path.dirname(c));
-  }
-  return undefined;
+/**
+ * The installation root of the Pulumi CLI lib/engine/find.ts picks
+ * (PULUMI_BIN, NIXOS_RESTIC_B2_PULUMI, the CLI scripts/build-engine.sh built,
+ * the installer's, PATH's): PulumiCommand runs `<root>/bin/pulumi`, so a CLI
+ * not at such a path gets a private root whose bin/pulumi links to it
+ * (removed when the process exits). Undefined when there is no CLI.
+ */
+export function findPulumiRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const cli = findEngine(env).cli?.pulumi;
+  if (cli === undefined) return undefined;
+  if (path.basename(cli) === "pulumi" && path.basename(path.dirname(cli)) === "bin") return path.dirname(path.dirname(cli));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-pulumi-"));
+  process.once("exit", () => fs.rmSync(root, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(root, "bin"));
+  fs.symlinkSync(path.resolve(cli), path.join(root, "bin", "pulumi"));
+  return root;
 }
 
 export interface LoadOptions {
@@ -81,7 +87,8 @@ export function targetFromConfig(
 
 export async function loadStacks(opts: LoadOptions): Promise<StackTarget[]> {
   const root = findPulumiRoot();
-  const pulumiCommand = await PulumiCommand.get({ ...(root === undefined ? {} : { root }), skipVersionCheck: true });
+  if (root === undefined) throw new Error(`no Pulumi CLI: ${INSTALL_CLI}`);
+  const pulumiCommand = await PulumiCommand.get({ root, skipVersionCheck: true });
   const ws = await LocalWorkspace.create({ workDir: opts.projectDir, pulumiCommand, envVars: opts.envVars });
   const names = (await ws.listStacks()).map((s) => s.name).sort();
   if (opts.stack !== undefined && !names.includes(opts.stack)) {

@@ -2,13 +2,15 @@
 // copy of the project, read back through the Automation API by the
 // documented entry point (node -r ts-node/register/transpile-only
 // lib/status/main.ts), two fake hosts over real sshd with real restic.
-// Needs the CLI (scripts/build-engine.sh) and root (sshd): `npm run test:cli`.
+// Needs the Pulumi CLI (the one lib/engine/find.ts picks; scripts/build-engine.sh
+// builds one) and root (sshd): `npm run test:cli`.
 
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { HostStatus } from "../../lib/status/report";
+import { INSTALL_CLI } from "../../lib/engine/find";
 import { findPulumiRoot } from "../../lib/status/stacks";
 import { FakeBackupHost, setUpBackupHost, unixStamp } from "../support/status-host";
 import { TestSshd, requireRoot } from "../support/sshd";
@@ -62,7 +64,7 @@ function status(args: string[]): Promise<{ code: number | null; stdout: string; 
 beforeAll(async () => {
   requireRoot();
   const root = findPulumiRoot();
-  if (root === undefined) throw new Error("no Pulumi CLI: run scripts/build-engine.sh first, or set PULUMI_BIN");
+  if (root === undefined) throw new Error(`no Pulumi CLI: ${INSTALL_CLI}`);
   pulumiBin = path.join(root, "bin", "pulumi");
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-status-cli-"));
   project = path.join(dir, "project");

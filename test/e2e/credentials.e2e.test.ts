@@ -25,7 +25,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { shellQuote } from "../../lib/host/shell";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, REPO, ageDecrypt, expectOk, findEngine, findLeaks, leakPlaces, text, loopbackConfig } from "./harness";
+import { E2eProject, REPO, ageDecrypt, expectOk, findLeaks, leakPlaces, text, loopbackConfig, describeE2e, e2eEngine } from "./harness";
 
 const BUCKET = "e2e-restic-credentials";
 const REPOSITORY_PATH = "hosts/laptop";
@@ -82,95 +82,97 @@ bash ${q(path.join(REPO, "lib", "host", "verify.sh"))} --name daily --restic "$(
 `;
 }
 
-beforeAll(async () => {
-  srv = await TestSshd.start();
-  runBase = fs.mkdtempSync(path.join(srv.dir, "verify-runs-"));
-  // The existing repository, made with password A (from a 0600 file, never an argument).
-  repoDir = path.join(srv.dir, "restic-repo");
-  const pw = path.join(runBase, "init-password");
-  fs.writeFileSync(pw, PASSWORD_A, { mode: 0o600 });
-  restic(["init"], pw);
-  fs.rmSync(pw);
-  fs.writeFileSync(path.join(srv.stubBin, "restic-b2-verify-daily"), verifyWrapper(), { mode: 0o755 });
-  pristine = snapshotTree(srv.root);
-  p = await E2eProject.create(findEngine(), {
-    config: loopbackConfig(srv, BUCKET, { repositoryPath: REPOSITORY_PATH }),
-    secrets: { existingKeyId: "0042e2e0000000000000000e5", existingKey: KEY, resticPassword: PASSWORD_B, sshPrivateKey: fs.readFileSync(srv.clientKey, "utf8") },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  p?.cleanup();
-  await srv?.stop();
-});
-
-test("the wrapper's repository opens with password A and refuses B (real restic, before any deploy)", () => {
-  for (const [pw, code] of [[PASSWORD_A, 0], [PASSWORD_B, 12]] as const) {
-    const dir = fs.mkdtempSync(path.join(runBase, "probe-"));
-    const f = path.join(dir, "password");
-    fs.writeFileSync(f, pw, { mode: 0o600 });
-    fs.writeFileSync(path.join(dir, "repo"), repoDir, { mode: 0o600 });
-    const r = spawnSync("bash", [path.join(REPO, "lib", "host", "verify.sh"), "--name", "daily", "--restic", "restic", "--repository-file", path.join(dir, "repo"), "--password-file", f], {
-      encoding: "utf8",
-      env: { PATH: "/usr/bin:/bin", HOME: srv.dir },
+describeE2e("e2e credentials", () => {
+  beforeAll(async () => {
+    srv = await TestSshd.start();
+    runBase = fs.mkdtempSync(path.join(srv.dir, "verify-runs-"));
+    // The existing repository, made with password A (from a 0600 file, never an argument).
+    repoDir = path.join(srv.dir, "restic-repo");
+    const pw = path.join(runBase, "init-password");
+    fs.writeFileSync(pw, PASSWORD_A, { mode: 0o600 });
+    restic(["init"], pw);
+    fs.rmSync(pw);
+    fs.writeFileSync(path.join(srv.stubBin, "restic-b2-verify-daily"), verifyWrapper(), { mode: 0o755 });
+    pristine = snapshotTree(srv.root);
+    p = await E2eProject.create(e2eEngine(), {
+      config: loopbackConfig(srv, BUCKET, { repositoryPath: REPOSITORY_PATH }),
+      secrets: { existingKeyId: "0042e2e0000000000000000e5", existingKey: KEY, resticPassword: PASSWORD_B, sshPrivateKey: fs.readFileSync(srv.clientKey, "utf8") },
     });
-    fs.rmSync(dir, { recursive: true });
-    expect({ code: r.status, out: r.stdout }).toEqual({ code, out: expect.stringContaining(code === 0 ? "repository opens" : "Fatal: wrong password or no key found") });
-  }
-});
+  }, 120_000);
 
-test("pulumi up with a wrong resticPassword for the existing repository fails with restic's message; the host is as before", async () => {
-  const r = await p.up();
-  expect(r.code).not.toBe(0);
-  const out = text(r);
-  // The real check ran (not the stub), through the pushed password.age ...
-  expect(wrapperRuns()).toHaveLength(1);
-  expect(out).not.toContain("stub-verify");
-  expect(out).toContain("restic-b2-verify-daily refused the deployed credentials (exit 12)");
-  expect(out).toContain("restic-b2-verify-daily: wrong password: the repository exists but does not accept the deployed password (resticPassword)");
-  // ... and restic's own message is in the output.
-  expect(out).toMatch(/restic: Fatal: wrong password or no key found/);
-  expect(out).toContain("restic-b2-host: restored the previous state of");
-  // Readable like a failed switch (issue 9): short, no script or payload.
-  expect(Buffer.byteLength(out)).toBeLessThan(8192);
-  for (const payload of ["rb2_file", "BEGIN AGE ENCRYPTED FILE", "age-encryption.org/v1", "verify_repository() {"]) expect(out).not.toContain(payload);
-  // Rolled back like a failed switch: the fake root is byte-identical to before. (The
-  // engine runs the production command, which watches /nix/var/nix/profiles/system,
-  // not the stub's profile, so no `switch --rollback` is seen here; the generation
-  // rollback is covered by the host-script tests that pass --system-profile.)
-  expect(srv.rebuildCalls()).toEqual(["switch"]);
-  expect(snapshotTree(srv.root)).toEqual(pristine);
-  expect(fs.readdirSync(runBase).filter((n) => n.startsWith("agenix."))).toEqual([]);
-  expect(out).not.toContain(PASSWORD_B);
-});
+  afterAll(async () => {
+    p?.cleanup();
+    await srv?.stop();
+  });
 
-test("with the repository's password pulumi up succeeds and reports that the repository opens", async () => {
-  await p.setSecret("resticPassword", PASSWORD_A);
-  const r = expectOk(await p.up());
-  expect(wrapperRuns()).toHaveLength(2);
-  expect(text(r)).toContain("verify: repository opens");
-  expect(ageDecrypt(srv.hostKey, path.join(secretsOnHost(), "password.age"))).toBe(PASSWORD_A);
-  expect(ageDecrypt(srv.hostKey, path.join(secretsOnHost(), "repo.age"))).toBe(`b2:${BUCKET}:${REPOSITORY_PATH}`);
-  expect(fs.readdirSync(runBase).filter((n) => n.startsWith("agenix."))).toEqual([]);
-});
+  test("the wrapper's repository opens with password A and refuses B (real restic, before any deploy)", () => {
+    for (const [pw, code] of [[PASSWORD_A, 0], [PASSWORD_B, 12]] as const) {
+      const dir = fs.mkdtempSync(path.join(runBase, "probe-"));
+      const f = path.join(dir, "password");
+      fs.writeFileSync(f, pw, { mode: 0o600 });
+      fs.writeFileSync(path.join(dir, "repo"), repoDir, { mode: 0o600 });
+      const r = spawnSync("bash", [path.join(REPO, "lib", "host", "verify.sh"), "--name", "daily", "--restic", "restic", "--repository-file", path.join(dir, "repo"), "--password-file", f], {
+        encoding: "utf8",
+        env: { PATH: "/usr/bin:/bin", HOME: srv.dir },
+      });
+      fs.rmSync(dir, { recursive: true });
+      expect({ code: r.status, out: r.stdout }).toEqual({ code, out: expect.stringContaining(code === 0 ? "repository opens" : "Fatal: wrong password or no key found") });
+    }
+  });
 
-test("a wrong password on an update fails too and leaves the deployed host exactly as it was", async () => {
-  const installed = snapshotTree(srv.root);
-  await p.setSecret("resticPassword", PASSWORD_B);
-  const r = await p.up();
-  expect(r.code).not.toBe(0);
-  expect(wrapperRuns()).toHaveLength(3);
-  expect(text(r)).toMatch(/restic: Fatal: wrong password or no key found/);
-  expect(snapshotTree(srv.root)).toEqual(installed);
-  expect(ageDecrypt(srv.hostKey, path.join(secretsOnHost(), "password.age"))).toBe(PASSWORD_A);
-  // Back to A: the state's inputs match the host again, then destroy restores the first bytes.
-  await p.setSecret("resticPassword", PASSWORD_A);
-  expectOk(await p.up());
-  expect(wrapperRuns()).toHaveLength(4);
-  expectOk(await p.destroy());
-  expect(snapshotTree(srv.root)).toEqual(pristine);
-});
+  test("pulumi up with a wrong resticPassword for the existing repository fails with restic's message; the host is as before", async () => {
+    const r = await p.up();
+    expect(r.code).not.toBe(0);
+    const out = text(r);
+    // The real check ran (not the stub), through the pushed password.age ...
+    expect(wrapperRuns()).toHaveLength(1);
+    expect(out).not.toContain("stub-verify");
+    expect(out).toContain("restic-b2-verify-daily refused the deployed credentials (exit 12)");
+    expect(out).toContain("restic-b2-verify-daily: wrong password: the repository exists but does not accept the deployed password (resticPassword)");
+    // ... and restic's own message is in the output.
+    expect(out).toMatch(/restic: Fatal: wrong password or no key found/);
+    expect(out).toContain("restic-b2-host: restored the previous state of");
+    // Readable like a failed switch (issue 9): short, no script or payload.
+    expect(Buffer.byteLength(out)).toBeLessThan(8192);
+    for (const payload of ["rb2_file", "BEGIN AGE ENCRYPTED FILE", "age-encryption.org/v1", "verify_repository() {"]) expect(out).not.toContain(payload);
+    // Rolled back like a failed switch: the fake root is byte-identical to before. (The
+    // engine runs the production command, which watches /nix/var/nix/profiles/system,
+    // not the stub's profile, so no `switch --rollback` is seen here; the generation
+    // rollback is covered by the host-script tests that pass --system-profile.)
+    expect(srv.rebuildCalls()).toEqual(["switch"]);
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+    expect(fs.readdirSync(runBase).filter((n) => n.startsWith("agenix."))).toEqual([]);
+    expect(out).not.toContain(PASSWORD_B);
+  });
 
-test("no plaintext restic password (right or wrong) or B2 key in state, .pulumi/ or any CLI output", async () => {
-  expect(findLeaks(await leakPlaces(p), { "restic password A": PASSWORD_A, "restic password B": PASSWORD_B, "B2 key": KEY })).toEqual([]);
+  test("with the repository's password pulumi up succeeds and reports that the repository opens", async () => {
+    await p.setSecret("resticPassword", PASSWORD_A);
+    const r = expectOk(await p.up());
+    expect(wrapperRuns()).toHaveLength(2);
+    expect(text(r)).toContain("verify: repository opens");
+    expect(ageDecrypt(srv.hostKey, path.join(secretsOnHost(), "password.age"))).toBe(PASSWORD_A);
+    expect(ageDecrypt(srv.hostKey, path.join(secretsOnHost(), "repo.age"))).toBe(`b2:${BUCKET}:${REPOSITORY_PATH}`);
+    expect(fs.readdirSync(runBase).filter((n) => n.startsWith("agenix."))).toEqual([]);
+  });
+
+  test("a wrong password on an update fails too and leaves the deployed host exactly as it was", async () => {
+    const installed = snapshotTree(srv.root);
+    await p.setSecret("resticPassword", PASSWORD_B);
+    const r = await p.up();
+    expect(r.code).not.toBe(0);
+    expect(wrapperRuns()).toHaveLength(3);
+    expect(text(r)).toMatch(/restic: Fatal: wrong password or no key found/);
+    expect(snapshotTree(srv.root)).toEqual(installed);
+    expect(ageDecrypt(srv.hostKey, path.join(secretsOnHost(), "password.age"))).toBe(PASSWORD_A);
+    // Back to A: the state's inputs match the host again, then destroy restores the first bytes.
+    await p.setSecret("resticPassword", PASSWORD_A);
+    expectOk(await p.up());
+    expect(wrapperRuns()).toHaveLength(4);
+    expectOk(await p.destroy());
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("no plaintext restic password (right or wrong) or B2 key in state, .pulumi/ or any CLI output", async () => {
+    expect(findLeaks(await leakPlaces(p), { "restic password A": PASSWORD_A, "restic password B": PASSWORD_B, "B2 key": KEY })).toEqual([]);
+  });
 });

@@ -1,6 +1,9 @@
 // End-to-end harness: the project's own program under the real Pulumi engine
-// (CLI, Node.js language host, command provider), against the loopback sshd
-// and fake NixOS root of test/support/sshd.ts.
+// (CLI, Node.js language host, command provider 1.2.1, from a Pulumi
+// installation on the machine: lib/engine/find.ts), against the loopback sshd
+// and fake NixOS root of test/support/sshd.ts. Without a complete engine the
+// files' tests are skipped and counted (describeE2e) and global-setup.ts says
+// what is missing in one line.
 //
 // Each test file makes one E2eProject: a throw-away copy of the project (its
 // node_modules linked), a local file backend, a passphrase secrets provider,
@@ -13,87 +16,60 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT } from "../../lib/config";
+import { COMMAND_PLUGIN_VERSION, Engine, EngineMissing, EngineSearch, findEngine } from "../../lib/engine/find";
 import type { NixSandbox } from "../support/nix-instantiate";
+import { skipLine } from "../support/requires";
 
 export const REPO = path.resolve(__dirname, "../..");
-const COMMAND_VERSION = "1.2.1";
 
-export interface Engine {
-  /** The pulumi executable. */
-  pulumi: string;
-  /** Directory put first on PATH (holds pulumi and its language host). */
-  binDir: string;
-  /** The command provider binary registered into each test's PULUMI_HOME. */
-  commandPlugin: string;
-  /** Where it came from, for the test output. */
-  source: "built" | "path";
-  /** One line naming the engine, e.g. for the test log. */
-  describe: string;
+export type { Engine };
+
+let search: EngineSearch | undefined;
+/** lib/engine/find.ts's answer, once per test file (it runs each executable once to read its version). */
+const engineSearch = (): EngineSearch => (search ??= findEngine());
+
+/** The name the skip line gives the suite. */
+export const E2E_SUITE = "e2e suite (npm run test:e2e)";
+
+/** Why the suite cannot run here (no complete Pulumi installation), or undefined. */
+export function engineMissing(): EngineMissing | undefined {
+  return engineSearch().missing;
 }
 
-const cacheBin = () => path.join(process.env.PULUMI_ENGINE_CACHE ?? path.join(os.homedir(), ".cache", "nixos-restic-b2-engine"), "bin");
-const isExec = (f: string) => {
-  try {
-    fs.accessSync(f, fs.constants.X_OK);
-    return fs.statSync(f).isFile();
-  } catch {
-    return false;
-  }
-};
-const which = (name: string) => {
-  for (const d of (process.env.PATH ?? "").split(":")) if (d && isExec(path.join(d, name))) return path.join(d, name);
-  return undefined;
-};
+/**
+ * The complete engine the suite runs on. Called in beforeAll only: inside
+ * describeE2e, which does not run its hooks when there is no engine.
+ */
+export function e2eEngine(): Engine {
+  const found = engineSearch();
+  if (found.engine === undefined) throw new Error(skipLine(E2E_SUITE, found.missing!));
+  return found.engine;
+}
 
 /**
- * The engine the suite runs: the one scripts/build-engine.sh built (all three
- * pieces at the pinned versions), else a `pulumi` on PATH with its Node.js
- * language host beside it or on PATH and a command plugin v1.2.1 (on PATH or in
- * ~/.pulumi/plugins). Throws with what to do when there is none: never skips.
+ * One e2e file's tests: run with a complete engine; otherwise registered as
+ * skipped, so jest counts them. The one skip line for the whole suite is
+ * printed by global-setup.ts (not once per file). The body runs either way
+ * (jest collects the tests from it): it declares hooks and tests, and does no
+ * engine work itself.
  */
-export function findEngine(): Engine {
-  const bin = cacheBin();
-  const built = [path.join(bin, "pulumi"), path.join(bin, "pulumi-language-nodejs"), path.join(path.dirname(bin), "provider", "pulumi-resource-command")];
-  if (built.every(isExec)) {
-    const version = spawnSync(built[0], ["version"], { encoding: "utf8" }).stdout.trim();
-    return {
-      pulumi: built[0],
-      binDir: bin,
-      commandPlugin: built[2],
-      source: "built",
-      describe: `pulumi ${version} built by scripts/build-engine.sh in ${bin} (language host and command provider v${COMMAND_VERSION} from ../shared/engine)`,
-    };
-  }
-  const onPath = which("pulumi");
-  if (onPath) {
-    const real = fs.realpathSync(onPath);
-    const host = [path.join(path.dirname(real), "pulumi-language-nodejs"), path.join(path.dirname(onPath), "pulumi-language-nodejs"), which("pulumi-language-nodejs")]
-      .find((f): f is string => f !== undefined && isExec(f));
-    const plugin = [
-      which("pulumi-resource-command"),
-      path.join(process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi"), "plugins", `resource-command-v${COMMAND_VERSION}`, "pulumi-resource-command"),
-    ].find((f): f is string => f !== undefined && isExec(f));
-    if (host && plugin) {
-      const version = spawnSync(onPath, ["version"], { encoding: "utf8" }).stdout.trim();
-      return {
-        pulumi: onPath,
-        binDir: path.dirname(host),
-        commandPlugin: plugin,
-        source: "path",
-        describe: `pulumi ${version} from PATH (${onPath}), language host ${host}, command plugin ${plugin}`,
-      };
-    }
-    throw new Error(
-      `The pulumi on PATH (${onPath}) lacks ${host ? "" : "its Node.js language host (pulumi-language-nodejs) "}` +
-        `${plugin ? "" : `the command plugin v${COMMAND_VERSION} (pulumi plugin install resource command v${COMMAND_VERSION}) `}` +
-        `and scripts/build-engine.sh has not built the engine in ${bin}. Run scripts/build-engine.sh (Go 1.26 and ../shared/engine).`,
-    );
-  }
-  throw new Error(
-    `No Pulumi engine: nothing built in ${bin} and no pulumi on PATH. Run scripts/build-engine.sh ` +
-      "(builds the CLI from the Go module proxy and the language host and command provider from ../shared/engine; needs Go 1.26), " +
-      "or install the Pulumi CLI and `pulumi plugin install resource command v1.2.1`.",
-  );
+export function describeE2e(name: string, fn: () => void): void {
+  if (engineMissing() === undefined) describe(name, fn);
+  else describe.skip(name, fn);
+}
+
+/**
+ * A directory holding links named pulumi and pulumi-language-nodejs to the
+ * engine's CLI and language host: put first on PATH, the engine finds its
+ * language host there, and never the command plugin (registered in each
+ * PULUMI_HOME instead, under the exact version the SDK asks for).
+ */
+export function engineBinDir(engine: Engine, parent: string): string {
+  const bin = path.join(parent, "engine-bin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.symlinkSync(engine.pulumi, path.join(bin, "pulumi"));
+  fs.symlinkSync(engine.languageHost, path.join(bin, "pulumi-language-nodejs"));
+  return bin;
 }
 
 export interface CliResult {
@@ -149,6 +125,8 @@ export class E2eProject {
   readonly project: string;
   readonly state: string;
   readonly home: string;
+  /** Links to the engine's CLI and language host, first on the engine's PATH. */
+  readonly bin: string;
   readonly stack: string;
   /** Every CLI result of this project, for the secret scan. */
   readonly outputs: CliResult[] = [];
@@ -168,6 +146,7 @@ export class E2eProject {
     this.stack = opts.stack ?? "e2e";
     this.extraEnv = { ...(opts.env ?? {}) };
     for (const d of [this.project, this.state, this.home, path.join(this.dir, "home")]) fs.mkdirSync(d, { recursive: true });
+    this.bin = engineBinDir(engine, this.dir);
     const source = opts.source ?? REPO;
     for (const name of fs.readdirSync(source)) {
       if (NOT_COPIED.has(name) || /^Pulumi\..+\.yaml$/.test(name)) continue;
@@ -193,20 +172,15 @@ export class E2eProject {
 
   /** The provider under the exact version the SDK asks for, in this project's PULUMI_HOME. */
   private registerPlugin(): void {
-    const r =
-      this.engine.source === "built"
-        ? spawnSync(path.join(REPO, "scripts", "build-engine.sh"), ["--install-plugin", this.home], { encoding: "utf8", env: this.env() })
-        : spawnSync(this.engine.pulumi, ["plugin", "install", "resource", "command", `v${COMMAND_VERSION}`, "--file", this.engine.commandPlugin, "--reinstall", "--non-interactive"], {
-            encoding: "utf8",
-            env: this.env(),
-          });
+    const args = ["plugin", "install", "resource", "command", `v${COMMAND_PLUGIN_VERSION}`, "--file", this.engine.commandPlugin, "--reinstall", "--non-interactive"];
+    const r = spawnSync(this.engine.pulumi, args, { encoding: "utf8", env: this.env() });
     if (r.status !== 0) throw new Error(`registering the command plugin failed (${r.status}):\n${r.stderr}${r.stdout}`);
   }
 
   /** The engine's whole environment: nothing inherited but PATH's system part and what is given. */
   env(): NodeJS.ProcessEnv {
     return {
-      PATH: [this.engine.binDir, path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"].join(":"),
+      PATH: [this.bin, path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"].join(":"),
       HOME: path.join(this.dir, "home"),
       LANG: "C.UTF-8",
       TMPDIR: os.tmpdir(),
@@ -215,7 +189,6 @@ export class E2eProject {
       PULUMI_CONFIG_PASSPHRASE: "e2e passphrase",
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_ENGINE_CACHE: process.env.PULUMI_ENGINE_CACHE ?? path.join(os.homedir(), ".cache", "nixos-restic-b2-engine"),
       ...this.extraEnv,
     };
   }

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, PLAIN_KEYS, RawConfig, parseConfig } from "../../lib/config";
 import { TestSshd, TreeEntry, snapshotTree } from "../support/sshd";
-import { E2eProject, findEngine, findLeaks, leakPlaces, privateKeyLines, publicKey, sshKeygen, sshSessions, text } from "./harness";
+import { E2eProject, findLeaks, leakPlaces, privateKeyLines, publicKey, sshKeygen, sshSessions, text, describeE2e, e2eEngine } from "./harness";
 
 let srv: TestSshd;
 let p: E2eProject;
@@ -50,55 +50,57 @@ function expectHostUntouched(sessionsBefore: number): void {
   expect(snapshotTree(srv.root)).toEqual(pristine);
 }
 
-beforeAll(async () => {
-  srv = await TestSshd.start();
-  keys = fs.mkdtempSync(path.join(srv.dir, "e2e-keys-"));
-  pristine = snapshotTree(srv.root);
-  p = await E2eProject.create(findEngine(), {
-    config: {},
-    secrets: { ...SECRETS, sshPrivateKey: fs.readFileSync(srv.clientKey, "utf8") },
+describeE2e("e2e refusals", () => {
+  beforeAll(async () => {
+    srv = await TestSshd.start();
+    keys = fs.mkdtempSync(path.join(srv.dir, "e2e-keys-"));
+    pristine = snapshotTree(srv.root);
+    p = await E2eProject.create(e2eEngine(), {
+      config: {},
+      secrets: { ...SECRETS, sshPrivateKey: fs.readFileSync(srv.clientKey, "utf8") },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    p?.cleanup();
+    await srv?.stop();
   });
-}, 120_000);
 
-afterAll(async () => {
-  p?.cleanup();
-  await srv?.stop();
-});
+  test("a host that shows another host key than hostKey is refused; nothing runs on it", async () => {
+    const other = publicKey(sshKeygen(keys, "other_host", "ed25519")).split(" ").slice(0, 2).join(" ");
+    p.setConfig({ ...goodConfig(), hostKey: other });
+    const sessions = sshSessions(srv.serverLog());
+    const r = await p.up();
+    expect(r.code).not.toBe(0);
+    expect(text(r)).toMatch(/host key mismatch/i);
+    expectHostUntouched(sessions);
+  });
 
-test("a host that shows another host key than hostKey is refused; nothing runs on it", async () => {
-  const other = publicKey(sshKeygen(keys, "other_host", "ed25519")).split(" ").slice(0, 2).join(" ");
-  p.setConfig({ ...goodConfig(), hostKey: other });
-  const sessions = sshSessions(srv.serverLog());
-  const r = await p.up();
-  expect(r.code).not.toBe(0);
-  expect(text(r)).toMatch(/host key mismatch/i);
-  expectHostUntouched(sessions);
-});
+  test.each([
+    ["an invalid bucket name", { bucketName: "b2-Not_Valid!" }, "bucketName"],
+    ["an ECDSA hostKey", { hostKey: "" }, "hostKey"],
+    ["a newline in a path", { paths: ["/home", "/srv/line1\nline2"] }, "paths"],
+  ])("%s fails before anything reaches the host, with the parser's message", async (_name, change, key) => {
+    const config: Record<string, unknown> = { ...goodConfig(), agenixDir: path.join(keys, `secrets-${key}`), ...change };
+    if (key === "hostKey") config.hostKey = publicKey(sshKeygen(keys, "ecdsa_host", "ecdsa"));
+    const problems = parserProblems(config);
+    expect(problems.join("\n")).toContain(key);
+    p.setConfig(config);
+    const sessions = sshSessions(srv.serverLog());
+    const logBefore = srv.serverLog().length;
+    const r = await p.up();
+    expect(r.code).not.toBe(0);
+    for (const problem of problems) expect(text(r)).toContain(problem);
+    expect(text(r)).toContain("nothing was changed");
+    expect(srv.serverLog().slice(logBefore)).toBe(""); // not even a connection attempt
+    expectHostUntouched(sessions);
+    expect(fs.existsSync(path.join(keys, `secrets-${key}`))).toBe(false); // nothing written locally either
+  });
 
-test.each([
-  ["an invalid bucket name", { bucketName: "b2-Not_Valid!" }, "bucketName"],
-  ["an ECDSA hostKey", { hostKey: "" }, "hostKey"],
-  ["a newline in a path", { paths: ["/home", "/srv/line1\nline2"] }, "paths"],
-])("%s fails before anything reaches the host, with the parser's message", async (_name, change, key) => {
-  const config: Record<string, unknown> = { ...goodConfig(), agenixDir: path.join(keys, `secrets-${key}`), ...change };
-  if (key === "hostKey") config.hostKey = publicKey(sshKeygen(keys, "ecdsa_host", "ecdsa"));
-  const problems = parserProblems(config);
-  expect(problems.join("\n")).toContain(key);
-  p.setConfig(config);
-  const sessions = sshSessions(srv.serverLog());
-  const logBefore = srv.serverLog().length;
-  const r = await p.up();
-  expect(r.code).not.toBe(0);
-  for (const problem of problems) expect(text(r)).toContain(problem);
-  expect(text(r)).toContain("nothing was changed");
-  expect(srv.serverLog().slice(logBefore)).toBe(""); // not even a connection attempt
-  expectHostUntouched(sessions);
-  expect(fs.existsSync(path.join(keys, `secrets-${key}`))).toBe(false); // nothing written locally either
-});
-
-test("no plaintext B2 key or SSH private key in state, .pulumi/ or any CLI output of the refused runs", async () => {
-  const secrets: Record<string, string> = { "B2 key": SECRETS.existingKey, "B2 key id": SECRETS.existingKeyId };
-  privateKeyLines(fs.readFileSync(srv.clientKey, "utf8")).forEach((l, i) => (secrets[`SSH private key line ${i + 1}`] = l));
-  expect(p.outputs.filter((o) => o.code !== 0).length).toBeGreaterThanOrEqual(4);
-  expect(findLeaks(await leakPlaces(p), secrets)).toEqual([]);
+  test("no plaintext B2 key or SSH private key in state, .pulumi/ or any CLI output of the refused runs", async () => {
+    const secrets: Record<string, string> = { "B2 key": SECRETS.existingKey, "B2 key id": SECRETS.existingKeyId };
+    privateKeyLines(fs.readFileSync(srv.clientKey, "utf8")).forEach((l, i) => (secrets[`SSH private key line ${i + 1}`] = l));
+    expect(p.outputs.filter((o) => o.code !== 0).length).toBeGreaterThanOrEqual(4);
+    expect(findLeaks(await leakPlaces(p), secrets)).toEqual([]);
+  });
 });
