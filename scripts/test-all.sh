@@ -48,10 +48,15 @@ summary() {
   printf '%-28s %5ss\n' total "$(($(date +%s) - t_all))"
   [ "${#failed_steps[@]}" -eq 0 ] || printf '\nFAILED: %s\n' "$(IFS=,; echo "${failed_steps[*]}" | sed 's/,/, /g')"
   # One closing line over every jest suite that ran ("Tests: [F failed, ][S skipped, ][T todo, ]P passed, N total").
-  sed -n 's/^Tests: *//p' "$jest_log" | awk '
+  # A test file that fails before its tests run ("Test suite failed to run":
+  # an import error, a throw at collection) has no test in that line; each
+  # counts as one failed.
+  local broken
+  broken=$(grep -c 'Test suite failed to run' "$jest_log" || true)
+  sed -n 's/^Tests: *//p' "$jest_log" | awk -v broken="$broken" '
     { for (i = 1; i < NF; i++) { w = $(i + 1); sub(/,$/, "", w)
         if (w == "failed") f += $i; else if (w == "passed") p += $i; else if (w == "skipped" || w == "todo") s += $i } }
-    END { printf "\n%d passed, %d failed, %d skipped\n", p, f, s }'
+    END { printf "\n%d passed, %d failed, %d skipped\n", p, f + broken, s }'
 }
 
 # jest's output of every suite is kept here too, for the closing count.
