@@ -20,7 +20,8 @@ What this front end adds or changes, and why:
   An exception the simulator raises for something it does not model (an
   assertion) is answered 400 `simulator_error` naming it, so a test shows it.
 - Test controls: POST /sim/clock {"offsetMs"}, /sim/fail {"call", "status",
-  "code", "count"} (the next calls answer that error), /sim/expire (every
+  "code", "count", "after"} (after `after` calls, the next `count` answer
+  that error), /sim/expire (every
   auth token expires).
 
 Start: python3 b2-simulator.py; it prints one JSON line
@@ -155,6 +156,9 @@ class Handler(BaseHTTPRequestHandler):
     def injected_failure(self, name):
         f = STATE["fail"]
         if f is None or f.get("call") not in (None, name) or f["count"] <= 0:
+            return None
+        if f.get("after", 0) > 0:
+            f["after"] -= 1
             return None
         f["count"] -= 1
         return Answer(f.get("status", 503), f.get("code", "service_unavailable"), "injected by the test")

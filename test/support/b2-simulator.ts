@@ -78,9 +78,9 @@ export class B2Simulator {
     return this.control("clock", { offsetMs });
   }
 
-  /** The next `count` calls (named `call`, or any) answer this error. */
-  failNext(count: number, status = 503, code = "service_unavailable", call?: string): Promise<void> {
-    return this.control("fail", { count, status, code, ...(call === undefined ? {} : { call }) });
+  /** After `after` calls (named `call`, or any) go through, the next `count` answer this error. */
+  failNext(count: number, status = 503, code = "service_unavailable", call?: string, after = 0): Promise<void> {
+    return this.control("fail", { count, status, code, after, ...(call === undefined ? {} : { call }) });
   }
 
   /** Every auth token issued so far expires. */
