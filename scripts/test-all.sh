@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh Debian machine, as root, from a clone of the
 # repository: installs the Debian packages the tests drive
-# (scripts/debian-packages.txt), the npm packages (npm ci), the Pulumi engine
+# (scripts/debian-packages.txt), the npm packages (npm ci), the Python packages
+# (scripts/python-packages.sh: a venv in ~/.cache/nixos-restic-b2-python), the Pulumi engine
 # (scripts/build-engine.sh, cached in ~/.cache/nixos-restic-b2-engine), then
 # runs every suite: unit + mocks + integration (npm test), the CLI checks
 # (npm run test:cli) and the end-to-end suite (npm run test:e2e). Stops at the
@@ -82,6 +83,7 @@ if [ "${SKIP_NPM_CI:-0}" = 1 ]; then
 else
   run "npm ci" npm ci --no-audit --no-fund
 fi
+run "Python packages" scripts/python-packages.sh
 run "engine (build-engine.sh)" scripts/build-engine.sh
 run "npm test" jest_suite test
 run "npm run test:cli" jest_suite test:cli
