@@ -62,9 +62,9 @@ function summaryLines(s: PlanSummary, apply: boolean): string[] {
     `changes after TIME: the oldest ${describe(s.oldestChange)}, the newest ${describe(s.newestChange!)}`,
     `${would} delete ${plural(s.uploadsDeleted, "version")} uploaded after TIME (${formatBytes(s.uploadBytesDeleted)}), ` +
       `remove ${plural(s.hidesDeleted, "hide marker")} made after TIME, cancel ${plural(s.largeFilesCancelled, "unfinished large file")} started after TIME`,
-    `afterwards: ${plural(s.filesUnhidden, "file")} visible again and ${plural(s.filesReverted, "file")} back to their version at TIME ` +
-      `(${formatBytes(s.bytesRestored)}); ${plural(s.filesRemoved, "file")} that did not exist or were hidden at TIME no longer visible ` +
-      `(snapshots made after TIME are among them: pick TIME just before the damage)`,
+    `afterwards: ${plural(s.filesUnhidden, "file")} visible again, ${plural(s.filesReverted, "file")} back to ${s.filesReverted === 1 ? "its" : "their"} version at TIME ` +
+      `(${formatBytes(s.bytesRestored)} together), ${plural(s.filesRemoved, "file")} not visible at TIME (new or hidden then) no longer visible`,
+    ...(s.filesRemoved > 0 ? ["note: whatever was uploaded after TIME goes, backups made after TIME too: pick TIME just before the damage began (the oldest change above)"] : []),
   ];
 }
 
@@ -139,8 +139,8 @@ export async function recover(target: RecoverTarget, opts: RecoverOptions, out: 
     const plan = planRecovery(await client.listFileVersions(bucket.bucketId, prefix), time);
     for (const l of summaryLines(plan.summary, opts.apply)) out(l);
     if (plan.actions.length > 0 && !opts.apply) {
-      const shown = plan.actions.slice(0, 10);
-      out(`the first ${plural(shown.length, "change")} of ${plan.actions.length}:`);
+      const shown = [...plan.actions].sort((a, b) => a.version.uploadTimestamp - b.version.uploadTimestamp).slice(0, 10);
+      out(`the oldest ${plural(shown.length, "change")} of ${plan.actions.length}:`);
       for (const a of shown) out(`  ${VERB[a.kind]} ${describe(a.version)}`);
       out("dry run: nothing was changed. Run the same command with --apply to do it.");
       out("before --apply, stop the host's backups or take it off the network: its key can still hide and overwrite files.");
