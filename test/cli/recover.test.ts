@@ -5,17 +5,13 @@
 // B2, not B2), reached through NIXOS_RESTIC_B2_REALM_URL.
 // Needs the CLI (scripts/build-engine.sh) and b2sdk (scripts/python-packages.sh).
 
-import { spawn, spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { B2Client } from "../../lib/recover/b2";
 import { FileVersion } from "../../lib/recover/plan";
 import { findPulumiRoot } from "../../lib/status/stacks";
+import { AdminProject } from "../support/admin-project";
 import { B2Simulator, createBucket, hide, simulatorAvailability, upload, visibleFiles } from "../support/b2-simulator";
 import { Missing, describeWhen } from "../support/requires";
 
-const PROJECT_DIR = path.resolve(__dirname, "../..");
 const DAY = 86_400_000;
 const BUCKET = "restic-cli-sim";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
@@ -24,50 +20,19 @@ const needs = (): Missing | undefined =>
   findPulumiRoot() === undefined ? { missing: "no Pulumi CLI", install: "scripts/build-engine.sh (or set PULUMI_BIN)" } : simulatorAvailability();
 
 describeWhen(needs(), "npm run recover (Pulumi CLI stacks, B2 simulator)", () => {
-  let dir: string;
-  let project: string;
-  let env: NodeJS.ProcessEnv;
-  let pulumiBin: string;
+  let admin: AdminProject;
   let sim: B2Simulator;
   let master: B2Client;
   let bucketId: string;
   let T: string;
   let atT: Record<string, string>;
   let before: FileVersion[];
-
-  function pulumi(args: string[], input?: string): void {
-    const r = spawnSync(pulumiBin, [...args, "--non-interactive"], { cwd: project, env, input, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.status}):\n${r.stderr}${r.stdout}`);
-  }
-
-  function recoverCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const p = spawn("node", ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "lib/recover/main.ts"), "--project", project, ...args], { cwd: PROJECT_DIR, env });
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (d) => (stdout += d));
-      p.stderr.on("data", (d) => (stderr += d));
-      p.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const pulumi = (args: string[], input?: string) => admin.pulumi(args, input);
+  const recoverCli = (args: string[]) => admin.run("lib/recover/main.ts", args);
 
   beforeAll(async () => {
-    pulumiBin = path.join(findPulumiRoot()!, "bin", "pulumi");
     sim = await B2Simulator.start();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-recover-cli-"));
-    project = path.join(dir, "project");
-    fs.mkdirSync(project);
-    fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
-    env = {
-      PATH: process.env.PATH,
-      HOME: path.join(dir, "home"),
-      PULUMI_HOME: path.join(dir, "pulumi-home"),
-      PULUMI_BIN: pulumiBin,
-      PULUMI_CONFIG_PASSPHRASE: "recover test passphrase",
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      NIXOS_RESTIC_B2_REALM_URL: sim.realm,
-    };
+    admin = new AdminProject("recover", { NIXOS_RESTIC_B2_REALM_URL: sim.realm });
 
     // The repository under laptop/: three files, then TIME, then two hidden and one overwritten.
     await sim.setClock(-3 * DAY);
@@ -99,7 +64,7 @@ describeWhen(needs(), "npm run recover (Pulumi CLI stacks, B2 simulator)", () =>
 
   afterAll(() => {
     sim?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    admin?.remove();
   });
 
   test("--help: the usage, exit 0", async () => {
