@@ -42,7 +42,7 @@ export interface RecoverOptions {
 /** Exit status: 0 done (or nothing to do), 1 a B2 call failed, 2 refused (TIME, bucket). */
 export type RecoverResult = 0 | 1 | 2;
 
-const describe = (v: FileVersion) => `${iso(v.uploadTimestamp)} ${v.fileName}`;
+const versionText = (v: FileVersion) => `${iso(v.uploadTimestamp)} ${v.fileName}`;
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const VERB: Record<RecoverAction["kind"], string> = {
   "delete-upload": "delete the version uploaded",
@@ -59,7 +59,7 @@ function summaryLines(s: PlanSummary, apply: boolean): string[] {
   if (s.oldestChange === undefined) return [...lines, "nothing changed after TIME: nothing to do"];
   return [
     ...lines,
-    `changes after TIME: the oldest ${describe(s.oldestChange)}, the newest ${describe(s.newestChange!)}`,
+    `changes after TIME: the oldest ${versionText(s.oldestChange)}, the newest ${versionText(s.newestChange!)}`,
     `${would} delete ${plural(s.uploadsDeleted, "version")} uploaded after TIME (${formatBytes(s.uploadBytesDeleted)}), ` +
       `remove ${plural(s.hidesDeleted, "hide marker")} made after TIME, cancel ${plural(s.largeFilesCancelled, "unfinished large file")} started after TIME`,
     `afterwards: ${plural(s.filesUnhidden, "file")} visible again, ${plural(s.filesReverted, "file")} back to ${s.filesReverted === 1 ? "its" : "their"} version at TIME ` +
@@ -120,6 +120,7 @@ export async function recover(target: RecoverTarget, opts: RecoverOptions, out: 
     return 2;
   }
   const prefix = target.prefix;
+  let pending = false;
   out(`recover ${target.stack}: ${target.repository} back to ${iso(time)}${opts.apply ? "" : " (dry run)"}`);
   try {
     const client = await B2Client.authorize(target.keyId, target.key, { realm: opts.realm, backoffMs: opts.backoffMs });
@@ -137,11 +138,12 @@ export async function recover(target: RecoverTarget, opts: RecoverOptions, out: 
     }
     out(window.days === undefined ? "protection window: none (hidden versions are kept)" : `protection window: ${window.days} days, so TIME may go back to ${iso(now - window.days * 86_400_000)}`);
     const plan = planRecovery(await client.listFileVersions(bucket.bucketId, prefix), time);
+    pending = plan.actions.length > 0;
     for (const l of summaryLines(plan.summary, opts.apply)) out(l);
     if (plan.actions.length > 0 && !opts.apply) {
       const shown = [...plan.actions].sort((a, b) => a.version.uploadTimestamp - b.version.uploadTimestamp).slice(0, 10);
       out(`the oldest ${plural(shown.length, "change")} of ${plan.actions.length}:`);
-      for (const a of shown) out(`  ${VERB[a.kind]} ${describe(a.version)}`);
+      for (const a of shown) out(`  ${VERB[a.kind]} ${versionText(a.version)}`);
       out("dry run: nothing was changed. Run the same command with --apply to do it.");
       out("before --apply, stop the host's backups or take it off the network: its key can still hide and overwrite files.");
     }
@@ -150,7 +152,7 @@ export async function recover(target: RecoverTarget, opts: RecoverOptions, out: 
       const r = await applyPlan(client, plan.actions, opts.jobs, out);
       if (r.error !== undefined) {
         err(
-          `recover: stopped after ${r.done + r.gone} of ${plan.actions.length} changes: could not ${VERB[r.error.action.kind]} ${describe(r.error.action.version)}: ${r.error.error.message}. ` +
+          `recover: stopped after ${r.done + r.gone} of ${plan.actions.length} changes: could not ${VERB[r.error.action.kind]} ${versionText(r.error.action.version)}: ${r.error.error.message}. ` +
             "What was done stays done; run the same command again to do the rest.",
         );
         return 1;
@@ -161,7 +163,7 @@ export async function recover(target: RecoverTarget, opts: RecoverOptions, out: 
     err(`recover: ${(e as Error).message}`);
     return 1;
   }
-  out(`${opts.apply ? "now" : "after --apply,"} check the repository from your machine (not from a host that may be compromised):`);
+  out(`${opts.apply || !pending ? "now" : "after --apply,"} check the repository from your machine (not from a host that may be compromised):`);
   for (const c of target.nextSteps) out(`  ${c}`);
   return 0;
 }

@@ -54,7 +54,7 @@ const overlaps = (rulePrefix: string, prefix: string) => prefix.startsWith(ruleP
  * smallest figure wins.
  */
 export function effectiveWindow(configDays: number, rules: readonly LifecycleRule[] | undefined, prefix: string): Window {
-  if (rules === undefined) return { days: configDays, source: `the stack's setting (${configDays} days; the bucket's rules could not be read)`, notes: [] };
+  if (rules === undefined) return { days: configDays, source: "the stack's lifecycleDays; the bucket's rules could not be read", notes: [] };
   const notes: string[] = [];
   let days: number | undefined;
   for (const r of rules.filter((r) => overlaps(r.fileNamePrefix, prefix))) {
@@ -68,7 +68,7 @@ export function effectiveWindow(configDays: number, rules: readonly LifecycleRul
     return { source: "the bucket's lifecycle rules", notes };
   }
   if (days !== configDays) notes.push(`the bucket's lifecycle rule keeps hidden versions ${days} days, the stack says ${configDays}: the bucket's rule is what B2 applies`);
-  return { days, source: `the bucket's lifecycle rule (daysFromHidingToDeleting: ${days})`, notes };
+  return { days, source: "daysFromHidingToDeleting of the bucket's lifecycle rule", notes };
 }
 
 /** Why recovery to `time` cannot be trusted (undefined: it can). */
