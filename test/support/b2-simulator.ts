@@ -116,9 +116,16 @@ export async function createKey(c: B2Client, keyName: string, capabilities: stri
   return c.call("b2_create_key", { accountId: c.accountId, keyName, capabilities, ...restriction });
 }
 
-/** b2_get_upload_url, then the upload; the new version's id. */
+// One upload URL per client and bucket, reused as B2 allows (one upload at a
+// time): the simulator hands out only 200 upload URLs per bucket.
+const uploadUrls = new WeakMap<B2Client, Map<string, Promise<{ uploadUrl: string; authorizationToken: string }>>>();
+
+/** b2_get_upload_url (once per client and bucket), then the upload; the new version's id. Sequential uploads only. */
 export async function upload(c: B2Client, bucketId: string, fileName: string, data: string | Buffer): Promise<string> {
-  const u = await c.call<{ uploadUrl: string; authorizationToken: string }>("b2_get_upload_url", { bucketId });
+  let urls = uploadUrls.get(c);
+  if (urls === undefined) uploadUrls.set(c, (urls = new Map()));
+  if (!urls.has(bucketId)) urls.set(bucketId, c.call("b2_get_upload_url", { bucketId }));
+  const u = await urls.get(bucketId)!;
   const body = Buffer.from(data);
   const r = await fetch(u.uploadUrl, {
     method: "POST",
