@@ -2,8 +2,10 @@
 # The one test command. On a fresh Debian machine, as root, from a clone of the
 # repository: installs what the tests need from the registries (the Debian
 # packages of scripts/debian-packages.txt, the npm packages with npm ci, the
-# Pulumi CLI built from the Go module proxy by scripts/build-engine.sh, cached
-# in ~/.cache/nixos-restic-b2-engine), then runs every suite: unit + mocks +
+# Python packages of scripts/python-packages.txt in a venv in
+# ~/.cache/nixos-restic-b2-python, the Pulumi CLI built from the Go module
+# proxy by scripts/build-engine.sh, cached in ~/.cache/nixos-restic-b2-engine),
+# then runs every suite: unit + mocks +
 # integration (npm test), the CLI checks (npm run test:cli) and the end-to-end
 # suite (npm run test:e2e).
 #
@@ -100,6 +102,7 @@ if [ "${SKIP_NPM_CI:-0}" = 1 ]; then
 else
   run stop "npm ci" npm ci --no-audit --no-fund
 fi
+run stop "Python packages" scripts/python-packages.sh
 run stop "Pulumi CLI (build-engine.sh)" scripts/build-engine.sh
 run go-on "npm test" jest_suite test
 run go-on "npm run test:cli" jest_suite test:cli

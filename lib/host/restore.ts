@@ -16,6 +16,16 @@ export interface RestoreCommands {
   verify: string;
 }
 
+/**
+ * `restic <args>` from an admin's machine (bash): the agenix files decrypted
+ * with the admin's SSH key straight into restic's environment, so no secret
+ * is on a command line or in a file.
+ */
+export function adminResticCommand<S>(cfg: MachineConfig<S>, resticArgs: string): string {
+  const age = (f: string) => `"$(age -d -i ~/.ssh/id_ed25519 ${shellQuote(`${cfg.secrets.secretsDir}/${f}`)})"`;
+  return `(set -a; eval ${age("env.age")}; RESTIC_REPOSITORY=${age("repo.age")}; RESTIC_PASSWORD=${age("password.age")}; restic ${resticArgs})`;
+}
+
 export function restoreCommands<S>(cfg: MachineConfig<S>): RestoreCommands {
   const wrapper = `restic-${cfg.backup.backupName} restore latest --target /var/lib/restic-restore`;
   const sudo = cfg.host.sshUser === "root" ? "" : "sudo ";
@@ -23,10 +33,7 @@ export function restoreCommands<S>(cfg: MachineConfig<S>): RestoreCommands {
   const onHostRun = (command: string) =>
     cfg.host.host === "" ? `sudo ${command}` : `ssh ${port}${shellQuote(`${cfg.host.sshUser}@${cfg.host.host}`)} ${sudo}${command}`;
   const onHost = onHostRun(wrapper);
-  const age = (f: string) => `"$(age -d -i ~/.ssh/id_ed25519 ${shellQuote(`${cfg.secrets.secretsDir}/${f}`)})"`;
-  const fromAdminMachine =
-    `(set -a; eval ${age("env.age")}; RESTIC_REPOSITORY=${age("repo.age")}; RESTIC_PASSWORD=${age("password.age")}; ` +
-    `restic restore latest --target ./restic-restore)`;
+  const fromAdminMachine = adminResticCommand(cfg, "restore latest --target ./restic-restore");
   const name = cfg.backup.backupName;
   const verify = onHostRun(verifyCommandName(name));
   if (cfg.drill.settings === undefined) return { onHost, fromAdminMachine, verify };

@@ -281,8 +281,17 @@ export function defaultMaxAgeHours(timerConfig: Record<string, unknown>): number
 
 /** Parses --max-age: "26h", "90m", "2d", or a number of hours. */
 export function parseMaxAge(text: string): number {
+  return parseDurationHours(text, "--max-age");
+}
+
+/**
+ * A positive duration in hours from `26h`, `90m`, `2d` or a bare number of
+ * hours; the error names `flag`. The one duration rule of the admin commands
+ * (`status --max-age`, `recover --to`).
+ */
+export function parseDurationHours(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)([mhd]?)$/.exec(text.trim());
-  if (!m || Number(m[1]) <= 0) throw new Error(`--max-age must be a duration like 26h, 90m or 2d, got ${JSON.stringify(text)}`);
+  if (!m || Number(m[1]) <= 0) throw new Error(`${flag} must be a duration like 26h, 90m or 2d, got ${JSON.stringify(text)}`);
   const n = Number(m[1]);
   return m[2] === "m" ? n / 60 : m[2] === "d" ? n * 24 : n;
 }

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { INSTALL_CLI, findEngine } from "../engine/find";
-import { ConfigError, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "../config";
+import { ConfigError, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "../config";
 import { StackTarget, defaultMaxAgeHours } from "./report";
 
 /**
@@ -40,19 +40,28 @@ export interface LoadOptions {
   envVars?: Record<string, string>;
 }
 
-/** Maps one stack's `getAllConfig` result to a target (pure: tested without the CLI). */
-export function targetFromConfig(
-  stack: string,
-  all: Record<string, { value: string; secret?: boolean }>,
-  maxAgeHours?: number,
-  outputs: Record<string, unknown> = {},
-): StackTarget {
+/** One stack's configuration as `getAllConfig` returns it (secrets decrypted, in memory only). */
+export type StackConfig = Record<string, { value: string; secret?: boolean }>;
+
+/** The parser's inputs from a stack's configuration: the plain keys and the secret keys' values. */
+export function configInputs(all: StackConfig): { raw: RawConfig; secrets: Partial<Record<SecretKey, string>> } {
   const raw = readRawConfig((key) => all[`${PROJECT}:${key}`]?.value);
   const secrets: Partial<Record<SecretKey, string>> = {};
   for (const key of SECRET_KEYS) {
     const v = all[key.includes(":") ? key : `${PROJECT}:${key}`];
     if (v !== undefined) secrets[key] = v.value;
   }
+  return { raw, secrets };
+}
+
+/** Maps one stack's `getAllConfig` result to a target (pure: tested without the CLI). */
+export function targetFromConfig(
+  stack: string,
+  all: StackConfig,
+  maxAgeHours?: number,
+  outputs: Record<string, unknown> = {},
+): StackTarget {
+  const { raw, secrets } = configInputs(all);
   const repository = typeof outputs.repository === "string" ? outputs.repository : undefined;
   try {
     const cfg = parseConfig(raw, secrets, stack, { secretText: secrets });
@@ -85,7 +94,8 @@ export function targetFromConfig(
   }
 }
 
-export async function loadStacks(opts: LoadOptions): Promise<StackTarget[]> {
+/** The project's workspace through the CLI, and the stacks asked for (all, or `stack`, which must exist). */
+export async function openStacks(opts: { projectDir: string; stack?: string; envVars?: Record<string, string> }): Promise<{ ws: LocalWorkspace; names: string[] }> {
   const root = findPulumiRoot();
   if (root === undefined) throw new Error(`no Pulumi CLI: ${INSTALL_CLI}`);
   const pulumiCommand = await PulumiCommand.get({ root, skipVersionCheck: true });
@@ -94,18 +104,28 @@ export async function loadStacks(opts: LoadOptions): Promise<StackTarget[]> {
   if (opts.stack !== undefined && !names.includes(opts.stack)) {
     throw new Error(`no stack named ${JSON.stringify(opts.stack)} in ${opts.projectDir} (stacks: ${names.join(", ") || "none"})`);
   }
-  const wanted = opts.stack === undefined ? names : [opts.stack];
+  return { ws, names: opts.stack === undefined ? names : [opts.stack] };
+}
+
+/** One stack's configuration and its non-secret outputs ({} before the first deploy). */
+export async function readStack(ws: LocalWorkspace, name: string): Promise<{ config: StackConfig; outputs: Record<string, unknown> }> {
+  const config = (await ws.getAllConfig(name)) as StackConfig;
+  let outputs: Record<string, unknown> = {};
+  try {
+    const o = await ws.stackOutputs(name);
+    outputs = Object.fromEntries(Object.entries(o).filter(([, v]) => !v.secret).map(([k, v]) => [k, v.value]));
+  } catch {
+    // No state yet (never deployed): nothing to show from outputs.
+  }
+  return { config, outputs };
+}
+
+export async function loadStacks(opts: LoadOptions): Promise<StackTarget[]> {
+  const { ws, names } = await openStacks(opts);
   const targets: StackTarget[] = [];
-  for (const name of wanted) {
-    const all = (await ws.getAllConfig(name)) as Record<string, { value: string; secret?: boolean }>;
-    let outputs: Record<string, unknown> = {};
-    try {
-      const o = await ws.stackOutputs(name);
-      outputs = Object.fromEntries(Object.entries(o).filter(([, v]) => !v.secret).map(([k, v]) => [k, v.value]));
-    } catch {
-      // No state yet (never deployed): nothing to show from outputs.
-    }
-    targets.push(targetFromConfig(name, all, opts.maxAgeHours, outputs));
+  for (const name of names) {
+    const { config, outputs } = await readStack(ws, name);
+    targets.push(targetFromConfig(name, config, opts.maxAgeHours, outputs));
   }
   return targets;
 }

@@ -5,33 +5,22 @@
 // Needs the Pulumi CLI (the one lib/engine/find.ts picks; scripts/build-engine.sh
 // builds one) and root (sshd): `npm run test:cli`.
 
-import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { HostStatus } from "../../lib/status/report";
-import { INSTALL_CLI } from "../../lib/engine/find";
-import { findPulumiRoot } from "../../lib/status/stacks";
+import { AdminProject } from "../support/admin-project";
 import { FakeBackupHost, setUpBackupHost, unixStamp } from "../support/status-host";
 import { TestSshd, requireRoot } from "../support/sshd";
 
-const PROJECT_DIR = path.resolve(__dirname, "../..");
 const HOUR = 3_600_000;
 const suffix = Math.random().toString(36).slice(2, 8);
-let dir: string;
-let project: string;
-let env: NodeJS.ProcessEnv;
-let pulumiBin: string;
+let admin: AdminProject;
 let fresh: TestSshd;
 let stale: TestSshd;
 let freshHost: FakeBackupHost;
 let staleHost: FakeBackupHost;
 
-function pulumi(args: string[], input?: string): string {
-  const r = spawnSync(pulumiBin, [...args, "--non-interactive"], { cwd: project, env, input, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.status}):\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+const pulumi = (args: string[], input?: string) => admin.pulumi(args, input);
 
 function stack(name: string, s: TestSshd, backupName: string, extra: [string, string][] = []): void {
   pulumi(["stack", "init", name]);
@@ -47,38 +36,12 @@ function stack(name: string, s: TestSshd, backupName: string, extra: [string, st
   pulumi(["config", "set", "--stack", name, "--secret", "healthcheckUrl"], "https://hc-ping.com/5b0bd2c6-0b5a-4e0f-9a43-8c1d2e3f4a5b");
 }
 
-function status(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn("node", ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "lib/status/main.ts"), "--project", project, ...args], {
-      cwd: PROJECT_DIR,
-      env,
-    });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const status = (args: string[]) => admin.run("lib/status/main.ts", args);
 
 beforeAll(async () => {
   requireRoot();
-  const root = findPulumiRoot();
-  if (root === undefined) throw new Error(`no Pulumi CLI: ${INSTALL_CLI}`);
-  pulumiBin = path.join(root, "bin", "pulumi");
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-status-cli-"));
-  project = path.join(dir, "project");
-  fs.mkdirSync(project);
-  fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
-  env = {
-    PATH: process.env.PATH,
-    HOME: path.join(dir, "home"),
-    PULUMI_HOME: path.join(dir, "pulumi-home"),
-    PULUMI_BIN: pulumiBin,
-    PULUMI_CONFIG_PASSPHRASE: "status test passphrase",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-  };
+  admin = new AdminProject("status");
+  const { dir } = admin;
 
   [fresh, stale] = await Promise.all([TestSshd.start(), TestSshd.start()]);
   freshHost = setUpBackupHost(fresh, `clifresh${suffix}`);
@@ -106,7 +69,7 @@ afterAll(async () => {
   freshHost?.cleanup();
   staleHost?.cleanup();
   await Promise.all([fresh?.stop(), stale?.stop()]);
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  admin?.remove();
 });
 
 test("all stacks: both hosts and the offline stack in the table, exit 1 for the 30 h old snapshot", async () => {
