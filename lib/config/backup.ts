@@ -1,7 +1,8 @@
 // Backup settings: what restic backs up, how it prunes, when the timer fires,
 // how agenix is imported and who is told of a failure.
 
-import { BACKUP_NAME_PATTERN, UNIX_USER_PATTERN } from "../nix/module";
+import { BACKUP_NAME_PATTERN, BACKUP_NAME_RULE } from "../host/layout";
+import { UNIX_USER_PATTERN } from "../nix/module";
 import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "../nix/restic-args";
 import {
   DEFAULT_NIXOS_RELEASE,
@@ -162,7 +163,7 @@ export function parseBackup(r: Reader): BackupConfig {
   if (!BACKUP_NAME_PATTERN.test(backupName)) {
     r.fail(
       "backupName",
-      "must be 1 to 64 letters, digits, '_' or '-', not starting with '-' (it names restic-backups-<name>.service, /run/restic-backups-<name> and the restic-<name> command, where other characters are not allowed or would need quoting)",
+      `must be ${BACKUP_NAME_RULE} (it names restic-backups-<name>.service, /run/restic-backups-<name> and the restic-<name> command, where other characters are not allowed or would need quoting)`,
       backupName,
     );
   }

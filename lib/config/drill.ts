@@ -2,7 +2,7 @@
 // and the scheduled restore drill (drill, drillTimerConfig, drillSampleFiles,
 // drillMaxFileBytes, drillCheckGroups, and the secret drillHealthcheckUrl).
 
-import { drillScratchDir } from "../nix/drill";
+import { backupLayout, drillScratchDir, isBackupName } from "../host/layout";
 import { parseTimerSettings } from "./backup";
 import { SecretKey } from "./keys";
 import { Reader } from "./reader";
@@ -25,7 +25,7 @@ export function parseRestoreChecks<S>(
   secrets: Partial<Record<SecretKey, S>>,
   backup: BackupConfig,
 ): { verify: VerifyConfig; drill: DrillConfig<S> } {
-  const verify: VerifyConfig = { onDeploy: r.boolean("verifyOnDeploy", true) };
+  const verify: VerifyConfig = { verifyOnDeploy: r.boolean("verifyOnDeploy", true) };
 
   const enabled = r.boolean("drill", true);
   const d = DEFAULT_DRILL_SETTINGS;
@@ -43,11 +43,13 @@ export function parseRestoreChecks<S>(
     if (healthcheckUrl !== undefined) r.fail("drillHealthcheckUrl", "is set but drill is false: nothing would ever ping it (remove it, or set drill: true)");
     return { verify, drill: {} };
   }
-  if (drillScratchDir(backup.backupName, backup.paths) === undefined) {
+  // (A backup name that is not one has its own message; nothing is named after it.)
+  if (isBackupName(backup.backupName) && drillScratchDir(backup.backupName, backup.paths) === undefined) {
+    const l = backupLayout(backup.backupName);
     r.fail(
       "drill",
-      `needs a scratch directory outside the backed-up paths to restore into, but /var/lib/restic-b2/${backup.backupName}, ` +
-        `/var/cache/restic-b2/${backup.backupName} and /run/restic-b2/${backup.backupName} are all inside paths; ` +
+      `needs a scratch directory outside the backed-up paths to restore into, but ${l.stateDir}, ` +
+        `${l.cacheDir} and ${l.runtimeDir} are all inside paths; ` +
         "set drill: false, or back up narrower paths",
       backup.paths,
     );

@@ -118,10 +118,10 @@ export function parseMonitoring<S>(
     drillHealthcheckUrl: secrets.drillHealthcheckUrl,
   };
   const flags: MonitoringFlags = {
-    heartbeat: secrets.healthcheckUrl !== undefined,
-    ntfy: secrets.ntfyUrl !== undefined,
+    healthcheckUrl: secrets.healthcheckUrl !== undefined,
+    ntfyUrl: secrets.ntfyUrl !== undefined,
     ntfyToken: config.ntfyToken !== undefined,
-    ...(secrets.drillHealthcheckUrl !== undefined ? { drillHeartbeat: true } : {}),
+    ...(secrets.drillHealthcheckUrl !== undefined ? { drillHealthcheckUrl: true } : {}),
   };
-  return { config, flags: flags.heartbeat || flags.ntfy || flags.drillHeartbeat ? flags : undefined };
+  return { config, flags: flags.healthcheckUrl || flags.ntfyUrl || flags.drillHealthcheckUrl ? flags : undefined };
 }

@@ -31,9 +31,9 @@ export function parseSecrets<S>(
       r.fail("adminKeys", (e as Error).message);
     }
   }
-  const secretsDir = localDir(r, warnings) ?? `secrets/${stack}/restic`;
+  const agenixDir = localDir(r, warnings) ?? `secrets/${stack}/restic`;
 
-  return { hostKey, adminKeys, secretsDir, resticPassword: secrets.resticPassword };
+  return { hostKey, adminKeys, agenixDir, resticPassword: secrets.resticPassword };
 }
 
 /**

@@ -36,8 +36,8 @@ export interface SecretsConfig<S> {
   hostKey: string;
   /** Admin recipients, normalised ("<type> <base64>" or "age1..."), in config order, de-duplicated. */
   adminKeys: string[];
-  /** Local directory (relative to the project) where the .age files and secrets.nix are written. */
-  secretsDir: string;
+  /** agenixDir: the local directory (relative to the project, or absolute) where the .age files and secrets.nix are written. */
+  agenixDir: string;
   /** A user-supplied restic password (for an existing repository); undefined: generate one. */
   resticPassword?: S;
 }
@@ -75,16 +75,16 @@ export interface BackupConfig {
   monitoring?: MonitoringFlags;
 }
 
-/** Which monitoring secrets are set, for the NixOS module (values never appear in it). */
+/** Which monitoring secrets are set (named after their keys), for the NixOS module (values never appear in it). */
 export interface MonitoringFlags {
   /** healthcheckUrl is set: ping Healthchecks / Uptime Kuma from the backup unit. */
-  heartbeat: boolean;
+  healthcheckUrl: boolean;
   /** ntfyUrl is set: publish an alert when a run fails. */
-  ntfy: boolean;
-  /** ntfyToken is set (only with ntfy). */
+  ntfyUrl: boolean;
+  /** ntfyToken is set (only with ntfyUrl). */
   ntfyToken: boolean;
   /** drillHealthcheckUrl is set: the restore drill's unit pings its own heartbeat. */
-  drillHeartbeat?: boolean;
+  drillHealthcheckUrl?: boolean;
 }
 
 /** The monitoring secrets (carried as S, never inspected here), for the agenix files. */
@@ -116,8 +116,8 @@ export interface DrillConfig<S> {
 }
 
 export interface VerifyConfig {
-  /** Run restic-b2-verify-<name> after the switch (the command is installed either way). */
-  onDeploy: boolean;
+  /** Run the credentials check after the switch (the command is installed either way). */
+  verifyOnDeploy: boolean;
 }
 
 export interface MachineConfig<S> {

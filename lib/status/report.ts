@@ -2,12 +2,9 @@
 // and the two output forms (a table for people, JSON for scripts). Pure: no
 // I/O, so all of it is tested without a host.
 
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { backupLayout, checkBackupName } from "../host/layout";
+import { STATUS_SCRIPT } from "../host/scripts";
 import { shellQuote } from "../host/shell";
-
-/** The remote script, sent in full over SSH (like the host script). */
-export const STATUS_SCRIPT: string = fs.readFileSync(path.join(__dirname, "remote.sh"), "utf8");
 
 /** What the status command knows about one stack before asking its host. */
 export interface StackTarget {
@@ -93,11 +90,10 @@ export interface HostStatus {
 // ---- the remote command --------------------------------------------------------
 
 export const STATUS_SCRIPT_NAME = "restic-b2-status";
-const BACKUP_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 
-/** The command line sent over SSH: `[sudo -n ]sh -c <script> restic-b2-status <name> <nonce>`. */
+/** The command line sent over SSH: `[sudo -n ]sh -c <script> restic-b2-status <name> <nonce>` (lib/host/status.sh). */
 export function statusCommand(backupName: string, nonce: string, sudo: boolean): string {
-  if (!BACKUP_NAME.test(backupName)) throw new Error(`statusCommand: invalid backup name ${JSON.stringify(backupName)}`);
+  checkBackupName(backupName, "statusCommand");
   if (!/^[A-Za-z0-9]{8,}$/.test(nonce)) throw new Error("statusCommand: the nonce must be 8 or more letters and digits");
   return (sudo ? "sudo -n " : "") + ["sh", "-c", shellQuote(STATUS_SCRIPT), STATUS_SCRIPT_NAME, shellQuote(backupName), shellQuote(nonce)].join(" ");
 }
@@ -229,7 +225,7 @@ export function parseStatusOutput(output: string, nonce: string, into: HostStatu
   const json = (sec.get("snapshots") ?? []).join("\n").trim();
   if (exit !== 0) {
     const why = stderr.slice(-3).join(" / ") || "no message";
-    into.snapshotError = `restic-${into.backupName} snapshots exited ${exit ?? "?"}: ${why}`;
+    into.snapshotError = `${backupLayout(into.backupName).wrapperCommand} snapshots exited ${exit ?? "?"}: ${why}`;
   } else {
     try {
       into.snapshot = newestSnapshot(json);
@@ -297,7 +293,7 @@ export function judge(s: HostStatus, now: Date): HostStatus {
   }
   if (s.error !== undefined) p.push(s.error);
   const run = s.lastRun;
-  if (run?.loadState !== undefined && run.loadState !== "loaded") p.push(`restic-backups-${s.backupName}.service is ${run.loadState}`);
+  if (run?.loadState !== undefined && run.loadState !== "loaded") p.push(`${backupLayout(s.backupName).backupService} is ${run.loadState}`);
   if (run?.result !== undefined && run.result !== "success") {
     p.push(`last run failed (${run.result}${run.exitStatus ? `, exit status ${run.exitStatus}` : ""})`);
   } else if (run?.activeState === "failed") {

@@ -3,7 +3,8 @@
 // files exactly as NixOS writes them, then checked by systemd-analyze verify.
 
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
-import { DRILL_SCRIPT, renderModule } from "../../lib/nix";
+import { DRILL_SCRIPT } from "../../lib/host/scripts";
+import { renderModule } from "../../lib/nix";
 import { fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixosEval, stubPackagePath, verifyEvaluation, verifyUnits } from "../support/nixos-eval";
 

@@ -14,11 +14,11 @@ import type { BackupConfig } from "../../lib/config/types";
 import {
   excludeFileLine,
   filesFromLine,
-  notifyServiceName,
   renderModule,
   resticOptionText,
   systemdEscape,
 } from "../../lib/nix";
+import { backupLayout } from "../../lib/host/layout";
 import { moduleOptions } from "../support/nix-module-fixtures";
 import { EvalResult, NixosEval, StoreFile, unitValues, verifyEvaluation, verifyUnits } from "../support/nixos-eval";
 
@@ -167,7 +167,7 @@ describe.each(VARIANTS)("%s", (_name, over) => {
 
   test("OnFailure= exactly when notifications are on", () => {
     const svc = r.services[unit];
-    const notify = notifyServiceName(name);
+    const notify = backupLayout(name).backupNotifyUnit;
     if (b.notify) {
       expect(unitValues(svc, "Unit", "OnFailure")).toEqual([`${notify}.service`]);
       const n = r.services[notify];
