@@ -2,8 +2,8 @@
 // how agenix is imported and who is told of a failure.
 
 import { BACKUP_NAME_PATTERN, BACKUP_NAME_RULE } from "../host/layout";
-import { UNIX_USER_PATTERN } from "../nix/module";
-import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "../nix/restic-args";
+import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "./restic-rules";
+import { UNIX_USER_PATTERN } from "./values";
 import {
   DEFAULT_NIXOS_RELEASE,
   NIXOS_RELEASE_PATTERN,
@@ -12,7 +12,7 @@ import {
   compareReleases,
   missingInRelease,
   pathIsPlain,
-} from "../nix/restic-options";
+} from "./nixos-release";
 import { PlainKey } from "./keys";
 import { Reader } from "./reader";
 import { AgenixModule, BackupConfig, UnitValue } from "./types";

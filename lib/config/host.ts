@@ -1,6 +1,6 @@
 // Host settings: how the program reaches the NixOS machine and installs the module.
 
-import { UNIX_USER_PATTERN } from "../nix/module";
+import { UNIX_USER_PATTERN } from "./values";
 import { SecretKey } from "./keys";
 import { Reader, checkAbsolutePath } from "./reader";
 import { HostConfig, ImportMode } from "./types";

@@ -68,7 +68,7 @@ export interface BackupConfig {
   /**
    * The host's NixOS release ("25.11"), from the `nixosRelease` key; the
    * renderer refuses options that release lacks. Undefined: the default
-   * (DEFAULT_NIXOS_RELEASE in lib/nix/restic-options.ts).
+   * (DEFAULT_NIXOS_RELEASE in lib/config/nixos-release.ts).
    */
   nixosRelease?: string;
   /** Which monitoring channels are configured (no values); undefined: none, the module stays as without monitoring. */

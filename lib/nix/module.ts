@@ -4,11 +4,6 @@
 // Pure: no Pulumi, no I/O. The same input always gives the same bytes.
 
 import { RESTIC_OPTION_KEYS } from "../config/keys";
-import type { BackupConfig, DrillSettings } from "../config/types";
-import { BackupLayout, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
-import { renderRestoreChecks } from "./drill";
-import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
-import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import {
   DEFAULT_NIXOS_RELEASE,
   NIXOS_RELEASE_PATTERN,
@@ -16,7 +11,13 @@ import {
   compareReleases,
   missingInRelease,
   pathIsPlain,
-} from "./restic-options";
+} from "../config/nixos-release";
+import type { BackupConfig, DrillSettings } from "../config/types";
+import { UNIX_USER_PATTERN } from "../config/values";
+import { BackupLayout, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
+import { renderRestoreChecks } from "./drill";
+import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
+import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import { checkTimerSettings, systemdEscape, timerSettingsLines } from "./systemd";
 import { MonitorTarget, monitorSecretNames, renderMonitoring, siblingAgeFile } from "./monitoring";
 
@@ -43,8 +44,6 @@ export type EmittedResticOption = (typeof EMITTED_RESTIC_OPTIONS)[number];
 
 /** The agenix secret prefix becomes a file name under /run/agenix. */
 export const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Plain Linux user names (no trailing `$`, at most 32 characters). */
-export const UNIX_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** systemd unit setting names. */
 export { UNIT_KEY_PATTERN } from "./systemd";
 /** The shape required of secretFiles entries (fixed by the program, not user input). */

@@ -2,6 +2,7 @@
 // and the two output forms (a table for people, JSON for scripts). Pure: no
 // I/O, so all of it is tested without a host.
 
+import { CONTROL_CHARACTERS } from "../config/values";
 import { backupLayout, checkBackupName } from "../host/layout";
 import { STATUS_SCRIPT } from "../host/scripts";
 import { shellQuote } from "../host/shell";
@@ -343,9 +344,14 @@ function shortTime(iso: string | undefined): string {
   return iso === undefined ? "-" : `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-/** Control characters from a host are shown escaped, so no remote text can move the terminal's cursor. */
+const ALL_CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTERS.source, "g");
+
+/** Control characters from a host are shown escaped (\x1b, \u2028), so no remote text can move the terminal's cursor. */
 function clean(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return s.replace(ALL_CONTROL_CHARACTERS, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, "0")}`;
+  });
 }
 
 /** The human-readable table, one row per stack, then one line per problem. */

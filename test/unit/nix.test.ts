@@ -7,18 +7,16 @@ import type { BackupConfig } from "../../lib/config/types";
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import {
   EMITTED_RESTIC_OPTIONS,
-  backupPathProblem,
   excludeFileLine,
-  excludePatternProblem,
   filesFromLine,
   nixAttrName,
   nixString,
   nixValue,
   renderModule,
-  resticOptionProblem,
   resticOptionText,
   systemdEscape,
 } from "../../lib/nix";
+import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "../../lib/config/restic-rules";
 import { backupLayout } from "../../lib/host/layout";
 import {
   AGENIX_SHA256,
