@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AgenixSecrets } from "./components/secrets";
 import { HostDeployment } from "./components/host";
 import { B2Storage } from "./components/storage";
-import { MONITORING_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "./lib/config";
+import { FORM_CHECKED_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "./lib/config";
 import { monitorSecretFiles, renderModule } from "./lib/nix";
 import { AGE_FILES, MODULE_FILE, backupLayout, installLayout, moduleAgeFileRef } from "./lib/host/layout";
 import { restoreCommands } from "./lib/host/restore";
@@ -19,7 +19,7 @@ for (const key of SECRET_KEYS) {
 }
 // The monitoring URLs' form is checked on their plaintext (never shown in a message).
 const secretText: Partial<Record<SecretKey, string>> = {};
-for (const key of MONITORING_SECRET_KEYS) {
+for (const key of FORM_CHECKED_SECRET_KEYS) {
   const v = pulumi.runtime.getConfig(`${PROJECT}:${key}`);
   if (v !== undefined && v !== "") secretText[key] = v;
 }
@@ -27,19 +27,7 @@ const configWarnings: string[] = [];
 const cfg = parseConfig(raw, secrets, stack, { warnings: configWarnings, secretText });
 for (const w of configWarnings) pulumi.log.warn(w);
 
-const storage = new B2Storage(stack, {
-  createBucket: cfg.storage.createBucket,
-  bucketName: cfg.storage.bucketName,
-  namePrefix: stack,
-  lifecycleDays: cfg.storage.lifecycleDays,
-  keyCapabilities: cfg.storage.keyCapabilities,
-  repositoryPath: cfg.storage.repositoryPath,
-  deleteBucketOnDestroy: cfg.storage.deleteBucketOnDestroy,
-  managementKeyId: cfg.storage.managementKeyId,
-  managementKey: cfg.storage.managementKey,
-  existingKeyId: cfg.storage.existingKeyId,
-  existingKey: cfg.storage.existingKey,
-});
+const storage = new B2Storage(stack, { ...cfg.storage, namePrefix: stack });
 
 // Where the module finds the agenix files: in restic-b2/secrets/ on the host,
 // or beside it in agenixDir when another tool deploys them.

@@ -1,14 +1,18 @@
 // The typed configuration of one machine (one Pulumi stack), as produced by
-// parseConfig() in ./config.ts. Plain data only: secret values are carried as
+// parseConfig() in ./index.ts. Plain data only: secret values are carried as
 // the generic type S (pulumi.Output<string> in the program, string in tests),
-// and the parser never looks inside them.
+// and the parser never looks inside them. Fields are named after the keys
+// they come from (./schema); a value the parser turns into a structure has
+// its own type here.
+
+import type { Value } from "./schema";
 
 /** How the host gets the agenix NixOS module. */
 export type AgenixModule =
   | { kind: "fetchTarball"; url: string; sha256?: string }
   | { kind: "provided" };
 
-export type ImportMode = "auto" | "manual";
+export type ImportMode = Value<"importMode">;
 
 /** A value allowed in a systemd unit section as NixOS renders it. */
 export type UnitValue = string | number | boolean;
