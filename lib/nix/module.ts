@@ -53,6 +53,13 @@ function check(cond: boolean, message: string): void {
   if (!cond) throw new Error(`renderModule: ${message}`);
 }
 
+/**
+ * The renderer's own guards, for callers that skipped lib/config/ (which has
+ * given the user's messages): the parameters the program fixes (secret
+ * prefix, secret files), what the writers need (timer settings, a release
+ * the option table knows, a uid Nix text can hold), and the rules they share
+ * with the parser (UNIX_USER_PATTERN). The backup name is backupLayout's.
+ */
 function validate(opts: ModuleOptions): void {
   const b = opts.backup;
   check(
@@ -75,7 +82,6 @@ function validate(opts: ModuleOptions): void {
   } else {
     check(b.agenixModule.kind === "provided", "agenixModule.kind must be 'fetchTarball' or 'provided'");
   }
-  check(b.runCheck === undefined || typeof b.runCheck === "boolean", "runCheck must be a boolean when set");
   check(
     b.nixosRelease === undefined || NIXOS_RELEASE_PATTERN.test(b.nixosRelease),
     `invalid nixosRelease ${JSON.stringify(b.nixosRelease)} (like "25.11")`,
