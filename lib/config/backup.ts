@@ -11,6 +11,7 @@ import {
   missingInRelease,
   pathIsPlain,
 } from "./nixos-release";
+import { RESTIC_OPTION_KEYS } from "./keys";
 import { Reader } from "./reader";
 import { CONFIG } from "./schema";
 import { AgenixModule, BackupConfig, UnitValue } from "./types";
@@ -121,14 +122,17 @@ function parseNixosRelease(r: Reader): string | undefined {
   return release;
 }
 
-/** Config keys whose use needs a newer restic module, and the option each one sets. */
+/**
+ * Whether the module will set a key's restic option: an empty list or an
+ * unset value is left out (lib/nix/module.ts), anything else is written.
+ */
+function used(value: unknown): boolean {
+  return Array.isArray(value) ? value.length > 0 : value !== undefined;
+}
+
+/** The restic option keys (./schema resticOption) whose use needs a newer restic module than the host's. */
 function checkRelease(r: Reader, b: BackupConfig): void {
   const release = b.nixosRelease ?? DEFAULT_NIXOS_RELEASE;
-  const uses: ["exclude" | "checkOpts" | "runCheck", string, boolean][] = [
-    ["exclude", "exclude", b.exclude.length > 0],
-    ["checkOpts", "checkOpts", b.checkOpts.length > 0],
-    ["runCheck", "runCheck", b.runCheck !== undefined],
-  ];
   if (compareReleases(release, PATHS_VIA_FILES_FROM_SINCE) < 0) {
     for (const p of b.paths.filter((x) => !pathIsPlain(x))) {
       r.fail(
@@ -138,10 +142,10 @@ function checkRelease(r: Reader, b: BackupConfig): void {
       );
     }
   }
-  for (const [key, option, used] of uses) {
-    const since = used ? missingInRelease(option, release) : undefined;
+  for (const key of RESTIC_OPTION_KEYS) {
+    const since = used(b[key]) ? missingInRelease(key, release) : undefined;
     if (since !== undefined) {
-      r.fail(key, `needs services.restic.backups.<name>.${option}, which NixOS ${since} added; nixosRelease is ${release} (update the host, or unset ${key})`);
+      r.fail(key, `needs services.restic.backups.<name>.${key}, which NixOS ${since} added; nixosRelease is ${release} (update the host, or unset ${key})`);
     }
   }
 }
