@@ -81,13 +81,13 @@ describe("the backup-name rule: one table through TypeScript and through shell",
     expect(NAMES.map(([n]) => BACKUP_NAME_PATTERN.test(n))).toEqual(expected);
   });
 
-  test.each<[string, NodeJS.ProcessEnv]>([
-    ["sh", { PATH: process.env.PATH, LC_ALL: "C" }],
-    ["sh", { PATH: process.env.PATH, LC_ALL: "C.UTF-8" }],
-    ["bash", { PATH: process.env.PATH, LC_ALL: "C" }],
-    ["bash", { PATH: process.env.PATH, LC_ALL: "C.UTF-8" }],
-  ])("shell (lib/host/backup-name.sh) under %s, %j", (shell, env) => {
-    expect(shellVerdicts(shell, env)).toEqual(expected);
+  test.each([
+    ["sh", "C"],
+    ["sh", "C.UTF-8"],
+    ["bash", "C"],
+    ["bash", "C.UTF-8"],
+  ])("shell (lib/host/backup-name.sh) under %s with LC_ALL=%s", (shell, locale) => {
+    expect(shellVerdicts(shell, { PATH: process.env.PATH, LC_ALL: locale })).toEqual(expected);
   });
 
   test("the shell layout (generated from the same table) gives every valid name exactly the TypeScript names and paths", () => {
