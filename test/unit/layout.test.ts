@@ -171,6 +171,16 @@ describe("the shipped scripts", () => {
     }
   });
 
+  test("the two bash scripts run directly by tests name themselves and the drill's result as the layout does", () => {
+    // drill.sh and verify.sh are embedded in the module and also run from
+    // their files, so they take no spliced layout: their message prefix and
+    // the drill's result file in --state-dir are pinned to the table here.
+    expect(DRILL_SCRIPT).toContain(`PROG="${BACKUP_NAMES.drillUnit.replace("{name}", "$backup_name")}"`);
+    expect(VERIFY_SCRIPT).toContain(`PROG="${BACKUP_NAMES.verifyCommand.replace("{name}", "$backup_name")}"`);
+    expect(BACKUP_NAMES.drillResult).toBe("{stateDir}/drill.json");
+    expect(DRILL_SCRIPT).toContain('atomic_write "$state_dir/drill.json"');
+  });
+
   test("the scripts the module embeds are their files byte for byte (they include nothing)", () => {
     for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT]]) {
       expect(text).toBe(fs.readFileSync(path.resolve(__dirname, "../../lib/host", file), "utf8"));
