@@ -1,10 +1,11 @@
 // Wiring only: read the stack config once, build the components, export outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { AgenixSecrets } from "./components/secrets";
-import { HOST_SECRETS_SUBDIR, HostDeployment, hostLayout } from "./components/host";
+import { HostDeployment } from "./components/host";
 import { B2Storage } from "./components/storage";
-import { MONITORING_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "./lib/config";
+import { FORM_CHECKED_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "./lib/config";
 import { monitorSecretFiles, renderModule } from "./lib/nix";
+import { AGE_FILES, MODULE_FILE, backupLayout, installLayout, moduleAgeFileRef } from "./lib/host/layout";
 import { restoreCommands } from "./lib/host/restore";
 
 const stack = pulumi.getStack();
@@ -18,7 +19,7 @@ for (const key of SECRET_KEYS) {
 }
 // The monitoring URLs' form is checked on their plaintext (never shown in a message).
 const secretText: Partial<Record<SecretKey, string>> = {};
-for (const key of MONITORING_SECRET_KEYS) {
+for (const key of FORM_CHECKED_SECRET_KEYS) {
   const v = pulumi.runtime.getConfig(`${PROJECT}:${key}`);
   if (v !== undefined && v !== "") secretText[key] = v;
 }
@@ -26,44 +27,34 @@ const configWarnings: string[] = [];
 const cfg = parseConfig(raw, secrets, stack, { warnings: configWarnings, secretText });
 for (const w of configWarnings) pulumi.log.warn(w);
 
-const storage = new B2Storage(stack, {
-  createBucket: cfg.storage.createBucket,
-  bucketName: cfg.storage.bucketName,
-  namePrefix: stack,
-  lifecycleDays: cfg.storage.lifecycleDays,
-  keyCapabilities: cfg.storage.keyCapabilities,
-  repositoryPath: cfg.storage.repositoryPath,
-  deleteBucketOnDestroy: cfg.storage.deleteBucketOnDestroy,
-  managementKeyId: cfg.storage.managementKeyId,
-  managementKey: cfg.storage.managementKey,
-  existingKeyId: cfg.storage.existingKeyId,
-  existingKey: cfg.storage.existingKey,
-});
+const storage = new B2Storage(stack, { ...cfg.storage, namePrefix: stack });
 
-// Where the module finds the agenix files: beside it in restic-b2/secrets/ on
-// the host, or beside it in secretsDir when another tool deploys them.
-const moduleFor = (dir: string) =>
-  renderModule({
+// Where the module finds the agenix files: in restic-b2/secrets/ on the host,
+// or beside it in agenixDir when another tool deploys them.
+const units = backupLayout(cfg.backup.backupName);
+const moduleFor = (where: "host" | "beside") => {
+  const [env, repo, password] = AGE_FILES.map((f) => moduleAgeFileRef(where, f));
+  return renderModule({
     backup: cfg.backup,
-    secretFiles: { env: `${dir}/env.age`, repo: `${dir}/repo.age`, password: `${dir}/password.age` },
-    agenixSecretPrefix: `restic-b2-${cfg.backup.backupName}`,
+    secretFiles: { env, repo, password },
+    agenixSecretPrefix: units.agenixPrefix,
     drill: cfg.drill.settings,
   });
+};
 
 const agenix = new AgenixSecrets(stack, {
   stack,
   hostKey: cfg.secrets.hostKey,
   adminKeys: cfg.secrets.adminKeys,
-  secretsDir: cfg.secrets.secretsDir,
+  agenixDir: cfg.secrets.agenixDir,
   keyId: storage.keyId,
   key: storage.key,
   repository: storage.repository,
   resticPassword: cfg.secrets.resticPassword,
-  module: cfg.host.deploy ? undefined : moduleFor("."),
+  module: cfg.host.deploy ? undefined : moduleFor("beside"),
   extraFiles: monitorSecretFiles(cfg.monitoring),
 });
 
-const layout = hostLayout(cfg.host.hostConfigDir, cfg.backup.backupName);
 if (cfg.host.deploy) {
   new HostDeployment(stack, {
     host: cfg.host.host,
@@ -75,8 +66,8 @@ if (cfg.host.deploy) {
     backupName: cfg.backup.backupName,
     importMode: cfg.host.importMode,
     runFirstBackup: cfg.host.runFirstBackup,
-    verifyOnDeploy: cfg.verify.onDeploy,
-    module: moduleFor(`./${HOST_SECRETS_SUBDIR}`),
+    verifyOnDeploy: cfg.verify.verifyOnDeploy,
+    module: moduleFor("host"),
     files: agenix.files,
     extraFiles: agenix.extraFiles,
   });
@@ -90,12 +81,13 @@ const outputs = {
   bucketName: storage.bucketName,
   ...(cfg.storage.createBucket ? { bucketId: storage.bucketId } : {}),
   repository: storage.repository,
-  secretsDir: cfg.secrets.secretsDir,
+  // The output keeps its first name (secretsDir) for scripts that read it; its value is agenixDir.
+  secretsDir: cfg.secrets.agenixDir,
   recipients: agenix.recipients,
   ...(cfg.host.deploy
-    ? { hostModulePath: layout.modulePath }
-    : { localModulePath: `${cfg.secrets.secretsDir}/module.nix` }),
-  units: { service: layout.service, timer: layout.timer },
+    ? { hostModulePath: installLayout(cfg.host.hostConfigDir).modulePath }
+    : { localModulePath: `${cfg.secrets.agenixDir}/${MODULE_FILE}` }),
+  units: { service: units.backupService, timer: units.backupTimer },
   restore: restoreCommands(cfg),
 };
 export = outputs;

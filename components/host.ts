@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AGE_FILES, AgeFile } from "../lib/age/agenix";
 import { ImportMode } from "../lib/config/types";
+import { AGE_FILES, AgeFile, MODULE_FILE, backupLayout, hostAgeFile, installLayout } from "../lib/host/layout";
 import { hostCommand, hostStdin } from "../lib/host/shell";
 
 export interface HostDeploymentArgs {
@@ -17,8 +17,8 @@ export interface HostDeploymentArgs {
   importMode: ImportMode;
   runFirstBackup: boolean;
   /**
-   * After the switch, run restic-b2-verify-<backupName> (installed by the
-   * module) and fail and roll back when B2 refuses the deployed credentials.
+   * After the switch, run the credentials check (installed by the module)
+   * and fail and roll back when B2 refuses the deployed credentials.
    */
   verifyOnDeploy: boolean;
   /** The rendered NixOS module (module.nix on the host). */
@@ -27,21 +27,6 @@ export interface HostDeploymentArgs {
   files: Record<AgeFile, pulumi.Input<string>>;
   /** More armored agenix files by name (monitoring secrets), pushed beside the three. */
   extraFiles?: Record<string, pulumi.Input<string>>;
-}
-
-/** Where the .age files sit on the host, relative to module.nix (the module refers to them as ./secrets/<file>). */
-export const HOST_SECRETS_SUBDIR = "secrets";
-
-/** Where things land on the host, and the unit names, for outputs and messages. */
-export function hostLayout(hostConfigDir: string, backupName: string) {
-  const dir = `${hostConfigDir}/restic-b2`;
-  return {
-    dir,
-    modulePath: `${dir}/module.nix`,
-    secretsDir: `${dir}/${HOST_SECRETS_SUBDIR}`,
-    service: `restic-backups-${backupName}.service`,
-    timer: `restic-backups-${backupName}.timer`,
-  };
 }
 
 /**
@@ -64,26 +49,26 @@ export class HostDeployment extends pulumi.ComponentResource {
 
   constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nixos-restic-b2:index:HostDeployment", name, {}, opts);
-    const layout = hostLayout(args.hostConfigDir, args.backupName);
-    this.modulePath = layout.modulePath;
-    this.service = layout.service;
-    this.timer = layout.timer;
+    const units = backupLayout(args.backupName, "HostDeployment");
+    this.modulePath = installLayout(args.hostConfigDir).modulePath;
+    this.service = units.backupService;
+    this.timer = units.backupTimer;
 
     const sudo = args.sshUser !== "root";
-    const common = { configDir: args.hostConfigDir, backupName: args.backupName, importMode: args.importMode };
+    const common = { hostConfigDir: args.hostConfigDir, backupName: args.backupName, importMode: args.importMode };
     const extra = args.extraFiles ?? {};
     const names: string[] = [...AGE_FILES, ...Object.keys(extra).sort()];
     const input = (f: string) => (f in extra ? extra[f] : args.files[f as AgeFile]);
     const files = pulumi.all(names.map((f) => pulumi.output(input(f)))).apply((texts) => {
-      const out: Record<string, string> = { "module.nix": args.module };
-      names.forEach((f, i) => (out[`${HOST_SECRETS_SUBDIR}/${f}`] = texts[i]));
+      const out: Record<string, string> = { [MODULE_FILE]: args.module };
+      names.forEach((f, i) => (out[hostAgeFile(f)] = texts[i]));
       return out;
     });
     // The command names the files by sha256 (a few hundred bytes, so a diff or
     // an error shows which file changed); the script and the files travel on
     // stdin, where a diff shows the changed lines of the module.
     const install = files.apply((f) =>
-      hostCommand("install", { ...common, files: f, firstBackup: args.runFirstBackup, verify: args.verifyOnDeploy }, { sudo }),
+      hostCommand("install", { ...common, files: f, runFirstBackup: args.runFirstBackup, verifyOnDeploy: args.verifyOnDeploy }, { sudo }),
     );
     const stdin = files.apply((f) => hostStdin(f));
 

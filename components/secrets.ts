@@ -1,7 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { AGE_FILES, AgeFile, checkExtraAgeFiles, renderEnvFile, renderSecretsNix } from "../lib/age/agenix";
+import { renderEnvFile, renderSecretsNix } from "../lib/nix/agenix";
+import { AGE_FILES, AgeFile, MODULE_FILE, checkExtraAgeFiles } from "../lib/host/layout";
 import { shellQuote } from "../lib/host/shell";
 import { randomHex } from "./random";
 
@@ -12,8 +13,8 @@ export interface AgenixSecretsArgs {
   hostKey: string;
   /** Admin recipients, normalised. */
   adminKeys: string[];
-  /** Local directory, relative to the project (or absolute), for the .age files and secrets.nix. */
-  secretsDir: string;
+  /** agenixDir: the local directory, relative to the project (or absolute), for the .age files and secrets.nix. */
+  agenixDir: string;
   /** B2 key id and key restic uses (secrets). */
   keyId: pulumi.Input<string>;
   key: pulumi.Input<string>;
@@ -29,7 +30,7 @@ export interface AgenixSecretsArgs {
   /**
    * More agenix files, by file name (e.g. "healthcheck.age" → the ping URL,
    * a secret): each is encrypted like the three, listed in secrets.nix, and
-   * removed from secretsDir when it is no longer configured. An undefined
+   * removed from agenixDir when it is no longer configured. An undefined
    * value means "not configured": no file, no resource.
    */
   extraFiles?: Record<string, pulumi.Input<string> | undefined>;
@@ -88,7 +89,7 @@ export class AgenixSecrets extends pulumi.ComponentResource {
 
     const encrypt = (file: string, plaintext: pulumi.Input<string>, removable: boolean) => {
       const request = pulumi.output(plaintext).apply((p) => JSON.stringify({ recipients: this.recipients, plaintext: p }));
-      const target = path.join(args.secretsDir, file);
+      const target = path.join(args.agenixDir, file);
       return new command.local.Command(
         `${name}-${file.replace(/\.age$/, "")}`,
         {
@@ -116,11 +117,11 @@ export class AgenixSecrets extends pulumi.ComponentResource {
 
     this.secretsNix = renderSecretsNix(args.stack, args.hostKey, args.adminKeys, extraNames);
     const plainFiles: [string, string][] = [["secrets.nix", this.secretsNix]];
-    if (args.module !== undefined) plainFiles.push(["module.nix", args.module]);
+    if (args.module !== undefined) plainFiles.push([MODULE_FILE, args.module]);
     for (const [file, text] of plainFiles) {
       new command.local.Command(
         `${name}-${file.replace(/\.nix$/, "")}-nix`,
-        { create: localFilesCommand("write", path.join(args.secretsDir, file)), stdin: text, logging: "stderr" },
+        { create: localFilesCommand("write", path.join(args.agenixDir, file)), stdin: text, logging: "stderr" },
         child,
       );
     }

@@ -9,7 +9,7 @@
 //   the B2 plugin is never needed); the outputs are the given name and key.
 import * as pulumi from "@pulumi/pulumi";
 import * as b2 from "@pulumi/b2";
-import { bucketNameProblem } from "../lib/config";
+import { StorageConfig, bucketNameProblem, missingForExistingBucket, valueProblem } from "../lib/config";
 import { randomHex } from "./random";
 
 export { BUCKET_NAME_PATTERN, bucketNameProblem } from "../lib/config";
@@ -17,30 +17,13 @@ export { BUCKET_NAME_PATTERN, bucketNameProblem } from "../lib/config";
 const BUCKET_NAME_MAX = 50;
 const KEY_NAME_MAX = 100;
 
-export interface B2StorageArgs {
-  /** Plain boolean: whether the B2 bucket and key are created and managed here. */
-  createBucket: boolean;
-  /** Required when !createBucket; when createBucket and undefined a name is derived. */
-  bucketName?: string;
-  /** Used to derive the default bucket name, e.g. the stack name. */
-  namePrefix: string;
-  /** Days a hidden (non-current) file version is kept before B2 deletes it. */
-  lifecycleDays: number;
-  /** Capabilities of the restic key. */
-  keyCapabilities: string[];
-  /** Repository path inside the bucket; undefined: the bucket root. */
-  repositoryPath?: string;
-  /** false: `pulumi destroy` leaves the bucket (and the backups) in place. */
-  deleteBucketOnDestroy: boolean;
-  /** Secret; management credentials for the b2.Provider. Undefined: the provider reads B2_APPLICATION_KEY_ID. */
-  managementKeyId?: pulumi.Input<string>;
-  /** Secret; undefined: the provider reads B2_APPLICATION_KEY. */
-  managementKey?: pulumi.Input<string>;
-  /** Existing-bucket mode: the key ID restic uses (secret). */
-  existingKeyId?: pulumi.Input<string>;
-  /** Existing-bucket mode: the key restic uses (secret). */
-  existingKey?: pulumi.Input<string>;
-}
+/**
+ * The parsed storage settings (lib/config/ StorageConfig: the secrets as
+ * inputs) and the prefix of a derived bucket name, e.g. the stack name.
+ * createBucket is a plain boolean: whether the B2 bucket and key are created
+ * and managed here.
+ */
+export type B2StorageArgs = StorageConfig<pulumi.Input<string>> & { namePrefix: string };
 
 export const B2_STORAGE_TYPE = "nixos-restic-b2:index:B2Storage";
 
@@ -126,25 +109,19 @@ export function bucketDeleteOptions(deleteBucketOnDestroy: boolean): { retainOnD
   return { retainOnDelete: !deleteBucketOnDestroy };
 }
 
+/**
+ * The component's own guard, with the parser's rules (lib/config/schema.ts
+ * declarations and the existing-bucket rule), for callers that skipped the
+ * parser: e.g. lifecycleDays 0 would be sent as "unset", leaving a lifecycle
+ * rule B2 rejects. Only names are reported, never a secret's value.
+ */
 function checkArgs(args: B2StorageArgs): void {
-  if (!Number.isInteger(args.lifecycleDays) || args.lifecycleDays < 1) {
-    // 0 would be sent as "unset", leaving a lifecycle rule B2 rejects.
-    throw new Error("B2Storage: lifecycleDays must be a positive integer");
+  for (const key of ["lifecycleDays", "keyCapabilities", "bucketName"] as const) {
+    const problem = valueProblem(key, args[key]);
+    if (problem !== undefined) throw new Error(`B2Storage: ${key} ${problem}`);
   }
-  if (args.keyCapabilities.length === 0) {
-    throw new Error("B2Storage: keyCapabilities must not be empty");
-  }
-  if (args.bucketName !== undefined) {
-    const problem = bucketNameProblem(args.bucketName);
-    if (problem !== undefined) throw new Error(`B2Storage: bucketName ${args.bucketName} ${problem}`);
-  }
-  if (!args.createBucket) {
-    // Only names are reported, never values.
-    const missing = (["bucketName", "existingKeyId", "existingKey"] as const).filter((k) => args[k] === undefined);
-    if (missing.length > 0) {
-      throw new Error(`B2Storage: ${missing.join(", ")} required when createBucket is false`);
-    }
-  }
+  const missing = missingForExistingBucket(args);
+  if (missing.length > 0) throw new Error(`B2Storage: ${missing.join(", ")} required when createBucket is false`);
 }
 
 export class B2Storage extends pulumi.ComponentResource {

@@ -1,8 +1,7 @@
 // Backup settings: what restic backs up, how it prunes, when the timer fires,
 // how agenix is imported and who is told of a failure.
 
-import { BACKUP_NAME_PATTERN, UNIX_USER_PATTERN } from "../nix/module";
-import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "../nix/restic-args";
+import { UNIX_USER_PATTERN } from "./values";
 import {
   DEFAULT_NIXOS_RELEASE,
   NIXOS_RELEASE_PATTERN,
@@ -11,36 +10,27 @@ import {
   compareReleases,
   missingInRelease,
   pathIsPlain,
-} from "../nix/restic-options";
-import { PlainKey } from "./keys";
+} from "./nixos-release";
+import { RESTIC_OPTION_KEYS } from "./keys";
 import { Reader } from "./reader";
+import { CONFIG } from "./schema";
 import { AgenixModule, BackupConfig, UnitValue } from "./types";
 
-export const DEFAULT_PRUNE_OPTS: readonly string[] = ["--keep-daily 7", "--keep-weekly 5", "--keep-monthly 12"];
-export const DEFAULT_TIMER_CONFIG: Readonly<Record<string, UnitValue>> = { OnCalendar: "daily", Persistent: true };
+export { DEFAULT_AGENIX_URL } from "./schema";
 
-/**
- * agenix at a fixed commit of its main branch (2026-02-03), the one whose
- * module uses `age` to decrypt. Pinned by commit in the URL; add `sha256`
- * (`nix-prefetch-url --unpack <url>`) to have Nix verify the download too.
- */
-export const DEFAULT_AGENIX_URL =
-  "https://github.com/ryantm/agenix/archive/b027ee29d959fda4b60b57566d64c98a202e0feb.tar.gz";
-
-/**
- * extraBackupArgs, pruneOpts, checkOpts: each entry one restic option, a flag
- * and at most one value. The value may hold any printable text (spaces,
- * quotes, $, %, ;, non-ASCII): the renderer makes it one exact systemd
- * command-line argument (lib/nix/systemd.ts).
- */
-function optionList(r: Reader, key: PlainKey, dflt: readonly string[]): string[] {
-  const list = r.stringList(key, dflt);
-  for (const o of list) {
-    const problem = resticOptionProblem(o);
-    if (problem !== undefined) r.fail(key, problem, o);
+/** A timer key's declared default (["OnCalendar=daily", "Persistent=true"]) as [Timer] settings. */
+function timerDefault(list: readonly string[]): Readonly<Record<string, UnitValue>> {
+  const out: Record<string, UnitValue> = {};
+  for (const entry of list) {
+    const [k, v] = [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)];
+    out[k] = v === "true" ? true : v === "false" ? false : v;
   }
-  return list;
+  return Object.freeze(out);
 }
+
+export const DEFAULT_PRUNE_OPTS: readonly string[] = CONFIG.pruneOpts.default;
+export const DEFAULT_TIMER_CONFIG = timerDefault(CONFIG.timerConfig.default);
+export const DEFAULT_DRILL_TIMER_CONFIG = timerDefault(CONFIG.drillTimerConfig.default);
 
 /** systemd.timer(5) [Timer] settings (systemd 252). `Unit=` is left out: the timer must start the backup. */
 export const TIMER_SETTINGS = [
@@ -55,11 +45,12 @@ const BOOLEAN_TIMER_SETTINGS = new Set(["FixedRandomDelay", "OnClockChange", "On
 const TIMER_VALUE = /^[A-Za-z0-9:*.,/~+_-]+(?: [A-Za-z0-9:*.,/~+_-]+)*$/;
 
 /** A timer's [Timer] settings from a list of Key=Value strings (timerConfig, drillTimerConfig). */
-export function parseTimerSettings(r: Reader, key: PlainKey, dflt: Readonly<Record<string, UnitValue>>): Record<string, UnitValue> {
+export function parseTimerSettings(r: Reader, key: "timerConfig" | "drillTimerConfig"): Record<string, UnitValue> {
+  const dflt = key === "timerConfig" ? DEFAULT_TIMER_CONFIG : DEFAULT_DRILL_TIMER_CONFIG;
   if (!r.has(key)) return { ...dflt };
   const timerConfig: Record<string, UnitValue> = {};
   const before = r.problems.length;
-  for (const entry of r.stringList(key, [])) {
+  for (const entry of r.get(key)) {
     const m = /^([A-Z][A-Za-z]*)=(.*)$/.exec(entry);
     if (!m) r.fail(key, "each entry must be a systemd [Timer] setting written Key=Value, like OnCalendar=daily", entry);
     else if (!(TIMER_SETTINGS as readonly string[]).includes(m[1])) {
@@ -90,27 +81,26 @@ export function parseTimerSettings(r: Reader, key: PlainKey, dflt: Readonly<Reco
 }
 
 function parseAgenixModule(r: Reader): AgenixModule {
-  const agenixRaw = r.string("agenixModule");
-  const agenixSha256 = r.string("agenixSha256");
+  const agenixRaw = r.get("agenixModule");
+  const agenixSha256 = r.get("agenixSha256");
   if (agenixRaw === "provided") {
     if (agenixSha256 !== undefined) r.fail("agenixSha256", "is only used with an agenixModule URL, not with 'provided'");
     return { kind: "provided" };
   }
-  if (agenixRaw !== undefined && !/^https:\/\/[^\s"'\\$`]+$/.test(agenixRaw)) {
+  if (!/^https:\/\/[^\s"'\\$`]+$/.test(agenixRaw)) {
     r.fail("agenixModule", "must be 'provided' (the host's configuration already imports agenix) or the https URL of an agenix tarball", agenixRaw);
   } else if (agenixSha256 !== undefined && !/^(?:sha256-[A-Za-z0-9+/]{43}=|[0-9a-z]{52}|[0-9a-f]{64})$/.test(agenixSha256)) {
     r.fail("agenixSha256", "must be a Nix sha256 hash (52 base-32 characters, 64 hex digits or an SRI 'sha256-...=')", agenixSha256);
   } else {
-    const url = agenixRaw ?? DEFAULT_AGENIX_URL;
-    return agenixSha256 === undefined ? { kind: "fetchTarball", url } : { kind: "fetchTarball", url, sha256: agenixSha256 };
+    return agenixSha256 === undefined ? { kind: "fetchTarball", url: agenixRaw } : { kind: "fetchTarball", url: agenixRaw, sha256: agenixSha256 };
   }
-  return { kind: "fetchTarball", url: DEFAULT_AGENIX_URL };
+  return { kind: "fetchTarball", url: CONFIG.agenixModule.default };
 }
 
 function parseNotify(r: Reader): BackupConfig["notify"] {
-  const notifyUser = r.string("notifyUser");
+  const notifyUser = r.get("notifyUser");
   if (notifyUser === undefined) return undefined;
-  const uid = r.integer("notifyUid", 1, 2147483647);
+  const uid = r.get("notifyUid");
   if (!UNIX_USER_PATTERN.test(notifyUser)) r.fail("notifyUser", "must be a Unix user name (lower-case letters, digits, '_' and '-')", notifyUser);
   else if (uid === undefined && !r.has("notifyUid")) r.fail("notifyUid", "is required with notifyUser: the user's numeric uid (`id -u <user>`), for its session bus");
   else if (uid !== undefined) return { user: notifyUser, uid };
@@ -119,7 +109,7 @@ function parseNotify(r: Reader): BackupConfig["notify"] {
 
 /** The host's NixOS release, and a check that it has every option the config needs. */
 function parseNixosRelease(r: Reader): string | undefined {
-  const release = r.string("nixosRelease");
+  const release = r.get("nixosRelease");
   if (release === undefined) return undefined;
   if (!NIXOS_RELEASE_PATTERN.test(release)) {
     r.fail("nixosRelease", "must be a NixOS release like 25.11 (`nixos-version` on the host prints it first) or unstable", release);
@@ -132,14 +122,17 @@ function parseNixosRelease(r: Reader): string | undefined {
   return release;
 }
 
-/** Config keys whose use needs a newer restic module, and the option each one sets. */
+/**
+ * Whether the module will set a key's restic option: an empty list or an
+ * unset value is left out (lib/nix/module.ts), anything else is written.
+ */
+function used(value: unknown): boolean {
+  return Array.isArray(value) ? value.length > 0 : value !== undefined;
+}
+
+/** The restic option keys (./schema resticOption) whose use needs a newer restic module than the host's. */
 function checkRelease(r: Reader, b: BackupConfig): void {
   const release = b.nixosRelease ?? DEFAULT_NIXOS_RELEASE;
-  const uses: [PlainKey, string, boolean][] = [
-    ["exclude", "exclude", b.exclude.length > 0],
-    ["checkOpts", "checkOpts", b.checkOpts.length > 0],
-    ["runCheck", "runCheck", b.runCheck !== undefined],
-  ];
   if (compareReleases(release, PATHS_VIA_FILES_FROM_SINCE) < 0) {
     for (const p of b.paths.filter((x) => !pathIsPlain(x))) {
       r.fail(
@@ -149,40 +142,24 @@ function checkRelease(r: Reader, b: BackupConfig): void {
       );
     }
   }
-  for (const [key, option, used] of uses) {
-    const since = used ? missingInRelease(option, release) : undefined;
+  for (const key of RESTIC_OPTION_KEYS) {
+    const since = used(b[key]) ? missingInRelease(key, release) : undefined;
     if (since !== undefined) {
-      r.fail(key, `needs services.restic.backups.<name>.${option}, which NixOS ${since} added; nixosRelease is ${release} (update the host, or unset ${key})`);
+      r.fail(key, `needs services.restic.backups.<name>.${key}, which NixOS ${since} added; nixosRelease is ${release} (update the host, or unset ${key})`);
     }
   }
 }
 
 export function parseBackup(r: Reader): BackupConfig {
-  const backupName = r.string("backupName") ?? "daily";
-  if (!BACKUP_NAME_PATTERN.test(backupName)) {
-    r.fail(
-      "backupName",
-      "must be 1 to 64 letters, digits, '_' or '-', not starting with '-' (it names restic-backups-<name>.service, /run/restic-backups-<name> and the restic-<name> command, where other characters are not allowed or would need quoting)",
-      backupName,
-    );
-  }
-  const paths = r.stringList("paths", []);
+  const backupName = r.get("backupName");
+  const paths = r.get("paths");
   if (!r.has("paths")) r.fail("paths", "is required: the absolute paths to back up, e.g. [\"/home\", \"/etc\"]");
-  else if (paths.length === 0) r.fail("paths", "must list at least one path");
-  for (const p of paths) {
-    const problem = backupPathProblem(p);
-    if (problem !== undefined) r.fail("paths", problem, p);
-  }
-  const exclude = r.stringList("exclude", []);
-  for (const p of exclude) {
-    const problem = excludePatternProblem(p);
-    if (problem !== undefined) r.fail("exclude", `each entry must be one restic exclude pattern: it ${problem}`, p);
-  }
-  const pruneOpts = optionList(r, "pruneOpts", DEFAULT_PRUNE_OPTS);
-  const extraBackupArgs = optionList(r, "extraBackupArgs", []);
-  const checkOpts = optionList(r, "checkOpts", []);
-  const runCheck = r.string("runCheck") === undefined ? undefined : r.boolean("runCheck", false);
-  const timerConfig = parseTimerSettings(r, "timerConfig", DEFAULT_TIMER_CONFIG);
+  const exclude = r.get("exclude");
+  const pruneOpts = r.get("pruneOpts");
+  const extraBackupArgs = r.get("extraBackupArgs");
+  const checkOpts = r.get("checkOpts");
+  const runCheck = r.get("runCheck");
+  const timerConfig = parseTimerSettings(r, "timerConfig");
   const agenixModule = parseAgenixModule(r);
   const notify = parseNotify(r);
   const nixosRelease = parseNixosRelease(r);

@@ -2,22 +2,23 @@
 // and the scheduled restore drill (drill, drillTimerConfig, drillSampleFiles,
 // drillMaxFileBytes, drillCheckGroups, and the secret drillHealthcheckUrl).
 
-import { drillScratchDir } from "../nix/drill";
-import { parseTimerSettings } from "./backup";
+import { backupLayout, drillScratchDir, isBackupName } from "../host/layout";
+import { DEFAULT_DRILL_TIMER_CONFIG, parseTimerSettings } from "./backup";
 import { SecretKey } from "./keys";
 import { Reader } from "./reader";
+import { CONFIG } from "./schema";
 import { BackupConfig, DrillConfig, DrillSettings, VerifyConfig } from "./types";
 
 /**
- * Monthly (the 1st, 00:00) plus up to 6 h of random delay, caught up after the
- * machine was off; 32 files of at most 16 MiB each; 12 pack groups, so the
- * whole repository is read once a year.
+ * The declared defaults (./schema): monthly (the 1st, 00:00) plus up to 6 h
+ * of random delay, caught up after the machine was off; 32 files of at most
+ * 16 MiB each; 12 pack groups, so the whole repository is read once a year.
  */
 export const DEFAULT_DRILL_SETTINGS: Readonly<DrillSettings> = Object.freeze({
-  timerConfig: Object.freeze({ OnCalendar: "monthly", Persistent: true, RandomizedDelaySec: "6h" }),
-  sampleFiles: 32,
-  maxFileBytes: 16 * 1024 * 1024,
-  checkGroups: 12,
+  timerConfig: DEFAULT_DRILL_TIMER_CONFIG,
+  sampleFiles: CONFIG.drillSampleFiles.default,
+  maxFileBytes: CONFIG.drillMaxFileBytes.default,
+  checkGroups: CONFIG.drillCheckGroups.default,
 });
 
 export function parseRestoreChecks<S>(
@@ -25,15 +26,14 @@ export function parseRestoreChecks<S>(
   secrets: Partial<Record<SecretKey, S>>,
   backup: BackupConfig,
 ): { verify: VerifyConfig; drill: DrillConfig<S> } {
-  const verify: VerifyConfig = { onDeploy: r.boolean("verifyOnDeploy", true) };
+  const verify: VerifyConfig = { verifyOnDeploy: r.get("verifyOnDeploy") };
 
-  const enabled = r.boolean("drill", true);
-  const d = DEFAULT_DRILL_SETTINGS;
+  const enabled = r.get("drill");
   const settings: DrillSettings = {
-    timerConfig: parseTimerSettings(r, "drillTimerConfig", d.timerConfig),
-    sampleFiles: r.integer("drillSampleFiles", 0, 1000, d.sampleFiles)!,
-    maxFileBytes: r.integer("drillMaxFileBytes", 1, 1024 ** 4, d.maxFileBytes)!,
-    checkGroups: r.integer("drillCheckGroups", 1, 256, d.checkGroups)!,
+    timerConfig: parseTimerSettings(r, "drillTimerConfig"),
+    sampleFiles: r.get("drillSampleFiles"),
+    maxFileBytes: r.get("drillMaxFileBytes"),
+    checkGroups: r.get("drillCheckGroups"),
   };
   const healthcheckUrl = secrets.drillHealthcheckUrl;
 
@@ -43,11 +43,13 @@ export function parseRestoreChecks<S>(
     if (healthcheckUrl !== undefined) r.fail("drillHealthcheckUrl", "is set but drill is false: nothing would ever ping it (remove it, or set drill: true)");
     return { verify, drill: {} };
   }
-  if (drillScratchDir(backup.backupName, backup.paths) === undefined) {
+  // (A backup name that is not one has its own message; nothing is named after it.)
+  if (isBackupName(backup.backupName) && drillScratchDir(backup.backupName, backup.paths) === undefined) {
+    const l = backupLayout(backup.backupName);
     r.fail(
       "drill",
-      `needs a scratch directory outside the backed-up paths to restore into, but /var/lib/restic-b2/${backup.backupName}, ` +
-        `/var/cache/restic-b2/${backup.backupName} and /run/restic-b2/${backup.backupName} are all inside paths; ` +
+      `needs a scratch directory outside the backed-up paths to restore into, but ${l.stateDir}, ` +
+        `${l.cacheDir} and ${l.runtimeDir} are all inside paths; ` +
         "set drill: false, or back up narrower paths",
       backup.paths,
     );

@@ -7,8 +7,12 @@
 // parser can check that they are present. Their values are never inspected,
 // so they can never appear in an error message.
 //
-// One file per area: ./storage, ./secrets, ./host, ./backup; ./reader holds
-// the typed readers and the error, ./keys the key lists.
+// Every key is declared once in ./schema (type, default, rule, area, doc);
+// ./reader reads raw values through those declarations, ./keys derives the
+// key lists. One file per area for the rules across keys: ./storage,
+// ./secrets, ./host, ./backup, ./monitoring, ./drill. The rules of single
+// values that renderers reuse as guards: ./values, ./restic-rules, ./b2,
+// ./nixos-release.
 
 import { parseBackup } from "./backup";
 import { parseRestoreChecks } from "./drill";
@@ -22,11 +26,14 @@ import { MachineConfig } from "./types";
 
 export * from "./types";
 export * from "./keys";
+export { AREAS, CONFIG, valueProblem } from "./schema";
+export type { Area, ConfigKey, KeyDecl, Value } from "./schema";
 export { ConfigError } from "./reader";
-export { ACCOUNT_ONLY_CAPABILITIES, B2_CAPABILITIES, BUCKET_NAME_PATTERN, DEFAULT_CAPABILITIES, bucketNameProblem } from "./storage";
+export { ACCOUNT_ONLY_CAPABILITIES, B2_CAPABILITIES, BUCKET_NAME_PATTERN, DEFAULT_CAPABILITIES, bucketNameProblem } from "./b2";
+export { missingForExistingBucket } from "./storage";
 export { DEFAULT_AGENIX_URL, DEFAULT_PRUNE_OPTS, DEFAULT_TIMER_CONFIG } from "./backup";
 export { DEFAULT_DRILL_SETTINGS } from "./drill";
-export { MONITORING_SECRET_KEYS, heartbeatUrlProblem, ntfyUrlProblem } from "./monitoring";
+export { heartbeatUrlProblem, ntfyUrlProblem } from "./monitoring";
 
 export interface ParseOptions {
   warnings?: string[];
@@ -41,7 +48,7 @@ export interface ParseOptions {
  * @param opts.warnings optional sink: messages about accepted but deprecated
  *   keys are pushed here (index.ts logs them with pulumi.log.warn); never secrets
  * @param opts.secretText plaintext of the secret keys whose form is checked
- *   (the monitoring URLs and token, MONITORING_SECRET_KEYS); only tested
+ *   (the monitoring URLs and token, FORM_CHECKED_SECRET_KEYS); only tested
  *   against the rules, never shown in a message
  */
 export function parseConfig<S>(

@@ -1,72 +1,34 @@
-// The stack configuration keys the program reads, in the project namespace
-// (`nixos-restic-b2:<key>`) and, for the B2 management key, the `b2:` one.
+// The key lists, derived from the declarations in ./schema (add a key there,
+// not here), and the one reader of the raw stack config.
+
+import { CONFIG, ConfigKey, DEPRECATED_KEYS, DeprecatedKey, PlainKey, SecretKey, declOf } from "./schema";
+
+export { DEPRECATED_KEYS } from "./schema";
+export type { DeprecatedKey, PlainKey, SecretKey } from "./schema";
 
 /** The project's config namespace (`nixos-restic-b2:<key>` in Pulumi.<stack>.yaml). */
 export const PROJECT = "nixos-restic-b2";
 
+const ALL_KEYS = Object.keys(CONFIG) as ConfigKey[];
+
 /** Keys read with requireSecret/getSecret; their values never reach the parser's messages. */
-export const SECRET_KEYS = [
-  "b2:applicationKeyId",
-  "b2:applicationKey",
-  "existingKeyId",
-  "existingKey",
-  "resticPassword",
-  "sshPrivateKey",
-  // Monitoring (lib/config/monitoring.ts): ping and topic URLs are credentials.
-  "healthcheckUrl",
-  "ntfyUrl",
-  "ntfyToken",
-  "drillHealthcheckUrl",
-] as const;
-export type SecretKey = (typeof SECRET_KEYS)[number];
+export const SECRET_KEYS: readonly SecretKey[] = ALL_KEYS.filter((k): k is SecretKey => declOf(k).type === "secret");
+
+/** Every plain key the program reads from the project namespace. */
+export const PLAIN_KEYS: readonly PlainKey[] = ALL_KEYS.filter((k): k is PlainKey => declOf(k).type !== "secret");
 
 /**
  * Plain keys that set the services.restic.backups.<name> option of the same
  * name (lib/nix/module.ts emits them under that name: EMITTED_RESTIC_OPTIONS).
  */
-export const RESTIC_OPTION_KEYS = ["paths", "exclude", "pruneOpts", "timerConfig", "extraBackupArgs", "checkOpts", "runCheck"] as const;
+export type ResticOptionKey = { [K in PlainKey]: (typeof CONFIG)[K] extends { resticOption: true } ? K : never }[PlainKey];
+export const RESTIC_OPTION_KEYS: readonly ResticOptionKey[] = PLAIN_KEYS.filter((k): k is ResticOptionKey => declOf(k).resticOption === true);
 
-/** Every plain key the program reads from the project namespace. */
-export const PLAIN_KEYS = [
-  "bucketName",
-  "createBucket",
-  "lifecycleDays",
-  "keyCapabilities",
-  "repositoryPath",
-  "deleteBucketOnDestroy",
-  "hostKey",
-  "adminKeys",
-  "agenixDir",
-  "deploy",
-  "host",
-  "sshPort",
-  "sshUser",
-  "hostConfigDir",
-  "importMode",
-  "runFirstBackup",
-  "backupName",
-  ...RESTIC_OPTION_KEYS,
-  "agenixModule",
-  "agenixSha256",
-  "notifyUser",
-  "notifyUid",
-  "nixosRelease",
-  "verifyOnDeploy",
-  "drill",
-  "drillTimerConfig",
-  "drillSampleFiles",
-  "drillMaxFileBytes",
-  "drillCheckGroups",
-] as const;
-export type PlainKey = (typeof PLAIN_KEYS)[number];
-
-/**
- * Old names still read (not declared in Pulumi.yaml), each with the key that
- * replaces it. secretsDir: the Pulumi CLI refuses `pulumi config set` of a
- * path under a name matching (?i)passwd|pass|password|pwd|secret|token.
- */
-export const DEPRECATED_KEYS = { secretsDir: "agenixDir" } as const satisfies Record<string, PlainKey>;
-export type DeprecatedKey = keyof typeof DEPRECATED_KEYS;
+/** The secret keys whose plaintext's form the parser checks (the monitoring URLs and token); never shown in a message. */
+export type FormCheckedSecretKey = { [K in SecretKey]: (typeof CONFIG)[K] extends { formChecked: true } ? K : never }[SecretKey];
+export const FORM_CHECKED_SECRET_KEYS: readonly FormCheckedSecretKey[] = SECRET_KEYS.filter(
+  (k): k is FormCheckedSecretKey => (declOf(k) as { formChecked?: true }).formChecked === true,
+);
 
 export type RawConfig = Partial<Record<PlainKey | DeprecatedKey, string>>;
 

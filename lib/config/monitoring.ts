@@ -7,10 +7,6 @@ import { SecretKey } from "./keys";
 import { Reader } from "./reader";
 import { MonitoringConfig, MonitoringFlags } from "./types";
 
-/** The secret keys of this area. */
-export const MONITORING_SECRET_KEYS = ["healthcheckUrl", "ntfyUrl", "ntfyToken", "drillHealthcheckUrl"] as const satisfies readonly SecretKey[];
-export type MonitoringSecretKey = (typeof MONITORING_SECRET_KEYS)[number];
-
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const SLUG = /^[a-z0-9_-]+$/;
 const PING_KEY = /^[A-Za-z0-9_-]{8,}$/;
@@ -118,10 +114,10 @@ export function parseMonitoring<S>(
     drillHealthcheckUrl: secrets.drillHealthcheckUrl,
   };
   const flags: MonitoringFlags = {
-    heartbeat: secrets.healthcheckUrl !== undefined,
-    ntfy: secrets.ntfyUrl !== undefined,
+    healthcheckUrl: secrets.healthcheckUrl !== undefined,
+    ntfyUrl: secrets.ntfyUrl !== undefined,
     ntfyToken: config.ntfyToken !== undefined,
-    ...(secrets.drillHealthcheckUrl !== undefined ? { drillHeartbeat: true } : {}),
+    ...(secrets.drillHealthcheckUrl !== undefined ? { drillHealthcheckUrl: true } : {}),
   };
-  return { config, flags: flags.heartbeat || flags.ntfy || flags.drillHeartbeat ? flags : undefined };
+  return { config, flags: flags.healthcheckUrl || flags.ntfyUrl || flags.drillHealthcheckUrl ? flags : undefined };
 }

@@ -1,7 +1,11 @@
 // Reading raw `pulumi config` strings: one Reader collects every problem (the
 // key, the rule, the value; never a secret's value, which it never sees).
+// Types, defaults, ranges and single-value rules come from the key's
+// declaration in ./schema.
 
-import { PROJECT, PlainKey, RawConfig } from "./keys";
+import { PROJECT, RawConfig } from "./keys";
+import { PlainKey, Value, choicesRule, declOf, integerRule } from "./schema";
+import { CONTROL_CHARACTERS } from "./values";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -20,8 +24,6 @@ function show(v: unknown): string {
   return JSON.stringify(cut);
 }
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
 export class Reader {
   readonly problems: string[] = [];
   constructor(private readonly raw: RawConfig) {}
@@ -36,6 +38,50 @@ export class Reader {
     this.problems.push(value === undefined ? `${full}: ${rule}` : `${full}: ${rule}; got ${show(value)}`);
   }
 
+  /**
+   * The key's typed value, as its declaration says: the default when unset,
+   * the default (or undefined) when the text is not of the key's type or out
+   * of range, the value itself when it breaks the key's rule (the problem is
+   * recorded either way).
+   */
+  get<K extends PlainKey>(key: K): Value<K> {
+    return this.read(key) as Value<K>;
+  }
+
+  private read(key: PlainKey): unknown {
+    const d = declOf(key);
+    switch (d.type) {
+      case "boolean":
+        return this.boolean(key, d.default);
+      case "tristate":
+        return this.string(key) === undefined ? undefined : this.boolean(key, false);
+      case "integer":
+        return this.integer(key, d.min, d.max, integerRule(d), d.default);
+      case "list": {
+        const list = this.stringList(key, d.default ?? [], d.entry === undefined);
+        for (const entry of list) {
+          const problem = d.entry?.(entry);
+          if (problem !== undefined) this.fail(key, problem, entry);
+        }
+        if (this.has(key) && list.length === 0 && d.nonEmpty !== undefined) this.fail(key, d.nonEmpty);
+        return list;
+      }
+      case "string": {
+        const v = this.string(key);
+        if (v === undefined) return d.default;
+        if (d.choices !== undefined && !d.choices.includes(v)) {
+          this.fail(key, choicesRule(d.choices), v);
+          return d.default;
+        }
+        const problem = d.rule?.(v);
+        if (problem !== undefined) this.fail(key, problem, v);
+        return v;
+      }
+      case "secret":
+        throw new Error(`Reader: ${key} is a secret key`);
+    }
+  }
+
   private json(key: PlainKey): unknown {
     const text = this.raw[key];
     if (text === undefined) return undefined;
@@ -46,18 +92,18 @@ export class Reader {
     }
   }
 
-  /** An optional string; "" counts as unset (Pulumi.yaml declares optional strings with default ""). */
+  /** An optional string, also of a deprecated key; "" counts as unset (Pulumi.yaml declares optional strings with default ""). */
   string(key: keyof RawConfig): string | undefined {
     const v = this.raw[key];
     if (v === undefined || v === "") return undefined;
-    if (CONTROL.test(v)) {
+    if (CONTROL_CHARACTERS.test(v)) {
       this.fail(key, "must not contain control characters (newlines, tabs, NUL)", v);
       return undefined;
     }
     return v;
   }
 
-  boolean(key: PlainKey, dflt: boolean): boolean {
+  private boolean(key: PlainKey, dflt: boolean): boolean {
     const v = this.raw[key];
     if (v === undefined) return dflt;
     if (v === "true") return true;
@@ -66,35 +112,30 @@ export class Reader {
     return dflt;
   }
 
-  integer(key: PlainKey, min: number, max: number, dflt?: number): number | undefined {
+  private integer(key: PlainKey, min: number, max: number, rule: string, dflt?: number): number | undefined {
     const v = this.raw[key];
     if (v === undefined) return dflt;
     const n = /^-?[0-9]+$/.test(v.trim()) ? Number(v.trim()) : NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      this.fail(key, `must be a whole number from ${min} to ${max}`, v);
+      this.fail(key, rule, v);
       return dflt;
     }
     return n;
   }
 
-  stringList(key: PlainKey, dflt: readonly string[]): string[] {
+  /** A list of strings; its entries are checked for control characters here unless the key's entry rule checks them. */
+  private stringList(key: PlainKey, dflt: readonly string[], checkControl: boolean): string[] {
     const v = this.json(key);
     if (v === undefined) return [...dflt];
     if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
       this.fail(key, "must be a list of strings (set it with `pulumi config set --path '<key>[0]' <value>` or a YAML list)", v);
       return [...dflt];
     }
-    const bad = (v as string[]).find((x) => CONTROL.test(x));
+    const bad = checkControl ? (v as string[]).find((x) => CONTROL_CHARACTERS.test(x)) : undefined;
     if (bad !== undefined) {
       this.fail(key, "entries must not contain control characters (newlines, tabs, NUL)", bad);
       return [...dflt];
     }
     return v as string[];
   }
-}
-
-/** Absolute paths without '..' segments. */
-export function checkAbsolutePath(r: Reader, key: PlainKey, p: string): void {
-  if (!p.startsWith("/")) r.fail(key, "must be an absolute path (starting with /)", p);
-  else if (p.split("/").includes("..")) r.fail(key, "must not contain '..' segments", p);
 }

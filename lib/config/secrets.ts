@@ -12,7 +12,7 @@ export function parseSecrets<S>(
   warnings: string[] = [],
 ): SecretsConfig<S> {
   let hostKey = "";
-  const hostKeyRaw = r.string("hostKey");
+  const hostKeyRaw = r.get("hostKey");
   if (hostKeyRaw === undefined || hostKeyRaw.trim() === "") {
     r.fail("hostKey", "is required: the host's SSH public key, e.g. the output of `ssh-keyscan -t ed25519 <host>`");
   } else {
@@ -23,7 +23,7 @@ export function parseSecrets<S>(
     }
   }
   const adminKeys: string[] = [];
-  for (const k of r.stringList("adminKeys", [])) {
+  for (const k of r.get("adminKeys")) {
     try {
       const n = parseRecipient(k).normalized;
       if (!adminKeys.includes(n) && n !== hostKey) adminKeys.push(n);
@@ -31,9 +31,9 @@ export function parseSecrets<S>(
       r.fail("adminKeys", (e as Error).message);
     }
   }
-  const secretsDir = localDir(r, warnings) ?? `secrets/${stack}/restic`;
+  const agenixDir = localDir(r, warnings) ?? `secrets/${stack}/restic`;
 
-  return { hostKey, adminKeys, secretsDir, resticPassword: secrets.resticPassword };
+  return { hostKey, adminKeys, agenixDir, resticPassword: secrets.resticPassword };
 }
 
 /**
@@ -43,7 +43,7 @@ export function parseSecrets<S>(
  */
 function localDir(r: Reader, warnings: string[]): string | undefined {
   const key = DEPRECATED_KEYS.secretsDir;
-  const dir = r.string(key);
+  const dir = r.get(key);
   const old = r.string("secretsDir");
   if (old === undefined) return dir;
   if (dir !== undefined) {

@@ -1,14 +1,18 @@
 // The typed configuration of one machine (one Pulumi stack), as produced by
-// parseConfig() in ./config.ts. Plain data only: secret values are carried as
+// parseConfig() in ./index.ts. Plain data only: secret values are carried as
 // the generic type S (pulumi.Output<string> in the program, string in tests),
-// and the parser never looks inside them.
+// and the parser never looks inside them. Fields are named after the keys
+// they come from (./schema); a value the parser turns into a structure has
+// its own type here.
+
+import type { Value } from "./schema";
 
 /** How the host gets the agenix NixOS module. */
 export type AgenixModule =
   | { kind: "fetchTarball"; url: string; sha256?: string }
   | { kind: "provided" };
 
-export type ImportMode = "auto" | "manual";
+export type ImportMode = Value<"importMode">;
 
 /** A value allowed in a systemd unit section as NixOS renders it. */
 export type UnitValue = string | number | boolean;
@@ -36,8 +40,8 @@ export interface SecretsConfig<S> {
   hostKey: string;
   /** Admin recipients, normalised ("<type> <base64>" or "age1..."), in config order, de-duplicated. */
   adminKeys: string[];
-  /** Local directory (relative to the project) where the .age files and secrets.nix are written. */
-  secretsDir: string;
+  /** agenixDir: the local directory (relative to the project, or absolute) where the .age files and secrets.nix are written. */
+  agenixDir: string;
   /** A user-supplied restic password (for an existing repository); undefined: generate one. */
   resticPassword?: S;
 }
@@ -68,23 +72,23 @@ export interface BackupConfig {
   /**
    * The host's NixOS release ("25.11"), from the `nixosRelease` key; the
    * renderer refuses options that release lacks. Undefined: the default
-   * (DEFAULT_NIXOS_RELEASE in lib/nix/restic-options.ts).
+   * (DEFAULT_NIXOS_RELEASE in lib/config/nixos-release.ts).
    */
   nixosRelease?: string;
   /** Which monitoring channels are configured (no values); undefined: none, the module stays as without monitoring. */
   monitoring?: MonitoringFlags;
 }
 
-/** Which monitoring secrets are set, for the NixOS module (values never appear in it). */
+/** Which monitoring secrets are set (named after their keys), for the NixOS module (values never appear in it). */
 export interface MonitoringFlags {
   /** healthcheckUrl is set: ping Healthchecks / Uptime Kuma from the backup unit. */
-  heartbeat: boolean;
+  healthcheckUrl: boolean;
   /** ntfyUrl is set: publish an alert when a run fails. */
-  ntfy: boolean;
-  /** ntfyToken is set (only with ntfy). */
+  ntfyUrl: boolean;
+  /** ntfyToken is set (only with ntfyUrl). */
   ntfyToken: boolean;
   /** drillHealthcheckUrl is set: the restore drill's unit pings its own heartbeat. */
-  drillHeartbeat?: boolean;
+  drillHealthcheckUrl?: boolean;
 }
 
 /** The monitoring secrets (carried as S, never inspected here), for the agenix files. */
@@ -116,8 +120,8 @@ export interface DrillConfig<S> {
 }
 
 export interface VerifyConfig {
-  /** Run restic-b2-verify-<name> after the switch (the command is installed either way). */
-  onDeploy: boolean;
+  /** Run the credentials check after the switch (the command is installed either way). */
+  verifyOnDeploy: boolean;
 }
 
 export interface MachineConfig<S> {

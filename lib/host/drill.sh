@@ -3,7 +3,7 @@
 # NixOS module as restic-b2-drill-<name>.service (with a monthly timer), which
 # passes the production paths below; tests pass their own.
 #
-#   drill.sh --name NAME --restic PATH --repository-file FILE --password-file FILE
+#   drill.sh --backup-name NAME --restic PATH --repository-file FILE --password-file FILE
 #            [--env-file FILE] --state-dir DIR --scratch-dir DIR
 #            [--sample-files N] [--max-file-bytes N] [--check-groups T]
 #            [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS]
@@ -45,23 +45,23 @@ umask 077
 
 PROG=restic-b2-drill
 
-name='' restic='' env_file='' repo_file='' password_file='' state_dir='' scratch_base=''
+backup_name='' restic='' env_file='' repo_file='' password_file='' state_dir='' scratch_base=''
 sample_files=32 max_file_bytes=$((16 * 1024 * 1024)) check_groups=12 lock_attempts=6 lock_delay=300
 backup_paths=()
 
 usage() {
   printf '%s: error: %s\n' "$PROG" "$1" >&2
-  printf 'usage: %s --name NAME --restic PATH --repository-file FILE --password-file FILE [--env-file FILE] --state-dir DIR --scratch-dir DIR [--sample-files N] [--max-file-bytes N] [--check-groups T] [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS]\n' "$PROG" >&2
+  printf 'usage: %s --backup-name NAME --restic PATH --repository-file FILE --password-file FILE [--env-file FILE] --state-dir DIR --scratch-dir DIR [--sample-files N] [--max-file-bytes N] [--check-groups T] [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS]\n' "$PROG" >&2
   exit 2
 }
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --name | --restic | --env-file | --repository-file | --password-file | --state-dir | --scratch-dir | \
+    --backup-name | --restic | --env-file | --repository-file | --password-file | --state-dir | --scratch-dir | \
       --sample-files | --max-file-bytes | --check-groups | --backup-path | --lock-attempts | --lock-delay)
       [ $# -ge 2 ] || usage "$1 needs a value"
       case $1 in
-        --name) name=$2 ;;
+        --backup-name) backup_name=$2 ;;
         --restic) restic=$2 ;;
         --env-file) env_file=$2 ;;
         --repository-file) repo_file=$2 ;;
@@ -81,7 +81,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-for v in name restic repo_file password_file state_dir scratch_base; do
+for v in backup_name restic repo_file password_file state_dir scratch_base; do
   [ -n "${!v}" ] || usage "--${v//_/-} is required"
 done
 whole() { case $2 in '' | *[!0-9]*) usage "$1 must be a whole number" ;; esac; }
@@ -96,7 +96,8 @@ whole --lock-delay "$lock_delay"
 case $state_dir in /*) ;; *) usage "--state-dir must be absolute" ;; esac
 case $scratch_base in /*) ;; *) usage "--scratch-dir must be absolute" ;; esac
 
-PROG="restic-b2-drill-$name"
+# Messages start with the unit or command name (lib/host/layout.ts), which ends in the backup name.
+PROG="restic-b2-drill-$backup_name"
 say() { printf '%s: %s\n' "$PROG" "$*"; }
 
 start_epoch=$(date +%s)

@@ -4,8 +4,8 @@
 #
 # Installed by the nixos-restic-b2 module (pkgs.writeShellScript) and run by
 # systemd, as root, from the unit itself:
-#   ExecStartPre=-+<this> start  --name NAME [--healthcheck FILE]
-#   ExecStopPost=-+<this> finish --name NAME [--healthcheck FILE]
+#   ExecStartPre=-+<this> start  --unit UNIT [--healthcheck-url FILE]
+#   ExecStopPost=-+<this> finish --unit UNIT [--healthcheck-url FILE]
 #                                [--ntfy-url FILE [--ntfy-token FILE]]
 #   tuning (tests): [--max-time S] [--retries N] [--retry-max-time S]
 #
@@ -15,11 +15,12 @@
 # environment, a temporary file or a log line. What this script prints goes to
 # the unit's journal and names no URL and no token.
 #
-#   --healthcheck  a Healthchecks ping URL (https://hc-ping.com/<uuid>,
-#                  https://hc-ping.com/<ping-key>/<slug>, a self-hosted
-#                  .../ping/<uuid>) or an Uptime Kuma push URL (.../api/push/<token>)
-#   --ntfy-url     an ntfy topic URL (https://ntfy.sh/<topic>), published to when
-#                  the run failed; --ntfy-token: an access token (Bearer)
+#   --healthcheck-url  (the healthcheckUrl key) a Healthchecks ping URL
+#                  (https://hc-ping.com/<uuid>, https://hc-ping.com/<ping-key>/<slug>,
+#                  a self-hosted .../ping/<uuid>) or an Uptime Kuma push URL
+#                  (.../api/push/<token>); drillHealthcheckUrl for the drill's unit
+#   --ntfy-url     (ntfyUrl) an ntfy topic URL (https://ntfy.sh/<topic>), published
+#                  to when the run failed; --ntfy-token (ntfyToken): an access token (Bearer)
 #
 # The result is judged from systemd's $SERVICE_RESULT, which is set in
 # ExecStopPost even when a start step failed ($EXIT_CODE/$EXIT_STATUS are then
@@ -49,17 +50,17 @@ NTFY_LIMIT=4096
 CUT_MARK='[... earlier lines cut ...]'
 
 parse_args() {
-  action='' name='' hc_file='' ntfy_file='' token_file=''
+  action='' unit='' healthcheck_url_file='' ntfy_url_file='' ntfy_token_file=''
   max_time=10 retries=5 retry_max=30
   [ $# -ge 1 ] || return 1
   action=$1
   shift
   while [ $# -ge 2 ]; do
     case $1 in
-      --name) name=$2 ;;
-      --healthcheck) hc_file=$2 ;;
-      --ntfy-url) ntfy_file=$2 ;;
-      --ntfy-token) token_file=$2 ;;
+      --unit) unit=$2 ;;
+      --healthcheck-url) healthcheck_url_file=$2 ;;
+      --ntfy-url) ntfy_url_file=$2 ;;
+      --ntfy-token) ntfy_token_file=$2 ;;
       --max-time) max_time=$2 ;;
       --retries) retries=$2 ;;
       --retry-max-time) retry_max=$2 ;;
@@ -69,7 +70,7 @@ parse_args() {
   done
   [ $# -eq 0 ] || return 1
   case $action in start | finish) ;; *) return 1 ;; esac
-  case $name in '' | *[!A-Za-z0-9_.@-]*) return 1 ;; esac
+  case $unit in '' | *[!A-Za-z0-9_.@-]*) return 1 ;; esac
   for n in "$max_time" "$retries" "$retry_max"; do
     case $n in '' | *[!0-9]*) return 1 ;; esac
   done
@@ -164,17 +165,17 @@ request() {
 }
 
 # Healthchecks: <base><suffix>?<the URL's own query>&rid=<run id>
-hc_url() {
-  base=${hc%%\?*}
+healthcheck_ping_url() {
+  base=${healthcheck_url%%\?*}
   query=''
-  case $hc in *\?*) query=${hc#*\?} ;; esac
+  case $healthcheck_url in *\?*) query=${healthcheck_url#*\?} ;; esac
   base=${base%/}
   [ -z "$rid" ] || query=${query:+$query&}rid=$rid
   printf '%s%s%s' "$base" "$1" "${query:+?$query}"
 }
 
-hc_limit() {
-  case $hc in
+healthcheck_body_limit() {
+  case $healthcheck_url in
     https://hc-ping.com/*) echo "$HOSTED_HC_LIMIT" ;;
     *) echo "$SELF_HOSTED_HC_LIMIT" ;;
   esac
@@ -190,10 +191,10 @@ judge() {
   [ -n "$status" ] || [ "$result" = success ] || detail="$detail, no main process (a start step failed)"
   if [ "$result" = success ]; then
     ok=1
-    summary="$name succeeded on $host ($detail)"
+    summary="$unit succeeded on $host ($detail)"
   else
     ok=0
-    summary="$name FAILED on $host ($detail)"
+    summary="$unit FAILED on $host ($detail)"
   fi
 }
 
@@ -207,21 +208,21 @@ fail_suffix() {
 }
 
 kuma_config() {
-  base=${hc%%\?*}
+  base=${healthcheck_url%%\?*}
   msg=$(printf '%s' "$1" | tr -d '\000-\037' | cut -c 1-400)
   printf 'url = "%s"\nget\ndata-urlencode = "status=%s"\ndata-urlencode = "msg=%s"\n' \
     "$(conf_quote "$base")" "$2" "$(conf_quote "$msg")"
 }
 
 heartbeat_start() {
-  case $hc in
+  case $healthcheck_url in
     */api/push/*) say "heartbeat: Uptime Kuma has no start state; nothing sent at start" ;;
-    *) request "heartbeat start ping" "url = \"$(conf_quote "$(hc_url /start)")\"" ;;
+    *) request "heartbeat start ping" "url = \"$(conf_quote "$(healthcheck_ping_url /start)")\"" ;;
   esac
 }
 
 heartbeat_finish() {
-  case $hc in
+  case $healthcheck_url in
     */api/push/*)
       last=$(printf '%s\n' "$log" | sed '/^$/d' | tail -n 1)
       if [ "$ok" = 1 ]; then
@@ -232,33 +233,33 @@ heartbeat_finish() {
       ;;
     *)
       if [ "$ok" = 1 ]; then suffix=''; else suffix=$(fail_suffix); fi
-      limit=$(hc_limit)
+      limit=$(healthcheck_body_limit)
       { printf '%s\n' "$summary"; printf '%s\n' "$log" | tail_bytes "$((limit - ${#summary} - 1))"; } |
         request "heartbeat ${suffix:-success} ping" \
           "$(printf 'url = "%s"\ndata-binary = "@/dev/fd/3"\nheader = "Content-Type: text/plain; charset=utf-8"' \
-            "$(conf_quote "$(hc_url "$suffix")")")"
+            "$(conf_quote "$(healthcheck_ping_url "$suffix")")")"
       ;;
   esac
 }
 
 ntfy_alert() {
   headers=''
-  if [ -n "$token_file" ]; then
-    if read_value "$token_file" && [ -n "$value" ]; then
+  if [ -n "$ntfy_token_file" ]; then
+    if read_value "$ntfy_token_file" && [ -n "$value" ]; then
       case $value in
-        *[!A-Za-z0-9._~+/=-]*) say "ntfy: the token in $token_file has characters a token cannot have; sending without it" ;;
+        *[!A-Za-z0-9._~+/=-]*) say "ntfy: the token in $ntfy_token_file has characters a token cannot have; sending without it" ;;
         *) headers="header = \"Authorization: Bearer $value\"" ;;
       esac
     else
-      say "ntfy: cannot read the token file $token_file; sending without it"
+      say "ntfy: cannot read the token file $ntfy_token_file; sending without it"
     fi
   fi
-  title=$(printf '%s' "$host: $name failed" | tr -d '\000-\037"\\')
+  title=$(printf '%s' "$host: $unit failed" | tr -d '\000-\037"\\')
   head="$summary
 Last journal lines:"
   { printf '%s\n' "$head"; printf '%s\n' "$log" | tail -n 40 | tail_bytes "$((NTFY_LIMIT - ${#head} - 2))"; } |
     request "ntfy alert" "$(printf 'url = "%s"\ndata-binary = "@/dev/fd/3"\nheader = "Title: %s"\nheader = "Priority: high"\nheader = "Tags: warning,floppy_disk"\n%s' \
-      "$(conf_quote "$ntfy")" "$title" "$headers")"
+      "$(conf_quote "$ntfy_url")" "$title" "$headers")"
 }
 
 main() {
@@ -266,7 +267,7 @@ main() {
   # needed here: keep it away from curl.
   unset B2_ACCOUNT_ID B2_ACCOUNT_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND 2> /dev/null || :
   if ! parse_args "$@"; then
-    say "usage: $PROG start|finish --name NAME [--healthcheck FILE] [--ntfy-url FILE [--ntfy-token FILE]]; nothing sent"
+    say "usage: $PROG start|finish --unit UNIT [--healthcheck-url FILE] [--ntfy-url FILE [--ntfy-token FILE]]; nothing sent"
     exit 0
   fi
   if ! command -v curl > /dev/null 2>&1; then
@@ -277,24 +278,24 @@ main() {
   host=$(printf '%s' "${host:-unknown-host}" | tr -cd 'A-Za-z0-9._-')
   run_id
 
-  read_url "$hc_file" heartbeat
-  hc=$url
+  read_url "$healthcheck_url_file" heartbeat
+  healthcheck_url=$url
 
   if [ "$action" = start ]; then
-    [ -z "$hc" ] || heartbeat_start
+    [ -z "$healthcheck_url" ] || heartbeat_start
     exit 0
   fi
 
-  read_url "$ntfy_file" ntfy
-  ntfy=$url
+  read_url "$ntfy_url_file" ntfy
+  ntfy_url=$url
 
   judge
   log=''
-  if [ -n "$hc" ] || { [ -n "$ntfy" ] && [ "$ok" = 0 ]; }; then
+  if [ -n "$healthcheck_url" ] || { [ -n "$ntfy_url" ] && [ "$ok" = 0 ]; }; then
     log=$(journal | tail -c "$((HOSTED_HC_LIMIT + 1))")
   fi
-  [ -z "$hc" ] || heartbeat_finish &
-  [ -z "$ntfy" ] || [ "$ok" = 1 ] || ntfy_alert &
+  [ -z "$healthcheck_url" ] || heartbeat_finish &
+  [ -z "$ntfy_url" ] || [ "$ok" = 1 ] || ntfy_alert &
   wait
   exit 0
 }

@@ -10,12 +10,17 @@
 # nothing of it appears on a command line or in a temporary file, and nothing
 # runs before the final `main "$@"` arrives: a cut connection runs nothing.
 #
-#   install   --config-dir DIR --name NAME --import-mode auto|manual
-#             --file REL=SHA256 [--file REL=SHA256]... [--first-backup 0|1]
-#             [--verify 0|1] [--system-profile PATH]
-#   uninstall --config-dir DIR --name NAME [--import-mode auto|manual]
+#   install   --host-config-dir DIR --backup-name NAME --import-mode auto|manual
+#             --file REL=SHA256 [--file REL=SHA256]... [--run-first-backup 0|1]
+#             [--verify-on-deploy 0|1] [--system-profile PATH]
+#   uninstall --host-config-dir DIR --backup-name NAME [--import-mode auto|manual]
 #             [--system-profile PATH]
 #
+# Options are named after the stack config keys they carry (--run-first-backup
+# is runFirstBackup). Every name and path the script uses comes from the host
+# contract, lib/host/layout.ts, spliced in below as layout.sh: the directory
+# it owns in DIR ($install_dir, restic-b2), the module in it ($module_ref),
+# and the backup's units and credentials check (rb2_layout NAME).
 # Each --file names a file of the bundle and its sha256; the bundle must hold
 # exactly those files with exactly those hashes.
 # Layout: DIR/restic-b2/module.nix (0644) and e.g. DIR/restic-b2/secrets/*.age
@@ -29,15 +34,6 @@
 
 PROG=restic-b2-host
 MARK_TEXT='# added by nixos-restic-b2; removed by pulumi destroy'
-# A line of its own inside an existing imports list:
-MARK="./restic-b2/module.nix $MARK_TEXT"
-# An imports attribute added where the file had none:
-ADD_MARK="imports = [ ./restic-b2/module.nix ]; $MARK_TEXT"
-# Inserted right after the `[` of a list that has entries on the same line:
-INLINE_MARK=' ./restic-b2/module.nix /* added by nixos-restic-b2; removed by pulumi destroy */'
-MANUAL_LINE='imports = [ ./restic-b2/module.nix ];'
-MODULE_REF='restic-b2/module.nix'
-LOCK=.restic-b2.lock
 SW_BIN=/run/current-system/sw/bin
 # Failure output: the last TAIL_LINES lines of a log, each cut to TAIL_WIDTH
 # bytes, so that a failing `pulumi up` (which quotes it once, beside the
@@ -46,6 +42,18 @@ TAIL_LINES=30
 TAIL_WIDTH=120
 VERIFY_SECONDS=120
 rb2_n=0
+
+# @include backup-name.sh
+# @include layout.sh
+
+# A line of its own inside an existing imports list:
+MARK="./$module_ref $MARK_TEXT"
+# An imports attribute added where the file had none:
+ADD_MARK="imports = [ ./$module_ref ]; $MARK_TEXT"
+# Inserted right after the `[` of a list that has entries on the same line:
+INLINE_MARK=" ./$module_ref /* added by nixos-restic-b2; removed by pulumi destroy */"
+MANUAL_LINE="imports = [ ./$module_ref ];"
+LOCK=.$install_dir.lock
 
 # One file of the bundle: REL and its exact text (before main runs).
 rb2_file() {
@@ -64,8 +72,8 @@ die() {
 
 usage_die() {
   warn "error: $*"
-  warn "usage: $PROG install --config-dir DIR --name NAME --import-mode auto|manual --file REL=SHA256... [--first-backup 0|1] [--verify 0|1]"
-  warn "       $PROG uninstall --config-dir DIR --name NAME [--import-mode auto|manual]"
+  warn "usage: $PROG install --host-config-dir DIR --backup-name NAME --import-mode auto|manual --file REL=SHA256... [--run-first-backup 0|1] [--verify-on-deploy 0|1]"
+  warn "       $PROG uninstall --host-config-dir DIR --backup-name NAME [--import-mode auto|manual]"
   exit 2
 }
 
@@ -82,12 +90,12 @@ valid_rel() {
 }
 
 parse_args() {
-  cfg='' name='' mode='' first=0 verify=0 nfiles=0 has_module=0
+  host_config_dir='' backup_name='' import_mode='' run_first_backup=0 verify_on_deploy=0 nfiles=0 has_module=0
   profile=/nix/var/nix/profiles/system
   while [ $# -gt 0 ]; do
     opt=$1
     case $opt in
-      --config-dir | --name | --import-mode | --file | --first-backup | --verify | --system-profile)
+      --host-config-dir | --backup-name | --import-mode | --file | --run-first-backup | --verify-on-deploy | --system-profile)
         [ $# -ge 2 ] || usage_die "$opt needs a value"
         val=$2
         shift 2
@@ -95,11 +103,11 @@ parse_args() {
       *) usage_die "unknown argument: $opt" ;;
     esac
     case $opt in
-      --config-dir) cfg=$val ;;
-      --name) name=$val ;;
-      --import-mode) mode=$val ;;
-      --first-backup) first=$val ;;
-      --verify) verify=$val ;;
+      --host-config-dir) host_config_dir=$val ;;
+      --backup-name) backup_name=$val ;;
+      --import-mode) import_mode=$val ;;
+      --run-first-backup) run_first_backup=$val ;;
+      --verify-on-deploy) verify_on_deploy=$val ;;
       --system-profile) profile=$val ;;
       --file)
         [ "$action" = install ] || usage_die "--file is only valid for install"
@@ -110,38 +118,38 @@ parse_args() {
           *[!0-9a-f]*) usage_die "--file $rel: not a sha256 (64 lowercase hex digits)" ;;
         esac
         [ ${#val} -eq $((${#rel} + 65)) ] || usage_die "--file $rel: not a sha256 (64 lowercase hex digits)"
-        [ "$rel" != module.nix ] || has_module=1
+        [ "$rel" != "$module_file" ] || has_module=1
         nfiles=$((nfiles + 1))
         ;;
     esac
   done
-  case $cfg in
+  case $host_config_dir in
     /*) ;;
-    '') usage_die "--config-dir is required" ;;
-    *) usage_die "--config-dir must be an absolute path" ;;
+    '') usage_die "--host-config-dir is required" ;;
+    *) usage_die "--host-config-dir must be an absolute path" ;;
   esac
-  case $name in
-    '' | [!A-Za-z0-9_]* | *[!A-Za-z0-9_.-]*) usage_die "--name must match [A-Za-z0-9_][A-Za-z0-9_.-]*: $name" ;;
-  esac
-  case $mode in
+  rb2_backup_name_ok "$backup_name" ||
+    usage_die "--backup-name must be 1 to 64 letters, digits, '_' or '-', not starting with '-': $backup_name"
+  rb2_layout "$backup_name"
+  case $import_mode in
     auto | manual) ;;
     '') [ "$action" = uninstall ] || usage_die "--import-mode is required" ;;
-    *) usage_die "--import-mode must be auto or manual: $mode" ;;
+    *) usage_die "--import-mode must be auto or manual: $import_mode" ;;
   esac
-  case $first in
+  case $run_first_backup in
     0 | 1) ;;
-    *) usage_die "--first-backup must be 0 or 1: $first" ;;
+    *) usage_die "--run-first-backup must be 0 or 1: $run_first_backup" ;;
   esac
-  case $verify in
+  case $verify_on_deploy in
     0 | 1) ;;
-    *) usage_die "--verify must be 0 or 1: $verify" ;;
+    *) usage_die "--verify-on-deploy must be 0 or 1: $verify_on_deploy" ;;
   esac
   case $profile in
     /*) ;;
     *) usage_die "--system-profile must be an absolute path" ;;
   esac
   if [ "$action" = install ] && [ "$has_module" != 1 ]; then
-    usage_die "install needs --file module.nix=SHA256"
+    usage_die "install needs --file $module_file=SHA256"
   fi
 }
 
@@ -172,11 +180,11 @@ mark_line() {
   ' "$1"
 }
 
-# Lists .nix files outside restic-b2/ that import the module themselves
+# Lists .nix files outside $install_dir/ that import the module themselves
 # (not in a comment, not one of our marks).
 find_refs() {
-  RB2_MARK=$MARK RB2_ADD=$ADD_MARK RB2_INLINE=$INLINE_MARK RB2_REF=$MODULE_REF LC_ALL=C \
-    find . \( -path ./restic-b2 -o -name '.restic-b2.*' \) -prune \
+  RB2_MARK=$MARK RB2_ADD=$ADD_MARK RB2_INLINE=$INLINE_MARK RB2_REF=$module_ref LC_ALL=C \
+    find . \( -path "./$install_dir" -o -name ".$install_dir.*" \) -prune \
     -o -type f -name '*.nix' -exec awk '
       BEGIN { m = ENVIRON["RB2_MARK"]; a = ENVIRON["RB2_ADD"]; i = ENVIRON["RB2_INLINE"]; r = ENVIRON["RB2_REF"] }
       {
@@ -373,7 +381,7 @@ print_tail() { # $1 title, $2 file, [$3 lines]
 
 # ---- transaction state and rollback --------------------------------------------
 
-# Puts back exactly what was there before this run: the previous restic-b2/
+# Puts back exactly what was there before this run: the previous $install_dir/
 # (same inode, so same bytes and modes) or its absence, configuration.nix
 # (the original inode, kept as a hard link or copy), and the system generation.
 restore_previous() {
@@ -382,12 +390,12 @@ restore_previous() {
     if mv -f "$tmp/conf.orig" configuration.nix; then conf_changed=0; else ok=1; fi
   fi
   if [ "$placed_new" = 1 ]; then
-    if mv restic-b2 "$tmp/discard"; then placed_new=0; else ok=1; fi
+    if mv "$install_dir" "$tmp/discard"; then placed_new=0; else ok=1; fi
   fi
   if [ "$moved_old" = 1 ] && [ "$placed_new" = 0 ]; then
-    if [ -e restic-b2 ] || [ -L restic-b2 ]; then
+    if [ -e "$install_dir" ] || [ -L "$install_dir" ]; then
       ok=1
-    elif mv "$tmp/old" restic-b2; then
+    elif mv "$tmp/old" "$install_dir"; then
       moved_old=0
     else
       ok=1
@@ -412,10 +420,10 @@ on_exit() {
   keep=0
   if [ "$rc" -ne 0 ] && [ "$changed" = 1 ]; then
     if restore_previous; then
-      warn "restored the previous state of $cfg"
+      warn "restored the previous state of $host_config_dir"
     else
       keep=1
-      warn "RESTORE INCOMPLETE: the previous files are kept in $cfg/${tmp#./}; the lock $cfg/$LOCK stays until this is fixed by hand"
+      warn "RESTORE INCOMPLETE: the previous files are kept in $host_config_dir/${tmp#./}; the lock $host_config_dir/$LOCK stays until this is fixed by hand"
     fi
   fi
   if [ "$keep" = 0 ]; then
@@ -427,9 +435,9 @@ on_exit() {
 
 take_lock() {
   mkdir "$LOCK" 2>/dev/null ||
-    die "another restic-b2-host run holds $cfg/$LOCK (remove that directory if no run is active)"
+    die "another restic-b2-host run holds $host_config_dir/$LOCK (remove that directory if no run is active)"
   locked=1
-  tmp=$(mktemp -d ./.restic-b2.tmp.XXXXXX)
+  tmp=$(mktemp -d "./.$install_dir.tmp.XXXXXX")
 }
 
 switch_system() { # $1: what to call it in messages
@@ -485,19 +493,19 @@ stage_files() {
 }
 
 refuse_auto() {
-  die "cannot add the import to $cfg/configuration.nix safely: $*. Nothing was changed. Add this line to the module's attribute set yourself and set importMode to manual: $MANUAL_LINE"
+  die "cannot add the import to $host_config_dir/configuration.nix safely: $*. Nothing was changed. Add this line to the module's attribute set yourself and set importMode to manual: $MANUAL_LINE"
 }
 
 # Decides how the module gets imported (import_plan: present, user, manual,
 # edit) and, for edit, the edit (edit_op, edit_line, edit_arg).
 install_preflight() {
   import_plan=manual
-  if [ "$mode" = auto ]; then
+  if [ "$import_mode" = auto ]; then
     if [ -e flake.nix ] || [ -L flake.nix ]; then
-      die "$cfg/flake.nix exists: nixos-rebuild builds the flake, which need not use configuration.nix and sees only files git tracks, so import mode auto does not edit anything. Nothing was changed. Add ./restic-b2/module.nix to the modules of your nixosSystem (and git add restic-b2 if $cfg is a git repository), then set importMode to manual"
+      die "$host_config_dir/flake.nix exists: nixos-rebuild builds the flake, which need not use configuration.nix and sees only files git tracks, so import mode auto does not edit anything. Nothing was changed. Add ./$module_ref to the modules of your nixosSystem (and git add $install_dir if $host_config_dir is a git repository), then set importMode to manual"
     fi
     [ ! -L configuration.nix ] || refuse_auto "it is a symlink"
-    [ -f configuration.nix ] || die "$cfg/configuration.nix not found. Nothing was changed. Import the module from your configuration and set importMode to manual: $MANUAL_LINE"
+    [ -f configuration.nix ] || die "$host_config_dir/configuration.nix not found. Nothing was changed. Import the module from your configuration and set importMode to manual: $MANUAL_LINE"
     if [ -z "$(find configuration.nix -prune -perm -u=w)" ] || ! [ -w configuration.nix ]; then
       refuse_auto "it is not writable"
     fi
@@ -536,7 +544,7 @@ install_preflight() {
     import_plan=present # left by an earlier install in auto mode
   else
     [ -n "$(find_refs)" ] ||
-      die "import mode is manual but no .nix file in $cfg imports the module; add this line to your configuration, then run again: $MANUAL_LINE"
+      die "import mode is manual but no .nix file in $host_config_dir imports the module; add this line to your configuration, then run again: $MANUAL_LINE"
   fi
   find_tool nixos-rebuild || die "nixos-rebuild not found on PATH or in $SW_BIN"
   rebuild=$tool
@@ -571,13 +579,13 @@ apply_import() {
   conf_changed=1
 }
 
-# After the switch: restic-b2-verify-NAME (installed by the module) opens the
+# After the switch: $verify_command (installed by the module) opens the
 # repository with the deployed credentials. 0 and 10 pass, 20 warns, anything
 # else fails (and so rolls back).
 verify_repository() {
   verify_msg=skipped
-  [ "$verify" = 1 ] || return 0
-  vcmd=restic-b2-verify-$name
+  [ "$verify_on_deploy" = 1 ] || return 0
+  vcmd=$verify_command
   find_tool "$vcmd" ||
     die "$vcmd is not on PATH or in $SW_BIN after the switch (the module installs it); rolling back"
   vtool=$tool
@@ -617,28 +625,27 @@ do_install() {
   if [ "$import_plan" = edit ]; then prepare_import; fi
 
   changed=1
-  if [ -e restic-b2 ] || [ -L restic-b2 ]; then
-    mv restic-b2 "$tmp/old"
+  if [ -e "$install_dir" ] || [ -L "$install_dir" ]; then
+    mv "$install_dir" "$tmp/old"
     moved_old=1
   fi
-  mv "$tmp/new" restic-b2
+  mv "$tmp/new" "$install_dir"
   placed_new=1
   if [ "$import_plan" = edit ]; then apply_import; fi
 
   switch_system "install"
 
-  timer=restic-backups-$name.timer
-  state=$(run_child "$systemctl" is-active "$timer" 2>/dev/null) || :
+  state=$(run_child "$systemctl" is-active "$backup_timer" 2>/dev/null) || :
   if [ "$state" != active ]; then
-    warn "$timer is '${state:-unknown}', expected 'active' after the switch"
+    warn "$backup_timer is '${state:-unknown}', expected 'active' after the switch"
     exit 1
   fi
 
   verify_repository
 
   backup_msg=skipped
-  if [ "$first" = 1 ]; then
-    svc=restic-backups-$name.service
+  if [ "$run_first_backup" = 1 ]; then
+    svc=$backup_service
     if ! run_child "$systemctl" start "$svc" >"$tmp/start.log" 2>&1 </dev/null; then
       warn "first backup failed: systemctl start $svc"
       print_tail "systemctl start $svc" "$tmp/start.log" 5
@@ -658,10 +665,10 @@ do_install() {
     user) import_msg="already imported by your configuration" ;;
     *) import_msg="manual (found in your configuration)" ;;
   esac
-  say "installed $nfiles file(s) in $cfg/restic-b2"
+  say "installed $nfiles file(s) in $host_config_dir/$install_dir"
   say "import: $import_msg"
   say "nixos-rebuild switch: ok"
-  say "$timer: active"
+  say "$backup_timer: active"
   say "verify: $verify_msg"
   say "first backup: $backup_msg"
 }
@@ -671,16 +678,16 @@ do_install() {
 do_uninstall() {
   has_mark=0
   if [ -f configuration.nix ] && [ -n "$(mark_line configuration.nix)" ]; then
-    [ ! -L configuration.nix ] || die "$cfg/configuration.nix is a symlink; remove the line '$MARK' yourself"
+    [ ! -L configuration.nix ] || die "$host_config_dir/configuration.nix is a symlink; remove the line '$MARK' yourself"
     has_mark=1
   fi
-  if [ "$has_mark" = 0 ] && [ ! -e restic-b2 ] && [ ! -L restic-b2 ]; then
-    say "nothing installed in $cfg; nothing to do"
+  if [ "$has_mark" = 0 ] && [ ! -e "$install_dir" ] && [ ! -L "$install_dir" ]; then
+    say "nothing installed in $host_config_dir; nothing to do"
     return 0
   fi
   refs=$(find_refs)
   [ -z "$refs" ] ||
-    die "these files still import ./restic-b2/module.nix; remove that import first, then run again: $refs"
+    die "these files still import ./$module_ref; remove that import first, then run again: $refs"
   find_tool nixos-rebuild || die "nixos-rebuild not found on PATH or in $SW_BIN"
   rebuild=$tool
 
@@ -693,16 +700,16 @@ do_uninstall() {
     mv -f "$tmp/conf.new" configuration.nix
     conf_changed=1
   fi
-  if [ -e restic-b2 ] || [ -L restic-b2 ]; then
+  if [ -e "$install_dir" ] || [ -L "$install_dir" ]; then
     changed=1
-    mv restic-b2 "$tmp/old"
+    mv "$install_dir" "$tmp/old"
     moved_old=1
   fi
 
   switch_system "uninstall"
 
   changed=0
-  say "removed $cfg/restic-b2"
+  say "removed $host_config_dir/$install_dir"
   if [ "$has_mark" = 1 ]; then say "import: removed from configuration.nix"; fi
   say "nixos-rebuild switch: ok"
 }
@@ -730,10 +737,10 @@ main() {
   esac
   parse_args "$@"
 
-  [ -d "$cfg" ] || die "config dir $cfg does not exist"
-  cd -P "$cfg" || die "cannot enter $cfg"
+  [ -d "$host_config_dir" ] || die "config dir $host_config_dir does not exist"
+  cd -P "$host_config_dir" || die "cannot enter $host_config_dir"
   if [ -e "$LOCK" ]; then
-    die "another restic-b2-host run holds $cfg/$LOCK (remove that directory if no run is active)"
+    die "another restic-b2-host run holds $host_config_dir/$LOCK (remove that directory if no run is active)"
   fi
 
   tmp='' locked=0 changed=0 moved_old=0 placed_new=0 conf_changed=0 switched=0

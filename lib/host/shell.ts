@@ -10,8 +10,8 @@
 // is one shellQuote'd word.
 
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+import { MODULE_FILE, checkBackupName } from "./layout";
+import { HOST_SCRIPT } from "./scripts";
 
 /**
  * Quotes a string for POSIX sh: the result is one shell word that expands to
@@ -24,9 +24,6 @@ export function shellQuote(s: string): string {
   }
   return "'" + s.replace(/'/g, "'\\''") + "'";
 }
-
-/** The host-side script (lib/host/restic-b2-host.sh); it reaches the host inside the stdin bundle. */
-export const HOST_SCRIPT: string = fs.readFileSync(path.join(__dirname, "restic-b2-host.sh"), "utf8");
 
 /** The name the script prints in its messages. */
 export const HOST_SCRIPT_NAME = "restic-b2-host";
@@ -44,10 +41,11 @@ if (!HOST_SCRIPT.endsWith("\n" + MAIN_LINE)) {
  */
 export const BUNDLE_HEADER = ": restic-b2-host bundle: the host script, its files, then main\n";
 
+/** The host script's parameters; each is named after the stack config key it comes from. */
 export interface HostCommandParams {
   /** Absolute path of the NixOS configuration directory on the host, e.g. /etc/nixos. */
-  configDir: string;
-  /** Backup name: the units are restic-backups-<name>.{service,timer}. */
+  hostConfigDir: string;
+  /** Backup name: the script gets the units and commands named after it (lib/host/layout.ts). */
   backupName: string;
   importMode: "auto" | "manual";
   /**
@@ -57,10 +55,10 @@ export interface HostCommandParams {
    * (hostStdin). Must contain "module.nix".
    */
   files?: Record<string, string>;
-  /** install only: start restic-backups-<name>.service once after the switch. */
-  firstBackup?: boolean;
-  /** install only: run restic-b2-verify-<name> after the switch (default true). */
-  verify?: boolean;
+  /** install only: start the backup's service once after the switch. */
+  runFirstBackup?: boolean;
+  /** install only: run the credentials check after the switch (default true). */
+  verifyOnDeploy?: boolean;
   /**
    * The NixOS system profile whose target is compared before and after a
    * switch to decide on `nixos-rebuild switch --rollback`.
@@ -68,8 +66,6 @@ export interface HostCommandParams {
    */
   systemProfile?: string;
 }
-
-const BACKUP_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /** Same rule as the host script: a plain relative path, no "." or ".." parts. */
 function isValidRelPath(rel: string): boolean {
@@ -108,12 +104,11 @@ export function hostCommand(
   if (action !== "install" && action !== "uninstall") {
     throw new Error(`hostCommand: unknown action ${JSON.stringify(action)}`);
   }
-  if (!p.configDir.startsWith("/")) {
-    throw new Error(`hostCommand: configDir must be an absolute path, got ${JSON.stringify(p.configDir)}`);
+  if (!p.hostConfigDir.startsWith("/")) {
+    throw new Error(`hostCommand: hostConfigDir must be an absolute path, got ${JSON.stringify(p.hostConfigDir)}`);
   }
-  if (!BACKUP_NAME.test(p.backupName)) {
-    throw new Error(`hostCommand: backupName must match ${BACKUP_NAME.source}, got ${JSON.stringify(p.backupName)}`);
-  }
+  // The script builds the backup's names from it with the same layout (lib/host/layout.ts layoutShell).
+  checkBackupName(p.backupName, "hostCommand");
   if (p.importMode !== "auto" && p.importMode !== "manual") {
     throw new Error(`hostCommand: importMode must be "auto" or "manual", got ${JSON.stringify(p.importMode)}`);
   }
@@ -121,15 +116,20 @@ export function hostCommand(
     throw new Error(`hostCommand: systemProfile must be an absolute path, got ${JSON.stringify(p.systemProfile)}`);
   }
 
-  const args: string[] = [action, "--config-dir", p.configDir, "--name", p.backupName, "--import-mode", p.importMode];
+  const args: string[] = [
+    action,
+    "--host-config-dir", p.hostConfigDir,
+    "--backup-name", p.backupName,
+    "--import-mode", p.importMode,
+  ];
   if (action === "install") {
     const names = sortedFiles(p.files);
-    if (!names.includes("module.nix")) {
-      throw new Error('hostCommand: install needs files["module.nix"]');
+    if (!names.includes(MODULE_FILE)) {
+      throw new Error(`hostCommand: install needs files[${JSON.stringify(MODULE_FILE)}]`);
     }
     for (const rel of names) args.push("--file", `${rel}=${fileSha256(p.files![rel])}`);
-    args.push("--first-backup", p.firstBackup ? "1" : "0");
-    args.push("--verify", p.verify === false ? "0" : "1");
+    args.push("--run-first-backup", p.runFirstBackup ? "1" : "0");
+    args.push("--verify-on-deploy", p.verifyOnDeploy === false ? "0" : "1");
   }
   if (p.systemProfile !== undefined) {
     args.push("--system-profile", p.systemProfile);

@@ -4,7 +4,7 @@
 # (a wrapper that passes the production paths below), run as root by the
 # deploy after `nixos-rebuild switch`, and by hand whenever you like.
 #
-#   verify.sh --name NAME --restic PATH --env-file FILE --repository-file FILE
+#   verify.sh --backup-name NAME --restic PATH --env-file FILE --repository-file FILE
 #             --password-file FILE [--timeout SECONDS]
 #
 # restic gets the same environment as the backup unit: the agenix env file
@@ -32,20 +32,20 @@ umask 077
 
 PROG=restic-b2-verify
 
-name='' restic='' env_file='' repo_file='' password_file='' timeout_s=60
+backup_name='' restic='' env_file='' repo_file='' password_file='' timeout_s=60
 
 usage() {
   printf '%s: error: %s\n' "$PROG" "$1" >&2
-  printf 'usage: %s --name NAME --restic PATH --env-file FILE --repository-file FILE --password-file FILE [--timeout SECONDS]\n' "$PROG" >&2
+  printf 'usage: %s --backup-name NAME --restic PATH --env-file FILE --repository-file FILE --password-file FILE [--timeout SECONDS]\n' "$PROG" >&2
   exit 2
 }
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --name | --restic | --env-file | --repository-file | --password-file | --timeout)
+    --backup-name | --restic | --env-file | --repository-file | --password-file | --timeout)
       [ $# -ge 2 ] || usage "$1 needs a value"
       case $1 in
-        --name) name=$2 ;;
+        --backup-name) backup_name=$2 ;;
         --restic) restic=$2 ;;
         --env-file) env_file=$2 ;;
         --repository-file) repo_file=$2 ;;
@@ -58,13 +58,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[ -n "$name" ] || usage "--name is required"
+[ -n "$backup_name" ] || usage "--backup-name is required"
 [ -n "$restic" ] || usage "--restic is required"
 [ -n "$repo_file" ] || usage "--repository-file is required"
 [ -n "$password_file" ] || usage "--password-file is required"
 case $timeout_s in '' | *[!0-9]* | 0) usage "--timeout must be a whole number of seconds above 0" ;; esac
 
-PROG="restic-b2-verify-$name"
+# Messages start with the unit or command name (lib/host/layout.ts), which ends in the backup name.
+PROG="restic-b2-verify-$backup_name"
 say() { printf '%s: %s\n' "$PROG" "$*"; }
 
 # restic's message, indented, at most 20 lines (never contains a secret: restic

@@ -5,76 +5,20 @@
 // byte for byte with pkgs.writeShellScript; the module only passes them the
 // production paths.
 //
-// Pure apart from reading the two scripts once at load. Same input, same bytes.
+// Pure. Same input, same bytes. Names and paths come from lib/host/layout.ts.
 
-import * as fs from "fs";
-import * as path from "path";
 import type { DrillSettings } from "../config/types";
+import { backupLayout, drillScratchDir } from "../host/layout";
+import { DRILL_SCRIPT, VERIFY_SCRIPT } from "../host/scripts";
 import { shellQuote } from "../host/shell";
 import { nixAttrName, nixString } from "./escape";
-import { BACKUP_NAME_PATTERN } from "./module";
 import { checkTimerSettings, timerSettingsLines } from "./systemd";
-
-/** lib/host/verify.sh and lib/host/drill.sh, as the module embeds them. */
-export const VERIFY_SCRIPT: string = fs.readFileSync(path.join(__dirname, "..", "host", "verify.sh"), "utf8");
-export const DRILL_SCRIPT: string = fs.readFileSync(path.join(__dirname, "..", "host", "drill.sh"), "utf8");
 
 /** The longest a drill may run (systemd TimeoutStartSec=); then it is stopped and counts as failed. */
 export const DRILL_TIMEOUT = "1d";
 
 /** Seconds restic-b2-verify-<name> gives restic to open the repository (`--timeout N` overrides). */
 export const VERIFY_TIMEOUT_SECONDS = 60;
-
-/** The credentials check command on the host's PATH. */
-export function verifyCommandName(backupName: string): string {
-  return `restic-b2-verify-${backupName}`;
-}
-
-/** The drill's systemd unit name without suffix: restic-b2-drill-<name>.service and .timer. */
-export function drillServiceName(backupName: string): string {
-  return `restic-b2-drill-${backupName}`;
-}
-
-/** The drill's own desktop-notification unit (without .service), when notifications are on. */
-export function drillNotifyServiceName(backupName: string): string {
-  return `${drillServiceName(backupName)}-notify-failure`;
-}
-
-/** Root-only state directory of the drill (systemd StateDirectory=restic-b2/<name>). */
-export function drillStateDir(backupName: string): string {
-  return `/var/lib/restic-b2/${backupName}`;
-}
-
-/** The drill's result file (JSON, format in lib/host/drill.sh). */
-export function drillStatePath(backupName: string): string {
-  return `${drillStateDir(backupName)}/drill.json`;
-}
-
-type ScratchKind = "state" | "cache" | "runtime";
-const SCRATCH_DIRS: readonly { kind: ScratchKind; base: (name: string) => string }[] = [
-  { kind: "state", base: drillStateDir },
-  { kind: "cache", base: (n) => `/var/cache/restic-b2/${n}` },
-  { kind: "runtime", base: (n) => `/run/restic-b2/${n}` },
-];
-
-function inside(dir: string, backedUp: string): boolean {
-  const p = backedUp.length > 1 ? backedUp.replace(/\/+$/, "") : backedUp;
-  return p === "/" || dir === p || dir.startsWith(`${p}/`);
-}
-
-/**
- * Where the drill restores its sample (a fresh mktemp -d below this
- * directory, removed after each run): the first of the state directory,
- * /var/cache/restic-b2/<name> and /run/restic-b2/<name> (tmpfs) that is not
- * inside a backed-up path. undefined when all three are (e.g. paths ["/"]).
- */
-export function drillScratchDir(backupName: string, paths: readonly string[]): { kind: ScratchKind; dir: string } | undefined {
-  for (const c of SCRATCH_DIRS) {
-    const dir = c.base(backupName);
-    if (!paths.some((p) => inside(dir, p))) return { kind: c.kind, dir };
-  }
-  return undefined;
-}
 
 export interface RestoreChecksOptions {
   backupName: string;
@@ -97,17 +41,18 @@ function check(cond: boolean, message: string): void {
   if (!cond) throw new Error(`renderModule: ${message}`);
 }
 
+/**
+ * The renderer's own guards (lib/config/ has given the user's messages): the
+ * timer must be writable as a unit section, and the drill needs somewhere to
+ * restore to.
+ */
 function validate(o: RestoreChecksOptions): void {
-  check(BACKUP_NAME_PATTERN.test(o.backupName), `invalid backupName ${JSON.stringify(o.backupName)}`);
   const d = o.drill;
   if (d === undefined) return;
-  check(Number.isSafeInteger(d.sampleFiles) && d.sampleFiles >= 0, `drill.sampleFiles must be a whole number >= 0, got ${d.sampleFiles}`);
-  check(Number.isSafeInteger(d.maxFileBytes) && d.maxFileBytes >= 1, `drill.maxFileBytes must be a whole number >= 1, got ${d.maxFileBytes}`);
-  check(Number.isSafeInteger(d.checkGroups) && d.checkGroups >= 1 && d.checkGroups <= 256, `drill.checkGroups must be a whole number from 1 to 256, got ${d.checkGroups}`);
   checkTimerSettings("drill.timerConfig", d.timerConfig);
   check(
     drillScratchDir(o.backupName, o.paths) !== undefined,
-    "the drill needs a scratch directory outside the backed-up paths (state, cache and /run/restic-b2 are all inside them)",
+    "the drill needs a scratch directory outside the backed-up paths (state, cache and runtime directories are all inside them)",
   );
 }
 
@@ -137,6 +82,7 @@ function shellScriptExpr(builder: "writeShellScript" | "writeShellScriptBin", na
  * opts.drill is set) the drill service and timer. Called once by renderModule.
  */
 export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
+  const layout = backupLayout(opts.backupName, "renderModule");
   validate(opts);
   const name = opts.backupName;
   const attr = nixAttrName(name);
@@ -150,18 +96,18 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
 
   const verify = shellScriptExpr(
     "writeShellScriptBin",
-    verifyCommandName(name),
-    wrapper(VERIFY_SCRIPT, "restic-b2-verify", credentialArgs, ["--name", name, "--timeout", String(VERIFY_TIMEOUT_SECONDS)]),
+    layout.verifyCommand,
+    wrapper(VERIFY_SCRIPT, "restic-b2-verify", credentialArgs, ["--backup-name", name, "--timeout", String(VERIFY_TIMEOUT_SECONDS)]),
   );
 
   const lines: string[] = [];
   const d = opts.drill;
   if (d !== undefined) {
-    const unit = drillServiceName(name);
+    const unit = layout.drillUnit;
     const scratch = drillScratchDir(name, opts.paths)!;
     const args = [
-      "--name", name,
-      "--state-dir", drillStateDir(name),
+      "--backup-name", name,
+      "--state-dir", layout.stateDir,
       "--scratch-dir", scratch.dir,
       "--sample-files", String(d.sampleFiles),
       "--max-file-bytes", String(d.maxFileBytes),
@@ -173,13 +119,13 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       "",
       "# Restore drill: restic check of one rotating pack group, then a verified",
       "# restore of a random sample into a private scratch directory that is removed",
-      `# afterwards. Result: ${drillStatePath(name)}. Run it by hand with`,
-      `# \`systemctl start ${unit}.service\`. The sandbox leaves only the drill's own`,
+      `# afterwards. Result: ${layout.drillResult}. Run it by hand with`,
+      `# \`systemctl start ${layout.drillService}\`. The sandbox leaves only the drill's own`,
       "# state, cache and runtime directories writable.",
       `systemd.services.${nixAttrName(unit)} = {`,
       `  description = ${nixString(`Restore drill of the restic backup ${name}`)};`,
       '  wants = [ "network-online.target" ];',
-      `  after = [ "network-online.target" ${nixString(`restic-backups-${name}.service`)} ];`,
+      `  after = [ "network-online.target" ${nixString(layout.backupService)} ];`,
     );
     if (opts.notifyService !== undefined) lines.push(`  onFailure = [ ${nixString(`${opts.notifyService}.service`)} ];`);
     lines.push(
@@ -187,11 +133,11 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       "  serviceConfig = {",
       '    Type = "oneshot";',
       '    User = "root";',
-      `    StateDirectory = ${nixString(`restic-b2/${name}`)};`,
+      `    StateDirectory = ${nixString(layout.systemdDirName)};`,
       '    StateDirectoryMode = "0700";',
     );
-    if (scratch.kind === "cache") lines.push(`    CacheDirectory = ${nixString(`restic-b2/${name}`)};`, '    CacheDirectoryMode = "0700";');
-    if (scratch.kind === "runtime") lines.push(`    RuntimeDirectory = ${nixString(`restic-b2/${name}`)};`, '    RuntimeDirectoryMode = "0700";');
+    if (scratch.kind === "cache") lines.push(`    CacheDirectory = ${nixString(layout.systemdDirName)};`, '    CacheDirectoryMode = "0700";');
+    if (scratch.kind === "runtime") lines.push(`    RuntimeDirectory = ${nixString(layout.systemdDirName)};`, '    RuntimeDirectoryMode = "0700";');
     lines.push(
       '    ProtectSystem = "strict";',
       '    ProtectHome = "read-only";',
@@ -219,7 +165,7 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
   }
   lines.push(
     "",
-    `# Credentials check, run by the deploy after the switch: \`${verifyCommandName(name)}\``,
+    `# Credentials check, run by the deploy after the switch: \`${layout.verifyCommand}\``,
     "# exits 0 (opens), 10 (no repository yet), 12 (wrong password), 13 (key",
     "# refused) or 20 (unreachable).",
     "environment.systemPackages = [",

@@ -4,10 +4,6 @@
 // Pure: no Pulumi, no I/O. The same input always gives the same bytes.
 
 import { RESTIC_OPTION_KEYS } from "../config/keys";
-import type { BackupConfig, DrillSettings } from "../config/types";
-import { drillNotifyServiceName, drillServiceName, renderRestoreChecks } from "./drill";
-import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
-import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import {
   DEFAULT_NIXOS_RELEASE,
   NIXOS_RELEASE_PATTERN,
@@ -15,9 +11,15 @@ import {
   compareReleases,
   missingInRelease,
   pathIsPlain,
-} from "./restic-options";
+} from "../config/nixos-release";
+import type { BackupConfig, DrillSettings } from "../config/types";
+import { UNIX_USER_PATTERN } from "../config/values";
+import { BackupLayout, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
+import { renderRestoreChecks } from "./drill";
+import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
+import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import { checkTimerSettings, systemdEscape, timerSettingsLines } from "./systemd";
-import { MONITOR_AGE_FILES, MonitorTarget, monitorSecretNames, renderMonitoring, siblingAgeFile } from "./monitoring";
+import { MonitorTarget, monitorSecretNames, renderMonitoring, siblingAgeFile } from "./monitoring";
 
 // ---------------------------------------------------------------------------
 // Module rendering
@@ -40,33 +42,26 @@ export interface ModuleOptions {
 export const EMITTED_RESTIC_OPTIONS = ["initialize", "environmentFile", "repositoryFile", "passwordFile", ...RESTIC_OPTION_KEYS] as const;
 export type EmittedResticOption = (typeof EMITTED_RESTIC_OPTIONS)[number];
 
-/**
- * Backup names end up in attribute paths, systemd unit names
- * (`restic-backups-<name>.service`), a shell script and a comment, so they are
- * restricted to characters that are inert in all of them.
- */
-export const BACKUP_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 /** The agenix secret prefix becomes a file name under /run/agenix. */
 export const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Plain Linux user names (no trailing `$`, at most 32 characters). */
-export const UNIX_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** systemd unit setting names. */
 export { UNIT_KEY_PATTERN } from "./systemd";
 /** The shape required of secretFiles entries (fixed by the program, not user input). */
 export const SECRET_FILE_PATTERN = /^\.\/[A-Za-z0-9._\/-]+$/;
 
-/** Systemd unit name of the oneshot service started when the backup fails. */
-export function notifyServiceName(backupName: string): string {
-  return `restic-backups-${backupName}-notify-failure`;
-}
-
 function check(cond: boolean, message: string): void {
   if (!cond) throw new Error(`renderModule: ${message}`);
 }
 
+/**
+ * The renderer's own guards, for callers that skipped lib/config/ (which has
+ * given the user's messages): the parameters the program fixes (secret
+ * prefix, secret files), what the writers need (timer settings, a release
+ * the option table knows, a uid Nix text can hold), and the rules they share
+ * with the parser (UNIX_USER_PATTERN). The backup name is backupLayout's.
+ */
 function validate(opts: ModuleOptions): void {
   const b = opts.backup;
-  check(BACKUP_NAME_PATTERN.test(b.backupName), `invalid backupName ${JSON.stringify(b.backupName)} (allowed: ${BACKUP_NAME_PATTERN})`);
   check(
     SECRET_PREFIX_PATTERN.test(opts.agenixSecretPrefix),
     `invalid agenixSecretPrefix ${JSON.stringify(opts.agenixSecretPrefix)} (allowed: ${SECRET_PREFIX_PATTERN})`,
@@ -87,7 +82,6 @@ function validate(opts: ModuleOptions): void {
   } else {
     check(b.agenixModule.kind === "provided", "agenixModule.kind must be 'fetchTarball' or 'provided'");
   }
-  check(b.runCheck === undefined || typeof b.runCheck === "boolean", "runCheck must be a boolean when set");
   check(
     b.nixosRelease === undefined || NIXOS_RELEASE_PATTERN.test(b.nixosRelease),
     `invalid nixosRelease ${JSON.stringify(b.nixosRelease)} (like "25.11")`,
@@ -137,8 +131,8 @@ export interface RenderContext {
   readonly name: string;
   /** The host's NixOS release (BackupConfig.nixosRelease or the default). */
   readonly release: string;
-  /** `restic-backups-<name>`, the service and timer unit base name. */
-  readonly unit: string;
+  /** The backup's units, commands and directories (lib/host/layout.ts). */
+  readonly layout: BackupLayout;
   /** age.secrets attribute name of a secret. */
   secretName(kind: SecretKind): string;
   /** Nix expression for the decrypted file's path (`config.age.secrets.<n>.path`). */
@@ -255,14 +249,15 @@ function notifySection(o: Out, ctx: RenderContext): void {
   o.line("# service only, without adding the user account to it. The only values in");
   o.line("# the script are the validated backup name and Nix store paths; the journal");
   o.line("# text is passed to notify-send as one quoted shell argument at run time.");
-  o.line(`systemd.services.${nixAttrName(ctx.unit)}.onFailure = [ ${nixString(`${notifyServiceName(name)}.service`)} ];`);
-  notifyUnit(o, ctx, ctx.unit, notifyServiceName(name), `restic backup ${name}`, `Backup ${name} failed`);
+  const l = ctx.layout;
+  o.line(`systemd.services.${nixAttrName(l.backupUnit)}.onFailure = [ ${nixString(`${l.backupNotifyUnit}.service`)} ];`);
+  notifyUnit(o, ctx, l.backupUnit, l.backupNotifyUnit, `restic backup ${name}`, `Backup ${name} failed`);
   if (ctx.opts.drill !== undefined) {
     // The drill's unit names this one in its own onFailure (./drill), so the
     // message says what failed and shows the drill's journal, not the backup's.
     o.line();
     o.line("# The same notification when the restore drill fails.");
-    notifyUnit(o, ctx, drillServiceName(name), drillNotifyServiceName(name), `restic restore drill ${name}`, `Restore drill ${name} failed`);
+    notifyUnit(o, ctx, l.drillUnit, l.drillNotifyUnit, `restic restore drill ${name}`, `Restore drill ${name} failed`);
   }
   ctx.systemPackages.push("pkgs.libnotify");
 }
@@ -303,10 +298,10 @@ function monitoringSection(o: Out, ctx: RenderContext): void {
   const extra: MonitorTarget[] = [];
   if (ctx.opts.drill !== undefined) {
     const names = monitorSecretNames(ctx.opts.agenixSecretPrefix);
-    const file = siblingAgeFile(ctx.opts.secretFiles.env, MONITOR_AGE_FILES.drillHealthcheck);
+    const file = siblingAgeFile(ctx.opts.secretFiles.env, MONITOR_AGE_FILES.drillHealthcheckUrl);
     extra.push({
-      service: drillServiceName(ctx.name),
-      ...(m?.drillHeartbeat ? { heartbeat: { name: names.drillHealthcheck, file } } : {}),
+      service: ctx.layout.drillUnit,
+      ...(m?.drillHealthcheckUrl ? { healthcheckUrl: { name: names.drillHealthcheckUrl, file } } : {}),
     });
   }
   for (const l of renderMonitoring(ctx.opts, extra)) o.line(l);
@@ -323,7 +318,7 @@ function restoreChecksSection(o: Out, ctx: RenderContext): void {
     backupName: ctx.name,
     paths: b.paths,
     drill: ctx.opts.drill,
-    notifyService: b.notify === undefined ? undefined : drillNotifyServiceName(ctx.name),
+    notifyService: b.notify === undefined ? undefined : ctx.layout.drillNotifyUnit,
     secretPaths: { env: ctx.secretPath("env"), repo: ctx.secretPath("repo"), password: ctx.secretPath("password") },
     otherPackages: ctx.systemPackages,
   });
@@ -343,15 +338,16 @@ function restoreChecksSection(o: Out, ctx: RenderContext): void {
  * An option the host's release (backup.nixosRelease) lacks is an error.
  */
 export function renderModule(opts: ModuleOptions): string {
+  const layout = backupLayout(opts.backup.backupName, "renderModule");
   validate(opts);
   const b = opts.backup;
-  const secretName = (kind: SecretKind) => `${opts.agenixSecretPrefix}-${kind}`;
+  const secretName = (kind: SecretKind) => agenixSecretName(opts.agenixSecretPrefix, `${kind}.age`);
   const ctx: RenderContext = {
     opts,
     backup: b,
     name: b.backupName,
     release: b.nixosRelease ?? DEFAULT_NIXOS_RELEASE,
-    unit: `restic-backups-${b.backupName}`,
+    layout,
     secretName,
     secretPath: (kind) => `config.age.secrets.${nixAttrName(secretName(kind))}.path`,
     systemPackages: [],

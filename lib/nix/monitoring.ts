@@ -8,40 +8,33 @@
 // Credentials never appear in the module: only agenix paths do, and the
 // script reads the values from there at run time.
 //
-// Pure apart from reading lib/host/monitor.sh once at load; the same input
-// always gives the same bytes.
+// Pure; the same input always gives the same bytes. The secrets' files and
+// names come from lib/host/layout.ts; each value keeps its config key's name
+// down to the script (healthcheckUrl → --healthcheck-url).
 
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { MonitoringConfig, MonitoringFlags } from "../config/types";
+import { MONITOR_AGE_FILES, MonitorAgeFile, MonitorAgeKey, agenixSecretName, backupLayout } from "../host/layout";
+import { MONITOR_SCRIPT } from "../host/scripts";
 import { nixAttrName, nixString } from "./escape";
 
-/** The host script, embedded with pkgs.writeShellScript. */
-export const MONITOR_SCRIPT: string = fs.readFileSync(path.join(__dirname, "..", "host", "monitor.sh"), "utf8");
 export const MONITOR_SCRIPT_NAME = "restic-b2-monitor";
 /** The attribute under system.build that holds the script's derivation. */
 export const MONITOR_BUILD_ATTR = "restic-b2-monitor";
-
-/** The agenix files of the monitoring secrets, beside env.age/repo.age/password.age. */
-export const MONITOR_AGE_FILES = {
-  healthcheck: "healthcheck.age",
-  ntfyUrl: "ntfy-url.age",
-  ntfyToken: "ntfy-token.age",
-  drillHealthcheck: "drill-healthcheck.age",
-} as const;
-export type MonitorAgeFile = (typeof MONITOR_AGE_FILES)[keyof typeof MONITOR_AGE_FILES];
 
 /**
  * The monitoring secrets by agenix file name, for AgenixSecrets' extraFiles
  * (undefined: not configured, no file). The token only goes with a topic.
  */
 export function monitorSecretFiles<S>(m: MonitoringConfig<S>): Record<MonitorAgeFile, S | undefined> {
-  return {
-    [MONITOR_AGE_FILES.healthcheck]: m.healthcheckUrl,
-    [MONITOR_AGE_FILES.ntfyUrl]: m.ntfyUrl,
-    [MONITOR_AGE_FILES.ntfyToken]: m.ntfyUrl === undefined ? undefined : m.ntfyToken,
-    [MONITOR_AGE_FILES.drillHealthcheck]: m.drillHealthcheckUrl,
-  } as Record<MonitorAgeFile, S | undefined>;
+  const value: Record<MonitorAgeKey, S | undefined> = {
+    healthcheckUrl: m.healthcheckUrl,
+    ntfyUrl: m.ntfyUrl,
+    ntfyToken: m.ntfyUrl === undefined ? undefined : m.ntfyToken,
+    drillHealthcheckUrl: m.drillHealthcheckUrl,
+  };
+  const out = {} as Record<MonitorAgeFile, S | undefined>;
+  for (const key of Object.keys(MONITOR_AGE_FILES) as MonitorAgeKey[]) out[MONITOR_AGE_FILES[key]] = value[key];
+  return out;
 }
 
 /** An agenix secret: its name (age.secrets.<name>, /run/agenix/<name>) and its .age file as a Nix path. */
@@ -118,16 +111,16 @@ export function monitorScriptDefinition(): string[] {
  * once in the same module.
  *
  * @param serviceName e.g. "restic-backups-daily" (systemd.services.<serviceName>)
- * @param heartbeat the agenix secret holding the heartbeat URL, or undefined
+ * @param healthcheckUrl the agenix secret holding the heartbeat URL, or undefined
  * @param ntfy the agenix secrets of the ntfy alert, or undefined
  * @returns module lines (attribute level), [] when there is nothing to report
  */
-export function monitorHooks(serviceName: string, heartbeat: string | undefined, ntfy: NtfySecrets | undefined): string[] {
-  if (heartbeat === undefined && ntfy === undefined) return [];
+export function monitorHooks(serviceName: string, healthcheckUrl: string | undefined, ntfy: NtfySecrets | undefined): string[] {
+  if (healthcheckUrl === undefined && ntfy === undefined) return [];
   check(SERVICE_NAME.test(serviceName), `invalid service name ${JSON.stringify(serviceName)}`);
   const script = `\${config.system.build.${MONITOR_BUILD_ATTR}}`;
-  const common = `--name ${serviceName}`;
-  const hc = heartbeat === undefined ? "" : ` --healthcheck ${secretPathRef(heartbeat)}`;
+  const common = `--unit ${serviceName}`;
+  const hc = healthcheckUrl === undefined ? "" : ` --healthcheck-url ${secretPathRef(healthcheckUrl)}`;
   let alert = "";
   if (ntfy !== undefined) {
     alert = ` --ntfy-url ${secretPathRef(ntfy.url)}`;
@@ -135,19 +128,16 @@ export function monitorHooks(serviceName: string, heartbeat: string | undefined,
   }
   const unit = `systemd.services.${nixAttrName(serviceName)}.serviceConfig`;
   const out: string[] = [];
-  if (heartbeat !== undefined) out.push(`${unit}.ExecStartPre = lib.mkBefore [ "-+${script} start ${common}${hc}" ];`);
+  if (healthcheckUrl !== undefined) out.push(`${unit}.ExecStartPre = lib.mkBefore [ "-+${script} start ${common}${hc}" ];`);
   out.push(`${unit}.ExecStopPost = lib.mkBefore [ "-+${script} finish ${common}${hc}${alert}" ];`);
   return out;
 }
 
-/** The secret names for a module's agenix prefix (e.g. "restic-b2-daily" → "restic-b2-daily-healthcheck"). */
-export function monitorSecretNames(prefix: string) {
-  return {
-    healthcheck: `${prefix}-healthcheck`,
-    ntfyUrl: `${prefix}-ntfy-url`,
-    ntfyToken: `${prefix}-ntfy-token`,
-    drillHealthcheck: `${prefix}-drill-healthcheck`,
-  };
+/** The secret names for a module's agenix prefix (e.g. "restic-b2-daily" → healthcheckUrl: "restic-b2-daily-healthcheck"). */
+export function monitorSecretNames(prefix: string): Record<MonitorAgeKey, string> {
+  const out = {} as Record<MonitorAgeKey, string>;
+  for (const key of Object.keys(MONITOR_AGE_FILES) as MonitorAgeKey[]) out[key] = agenixSecretName(prefix, MONITOR_AGE_FILES[key]);
+  return out;
 }
 
 /** A sibling of another agenix file's Nix path: ("./secrets/env.age", "x.age") → "./secrets/x.age". */
@@ -172,7 +162,7 @@ export interface MonitorTarget {
   /** systemd service name without ".service". */
   service: string;
   /** Its heartbeat URL's agenix secret, e.g. { name: "restic-b2-daily-drill-healthcheck", file: "./secrets/drill-healthcheck.age" }. */
-  heartbeat?: MonitorSecret;
+  healthcheckUrl?: MonitorSecret;
 }
 
 /**
@@ -181,21 +171,21 @@ export interface MonitorTarget {
  * reports, so the module is byte-for-byte what it was without monitoring.
  */
 export function renderMonitoring(opts: MonitoringModuleOptions, extra: readonly MonitorTarget[] = []): string[] {
-  const m: MonitoringFlags = opts.backup.monitoring ?? { heartbeat: false, ntfy: false, ntfyToken: false };
+  const m: MonitoringFlags = opts.backup.monitoring ?? { healthcheckUrl: false, ntfyUrl: false, ntfyToken: false };
   const names = monitorSecretNames(opts.agenixSecretPrefix);
-  const file = (f: MonitorAgeFile) => siblingAgeFile(opts.secretFiles.env, f);
+  const secret = (key: MonitorAgeKey): MonitorSecret => ({ name: names[key], file: siblingAgeFile(opts.secretFiles.env, MONITOR_AGE_FILES[key]) });
   const secrets: MonitorSecret[] = [];
-  if (m.heartbeat) secrets.push({ name: names.healthcheck, file: file(MONITOR_AGE_FILES.healthcheck) });
-  if (m.ntfy) secrets.push({ name: names.ntfyUrl, file: file(MONITOR_AGE_FILES.ntfyUrl) });
-  if (m.ntfy && m.ntfyToken) secrets.push({ name: names.ntfyToken, file: file(MONITOR_AGE_FILES.ntfyToken) });
-  for (const t of extra) if (t.heartbeat !== undefined) secrets.push(t.heartbeat);
-  const ntfy: NtfySecrets | undefined = m.ntfy
+  if (m.healthcheckUrl) secrets.push(secret("healthcheckUrl"));
+  if (m.ntfyUrl) secrets.push(secret("ntfyUrl"));
+  if (m.ntfyUrl && m.ntfyToken) secrets.push(secret("ntfyToken"));
+  for (const t of extra) if (t.healthcheckUrl !== undefined) secrets.push(t.healthcheckUrl);
+  const ntfy: NtfySecrets | undefined = m.ntfyUrl
     ? { url: names.ntfyUrl, ...(m.ntfyToken ? { token: names.ntfyToken } : {}) }
     : undefined;
-  const service = `restic-backups-${opts.backup.backupName}`;
+  const service = backupLayout(opts.backup.backupName, "renderMonitoring").backupUnit;
   const hooks = [
-    ...monitorHooks(service, m.heartbeat ? names.healthcheck : undefined, ntfy),
-    ...extra.flatMap((t) => monitorHooks(t.service, t.heartbeat?.name, ntfy)),
+    ...monitorHooks(service, m.healthcheckUrl ? names.healthcheckUrl : undefined, ntfy),
+    ...extra.flatMap((t) => monitorHooks(t.service, t.healthcheckUrl?.name, ntfy)),
   ];
   if (hooks.length === 0) return [];
   return [

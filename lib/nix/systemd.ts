@@ -23,6 +23,7 @@
 // NixOS adds nothing: it writes `Key=<value>` (lists as repeated lines).
 
 import type { UnitValue } from "../config/types";
+import { CONTROL_CHARACTERS } from "../config/values";
 import { nixAttrName, nixValue } from "./escape";
 
 export type SystemdContext =
@@ -31,7 +32,6 @@ export type SystemdContext =
   /** The whole value of a unit setting such as OnCalendar= (specifiers apply, no unquoting). */
   | "setting";
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** Words that need no quotes on a systemd command line (after `%`/`$` are doubled). */
 const PLAIN_WORD = /^[A-Za-z0-9_.,:/@+=%$-]+$/;
@@ -45,7 +45,7 @@ const PLAIN_WORD = /^[A-Za-z0-9_.,:/@+=%$-]+$/;
 export function systemdEscape(value: string, context: SystemdContext): string {
   if (typeof value !== "string") throw new TypeError(`systemdEscape: expected a string, got ${typeof value}`);
   const show = JSON.stringify(value);
-  if (CONTROL.test(value)) throw new Error(`systemdEscape: line breaks and control characters cannot appear in a unit file: ${show}`);
+  if (CONTROL_CHARACTERS.test(value)) throw new Error(`systemdEscape: line breaks and control characters cannot appear in a unit file: ${show}`);
   if (LONE_SURROGATE.test(value)) throw new Error(`systemdEscape: lone UTF-16 surrogate (not valid Unicode): ${show}`);
   const specifiersEscaped = value.replace(/%/g, "%%");
   if (context === "setting") {

@@ -2,12 +2,10 @@
 // and the two output forms (a table for people, JSON for scripts). Pure: no
 // I/O, so all of it is tested without a host.
 
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { CONTROL_CHARACTERS } from "../config/values";
+import { backupLayout, checkBackupName } from "../host/layout";
+import { STATUS_SCRIPT } from "../host/scripts";
 import { shellQuote } from "../host/shell";
-
-/** The remote script, sent in full over SSH (like the host script). */
-export const STATUS_SCRIPT: string = fs.readFileSync(path.join(__dirname, "remote.sh"), "utf8");
 
 /** What the status command knows about one stack before asking its host. */
 export interface StackTarget {
@@ -93,11 +91,10 @@ export interface HostStatus {
 // ---- the remote command --------------------------------------------------------
 
 export const STATUS_SCRIPT_NAME = "restic-b2-status";
-const BACKUP_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 
-/** The command line sent over SSH: `[sudo -n ]sh -c <script> restic-b2-status <name> <nonce>`. */
+/** The command line sent over SSH: `[sudo -n ]sh -c <script> restic-b2-status <name> <nonce>` (lib/host/status.sh). */
 export function statusCommand(backupName: string, nonce: string, sudo: boolean): string {
-  if (!BACKUP_NAME.test(backupName)) throw new Error(`statusCommand: invalid backup name ${JSON.stringify(backupName)}`);
+  checkBackupName(backupName, "statusCommand");
   if (!/^[A-Za-z0-9]{8,}$/.test(nonce)) throw new Error("statusCommand: the nonce must be 8 or more letters and digits");
   return (sudo ? "sudo -n " : "") + ["sh", "-c", shellQuote(STATUS_SCRIPT), STATUS_SCRIPT_NAME, shellQuote(backupName), shellQuote(nonce)].join(" ");
 }
@@ -229,7 +226,7 @@ export function parseStatusOutput(output: string, nonce: string, into: HostStatu
   const json = (sec.get("snapshots") ?? []).join("\n").trim();
   if (exit !== 0) {
     const why = stderr.slice(-3).join(" / ") || "no message";
-    into.snapshotError = `restic-${into.backupName} snapshots exited ${exit ?? "?"}: ${why}`;
+    into.snapshotError = `${backupLayout(into.backupName).wrapperCommand} snapshots exited ${exit ?? "?"}: ${why}`;
   } else {
     try {
       into.snapshot = newestSnapshot(json);
@@ -306,7 +303,7 @@ export function judge(s: HostStatus, now: Date): HostStatus {
   }
   if (s.error !== undefined) p.push(s.error);
   const run = s.lastRun;
-  if (run?.loadState !== undefined && run.loadState !== "loaded") p.push(`restic-backups-${s.backupName}.service is ${run.loadState}`);
+  if (run?.loadState !== undefined && run.loadState !== "loaded") p.push(`${backupLayout(s.backupName).backupService} is ${run.loadState}`);
   if (run?.result !== undefined && run.result !== "success") {
     p.push(`last run failed (${run.result}${run.exitStatus ? `, exit status ${run.exitStatus}` : ""})`);
   } else if (run?.activeState === "failed") {
@@ -356,9 +353,14 @@ function shortTime(iso: string | undefined): string {
   return iso === undefined ? "-" : `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-/** Control characters from a host are shown escaped, so no remote text can move the terminal's cursor. */
+const ALL_CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTERS.source, "g");
+
+/** Control characters from a host are shown escaped (\x1b, \u2028), so no remote text can move the terminal's cursor. */
 function clean(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return s.replace(ALL_CONTROL_CHARACTERS, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, "0")}`;
+  });
 }
 
 /** The human-readable table, one row per stack, then one line per problem. */

@@ -159,7 +159,7 @@ describe("agenixDir: a path under a plain key the CLI accepts", () => {
       const { raw, all } = rawConfig("dev");
       expect(all[`${PROJECT}:agenixDir`]).toMatchObject({ value: DIR, secret: false });
       const warnings: string[] = [];
-      expect(parseConfig(raw, {}, "dev", { warnings }).secrets.secretsDir).toBe(DIR);
+      expect(parseConfig(raw, {}, "dev", { warnings }).secrets.agenixDir).toBe(DIR);
       expect(warnings).toEqual([]);
     } finally {
       ok(["config", "rm", "agenixDir", "--stack", "dev"]);
@@ -183,7 +183,7 @@ describe("agenixDir: a path under a plain key the CLI accepts", () => {
       expect(all[`${PROJECT}:secretsDir`]).toMatchObject({ value: DIR, secret: false });
       const warnings: string[] = [];
       const withOld = parseConfig(raw, {}, "dev", { warnings });
-      expect(withOld.secrets.secretsDir).toBe(DIR);
+      expect(withOld.secrets.agenixDir).toBe(DIR);
       expect(warnings.join("\n")).toContain("pulumi config set agenixDir");
       // The CLI's own config checks (types, required keys) run before the
       // program and do not object to the undeclared key: preview gets past

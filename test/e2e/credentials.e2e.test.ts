@@ -9,7 +9,7 @@
 // <hostConfigDir>/restic-b2/secrets/{env,repo,password}.age with the host's SSH
 // key (age -d -i, as agenix does at activation) into a private 0700 directory,
 // then runs lib/host/verify.sh, byte for byte the script the module embeds, with
-// the arguments the module's wrapper passes (lib/nix/drill.ts: --name, --restic,
+// the arguments the module's wrapper passes (lib/nix/drill.ts: --backup-name, --restic,
 // --env-file, --repository-file, --password-file, --timeout), with Debian's real
 // restic against a real local repository made with password A.
 //
@@ -77,7 +77,7 @@ if [ "$(cat "$run/repo")" != ${q(`b2:${BUCKET}:${REPOSITORY_PATH}`)} ]; then
   exit 1
 fi
 printf '%s' ${q(repoDir)} > "$run/repo"
-bash ${q(path.join(REPO, "lib", "host", "verify.sh"))} --name daily --restic "$(command -v restic)" \\
+bash ${q(path.join(REPO, "lib", "host", "verify.sh"))} --backup-name daily --restic "$(command -v restic)" \\
   --env-file "$run/env" --repository-file "$run/repo" --password-file "$run/password" --timeout 60 "$@"
 `;
 }
@@ -111,7 +111,7 @@ describeE2e("e2e credentials", () => {
       const f = path.join(dir, "password");
       fs.writeFileSync(f, pw, { mode: 0o600 });
       fs.writeFileSync(path.join(dir, "repo"), repoDir, { mode: 0o600 });
-      const r = spawnSync("bash", [path.join(REPO, "lib", "host", "verify.sh"), "--name", "daily", "--restic", "restic", "--repository-file", path.join(dir, "repo"), "--password-file", f], {
+      const r = spawnSync("bash", [path.join(REPO, "lib", "host", "verify.sh"), "--backup-name", "daily", "--restic", "restic", "--repository-file", path.join(dir, "repo"), "--password-file", f], {
         encoding: "utf8",
         env: { PATH: "/usr/bin:/bin", HOME: srv.dir },
       });

@@ -58,8 +58,8 @@ describeE2e("e2e monitoring", () => {
     // evaluated it with the real NixOS module system into units that hold the
     // hooks (and no value either).
     const mod = moduleOnHost();
-    expect(mod).toContain("--healthcheck ${config.age.secrets.restic-b2-daily-healthcheck.path}");
-    expect(mod).toContain("--name restic-b2-drill-daily --healthcheck ${config.age.secrets.restic-b2-daily-drill-healthcheck.path}");
+    expect(mod).toContain("--healthcheck-url ${config.age.secrets.restic-b2-daily-healthcheck.path}");
+    expect(mod).toContain("--name restic-b2-drill-daily --healthcheck-url ${config.age.secrets.restic-b2-daily-drill-healthcheck.path}");
     const evaluated = fs.readFileSync(path.join(srv.state, "eval.out"), "utf8");
     expect(evaluated).toContain("restic-b2-monitor");
     for (const value of Object.values(files)) {

@@ -9,7 +9,8 @@
 
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import type { BackupConfig, MonitoringFlags } from "../../lib/config/types";
-import { MONITOR_AGE_FILES, renderModule } from "../../lib/nix";
+import { MONITOR_AGE_FILES } from "../../lib/host/layout";
+import { renderModule } from "../../lib/nix";
 import { fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { EvalResult, NixosEval, nixosEvalAvailability, unitValues, verifyEvaluation } from "../support/nixos-eval";
 import { describeWhen } from "../support/requires";
@@ -46,24 +47,24 @@ describeWhen(nixosEvalAvailability(), "the drill's monitoring in the NixOS modul
   });
 
   test("ntfy only: a failed drill publishes the alert; no heartbeat for the drill", () => {
-    const r = evaluate(render({ heartbeat: false, ntfy: true, ntfyToken: false }));
+    const r = evaluate(render({ healthcheckUrl: false, ntfyUrl: true, ntfyToken: false }));
     expect(hook(r, "ExecStartPre")).toEqual([]);
     const [post] = hook(r, "ExecStopPost");
-    expect(post).toMatch(/^-\+\/nix\/store\/\S+ finish --name restic-b2-drill-daily --ntfy-url \/run\/agenix\/restic-b2-daily-ntfy-url$/);
+    expect(post).toMatch(/^-\+\/nix\/store\/\S+ finish --unit restic-b2-drill-daily --ntfy-url \/run\/agenix\/restic-b2-daily-ntfy-url$/);
   });
 
   test("drillHealthcheckUrl: the drill pings its own heartbeat at start and end; the backup's heartbeat stays its own", () => {
-    const r = evaluate(render({ heartbeat: true, ntfy: true, ntfyToken: true, drillHeartbeat: true }));
+    const r = evaluate(render({ healthcheckUrl: true, ntfyUrl: true, ntfyToken: true, drillHealthcheckUrl: true }));
     expect(r.ageSecrets["restic-b2-daily-drill-healthcheck"].path).toBe("/run/agenix/restic-b2-daily-drill-healthcheck");
     expect(r.ageSecrets["restic-b2-daily-drill-healthcheck"].mode).toBe("0400");
     const [pre] = hook(r, "ExecStartPre");
-    expect(pre).toMatch(/ start --name restic-b2-drill-daily --healthcheck \/run\/agenix\/restic-b2-daily-drill-healthcheck$/);
+    expect(pre).toMatch(/ start --unit restic-b2-drill-daily --healthcheck-url \/run\/agenix\/restic-b2-daily-drill-healthcheck$/);
     const [post] = hook(r, "ExecStopPost");
     expect(post).toMatch(
-      / finish --name restic-b2-drill-daily --healthcheck \/run\/agenix\/restic-b2-daily-drill-healthcheck --ntfy-url \/run\/agenix\/restic-b2-daily-ntfy-url --ntfy-token \/run\/agenix\/restic-b2-daily-ntfy-token$/,
+      / finish --unit restic-b2-drill-daily --healthcheck-url \/run\/agenix\/restic-b2-daily-drill-healthcheck --ntfy-url \/run\/agenix\/restic-b2-daily-ntfy-url --ntfy-token \/run\/agenix\/restic-b2-daily-ntfy-token$/,
     );
     const backupPre = unitValues(r.services["restic-backups-daily"], "Service", "ExecStartPre").filter((l) => l.includes("restic-b2-monitor"));
     expect(backupPre).toHaveLength(1);
-    expect(backupPre[0]).toMatch(/--healthcheck \/run\/agenix\/restic-b2-daily-healthcheck$/);
+    expect(backupPre[0]).toMatch(/--healthcheck-url \/run\/agenix\/restic-b2-daily-healthcheck$/);
   });
 });

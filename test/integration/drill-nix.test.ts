@@ -9,7 +9,9 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import type { BackupConfig, DrillSettings } from "../../lib/config/types";
-import { DRILL_SCRIPT, VERIFY_SCRIPT, drillScratchDir, renderModule } from "../../lib/nix";
+import { drillScratchDir } from "../../lib/host/layout";
+import { DRILL_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
+import { renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { StubScript, evaluateWithStubs, stubScript, stubScripts } from "../support/nix-stubs";
@@ -168,7 +170,7 @@ describe("drill on", () => {
       "--env-file", "/run/age'nix dir/restic-b2-daily-env",
       "--repository-file", "/run/age'nix dir/restic-b2-daily-repo",
       "--password-file", "/run/age'nix dir/restic-b2-daily-password",
-      "--name", "daily",
+      "--backup-name", "daily",
       "--state-dir", "/var/lib/restic-b2/daily",
       "--scratch-dir", "/var/lib/restic-b2/daily",
       "--sample-files", "7",

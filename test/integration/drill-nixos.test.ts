@@ -7,7 +7,8 @@
 // test/integration/drill-nix.test.ts and nix-units.test.ts.
 
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
-import { DRILL_SCRIPT, renderModule } from "../../lib/nix";
+import { DRILL_SCRIPT } from "../../lib/host/scripts";
+import { renderModule } from "../../lib/nix";
 import { fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixosEval, nixosEvalAvailability, stubPackagePath, verifyEvaluation, verifyUnits } from "../support/nixos-eval";
 import { describeWhen } from "../support/requires";

@@ -34,7 +34,7 @@ function args(c: Credentials, label: string, extra: string[]): string[] {
   const { state, scratch } = dirs(label);
   return [
     SCRIPT,
-    "--name", "daily",
+    "--backup-name", "daily",
     "--restic", RESTIC,
     "--env-file", c.env,
     "--repository-file", c.repo,

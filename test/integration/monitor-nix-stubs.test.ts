@@ -9,7 +9,9 @@
 
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import type { BackupConfig, MonitoringFlags } from "../../lib/config/types";
-import { MONITOR_AGE_FILES, MONITOR_SCRIPT, monitorHooks, renderModule } from "../../lib/nix";
+import { MONITOR_AGE_FILES } from "../../lib/host/layout";
+import { MONITOR_SCRIPT } from "../../lib/host/scripts";
+import { monitorHooks, renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { StubEvaluated, evaluateWithStubs, stubScript } from "../support/nix-stubs";
@@ -60,7 +62,7 @@ describe.each<[string, () => BackupConfig]>([
 ])("%s backup", (_label, backup) => {
   test("neither: the module is byte-identical to the one rendered without the monitoring fields, with no hook and no script", () => {
     const base = renderModule(moduleOptions(backup()));
-    expect(renderModule(moduleOptions(withMonitoring(backup(), { heartbeat: false, ntfy: false, ntfyToken: false })))).toBe(base);
+    expect(renderModule(moduleOptions(withMonitoring(backup(), { healthcheckUrl: false, ntfyUrl: false, ntfyToken: false })))).toBe(base);
     expect(base).not.toMatch(/monitor|healthcheck|ntfy/);
     const m = evaluate(base);
     expect(Object.keys(m.secrets).sort()).toEqual(["restic-b2-daily-env", "restic-b2-daily-password", "restic-b2-daily-repo"]);
@@ -69,29 +71,29 @@ describe.each<[string, () => BackupConfig]>([
   });
 
   test("heartbeat only: the start and the result ping, on the one secret", () => {
-    const m = evaluate(renderModule(moduleOptions(withMonitoring(backup(), { heartbeat: true, ntfy: false, ntfyToken: false }))));
+    const m = evaluate(renderModule(moduleOptions(withMonitoring(backup(), { healthcheckUrl: true, ntfyUrl: false, ntfyToken: false }))));
     expect(m.secrets["restic-b2-daily-healthcheck"]).toEqual(secret(expect.stringMatching(/\/secrets\/healthcheck\.age$/), "restic-b2-daily-healthcheck"));
     expect(Object.keys(m.secrets).filter((k) => /ntfy/.test(k))).toEqual([]);
     const s = monitorScript(m);
-    expect(before(m, SERVICE, "ExecStartPre")).toEqual([`-+${s} start --name ${SERVICE} --healthcheck ${AGENIX}/restic-b2-daily-healthcheck`]);
-    expect(before(m, SERVICE, "ExecStopPost")).toEqual([`-+${s} finish --name ${SERVICE} --healthcheck ${AGENIX}/restic-b2-daily-healthcheck`]);
+    expect(before(m, SERVICE, "ExecStartPre")).toEqual([`-+${s} start --unit ${SERVICE} --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
+    expect(before(m, SERVICE, "ExecStopPost")).toEqual([`-+${s} finish --unit ${SERVICE} --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
   });
 
   test("ntfy only (with token): no start hook, the alert after the run", () => {
-    const m = evaluate(renderModule(moduleOptions(withMonitoring(backup(), { heartbeat: false, ntfy: true, ntfyToken: true }))));
+    const m = evaluate(renderModule(moduleOptions(withMonitoring(backup(), { healthcheckUrl: false, ntfyUrl: true, ntfyToken: true }))));
     expect(Object.keys(m.secrets).filter((k) => /ntfy|healthcheck/.test(k)).sort()).toEqual(["restic-b2-daily-ntfy-token", "restic-b2-daily-ntfy-url"]);
     expect(m.systemd!.services[SERVICE].serviceConfig!.ExecStartPre).toBeUndefined();
     expect(before(m, SERVICE, "ExecStopPost")).toEqual([
-      `-+${monitorScript(m)} finish --name ${SERVICE} --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url --ntfy-token ${AGENIX}/restic-b2-daily-ntfy-token`,
+      `-+${monitorScript(m)} finish --unit ${SERVICE} --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url --ntfy-token ${AGENIX}/restic-b2-daily-ntfy-token`,
     ]);
   });
 
   test("both (ntfy without token): one script, both channels in the result hook", () => {
-    const text = renderModule(moduleOptions(withMonitoring(backup(), { heartbeat: true, ntfy: true, ntfyToken: false })));
+    const text = renderModule(moduleOptions(withMonitoring(backup(), { healthcheckUrl: true, ntfyUrl: true, ntfyToken: false })));
     const m = evaluate(text);
     expect(m.secrets["restic-b2-daily-ntfy-token"]).toBeUndefined();
     expect(before(m, SERVICE, "ExecStopPost")).toEqual([
-      `-+${monitorScript(m)} finish --name ${SERVICE} --healthcheck ${AGENIX}/restic-b2-daily-healthcheck --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url`,
+      `-+${monitorScript(m)} finish --unit ${SERVICE} --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url`,
     ]);
     expect(text.split("system.build.restic-b2-monitor = pkgs.writeShellScript").length).toBe(2);
   });
@@ -110,20 +112,20 @@ describe("the restore drill reports through the backup's channels", () => {
   });
 
   test("ntfy only: a failed drill publishes the alert; no heartbeat for the drill", () => {
-    const m = evaluate(render({ heartbeat: false, ntfy: true, ntfyToken: false }));
+    const m = evaluate(render({ healthcheckUrl: false, ntfyUrl: true, ntfyToken: false }));
     expect(m.systemd!.services[DRILL].serviceConfig!.ExecStartPre).toBeUndefined();
-    expect(before(m, DRILL, "ExecStopPost")).toEqual([`-+${monitorScript(m)} finish --name ${DRILL} --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url`]);
+    expect(before(m, DRILL, "ExecStopPost")).toEqual([`-+${monitorScript(m)} finish --unit ${DRILL} --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url`]);
   });
 
   test("drillHealthcheckUrl: the drill pings its own heartbeat; the backup's heartbeat stays its own", () => {
-    const m = evaluate(render({ heartbeat: true, ntfy: true, ntfyToken: true, drillHeartbeat: true }));
+    const m = evaluate(render({ healthcheckUrl: true, ntfyUrl: true, ntfyToken: true, drillHealthcheckUrl: true }));
     const s = monitorScript(m);
     expect(m.secrets["restic-b2-daily-drill-healthcheck"]).toEqual(secret(expect.stringMatching(/\/secrets\/drill-healthcheck\.age$/), "restic-b2-daily-drill-healthcheck"));
-    expect(before(m, DRILL, "ExecStartPre")).toEqual([`-+${s} start --name ${DRILL} --healthcheck ${AGENIX}/restic-b2-daily-drill-healthcheck`]);
+    expect(before(m, DRILL, "ExecStartPre")).toEqual([`-+${s} start --unit ${DRILL} --healthcheck-url ${AGENIX}/restic-b2-daily-drill-healthcheck`]);
     expect(before(m, DRILL, "ExecStopPost")).toEqual([
-      `-+${s} finish --name ${DRILL} --healthcheck ${AGENIX}/restic-b2-daily-drill-healthcheck --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url --ntfy-token ${AGENIX}/restic-b2-daily-ntfy-token`,
+      `-+${s} finish --unit ${DRILL} --healthcheck-url ${AGENIX}/restic-b2-daily-drill-healthcheck --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url --ntfy-token ${AGENIX}/restic-b2-daily-ntfy-token`,
     ]);
-    expect(before(m, SERVICE, "ExecStartPre")).toEqual([`-+${s} start --name ${SERVICE} --healthcheck ${AGENIX}/restic-b2-daily-healthcheck`]);
+    expect(before(m, SERVICE, "ExecStartPre")).toEqual([`-+${s} start --unit ${SERVICE} --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
     // The drill's own settings are still there beside the hooks.
     expect(m.systemd!.services[DRILL].serviceConfig).toMatchObject({ Type: "oneshot", ProtectSystem: "strict" });
   });

@@ -7,7 +7,9 @@
 // test/integration/monitor-nix-stubs.test.ts.
 
 import type { BackupConfig, MonitoringFlags } from "../../lib/config/types";
-import { MONITOR_AGE_FILES, MONITOR_SCRIPT, renderModule, renderMonitoring } from "../../lib/nix";
+import { MONITOR_AGE_FILES } from "../../lib/host/layout";
+import { MONITOR_SCRIPT } from "../../lib/host/scripts";
+import { renderModule, renderMonitoring } from "../../lib/nix";
 import { defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { EvalResult, NixosEval, nixosEvalAvailability, stubPackagePath, unitValues, verifyEvaluation } from "../support/nixos-eval";
 import { describeWhen } from "../support/requires";
@@ -56,7 +58,7 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
   ])("%s backup", (_label, backup) => {
     test("neither: the module is byte-identical to the one rendered without the monitoring fields", () => {
       const base = renderModule(moduleOptions(backup()));
-      expect(renderModule(moduleOptions(withMonitoring(backup(), { heartbeat: false, ntfy: false, ntfyToken: false })))).toBe(base);
+      expect(renderModule(moduleOptions(withMonitoring(backup(), { healthcheckUrl: false, ntfyUrl: false, ntfyToken: false })))).toBe(base);
       expect(base).not.toMatch(/monitor|healthcheck|ntfy/);
       const r = evaluate(base);
       expect(r.failedAssertions).toEqual([]);
@@ -66,7 +68,7 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
     });
 
     test("heartbeat only: start ping first in ExecStartPre, result ping first in ExecStopPost, one secret", () => {
-      const text = renderModule(moduleOptions(withMonitoring(backup(), { heartbeat: true, ntfy: false, ntfyToken: false })));
+      const text = renderModule(moduleOptions(withMonitoring(backup(), { healthcheckUrl: true, ntfyUrl: false, ntfyToken: false })));
       const r = evaluate(text);
       expect(r.failedAssertions).toEqual([]);
       expect(r.warnings).toEqual([]);
@@ -83,8 +85,8 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
       const starts = pre(r, SERVICE);
       const stops = post(r, SERVICE);
       const s = scriptPath(r);
-      expect(starts[0]).toBe(`-+${s} start --name ${SERVICE} --healthcheck /run/agenix/restic-b2-daily-healthcheck`);
-      expect(stops[0]).toBe(`-+${s} finish --name ${SERVICE} --healthcheck /run/agenix/restic-b2-daily-healthcheck`);
+      expect(starts[0]).toBe(`-+${s} start --unit ${SERVICE} --healthcheck-url /run/agenix/restic-b2-daily-healthcheck`);
+      expect(stops[0]).toBe(`-+${s} finish --unit ${SERVICE} --healthcheck-url /run/agenix/restic-b2-daily-healthcheck`);
       // The restic module's own steps are still there, after ours.
       expect(starts.length).toBe(2);
       expect(starts[1]).toMatch(/^\/nix\/store\/[0-9a-z]{32}-restic-backups-daily-pre-start\/bin\/restic-backups-daily-pre-start$/);
@@ -96,7 +98,7 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
     });
 
     test("ntfy only (with token): no start hook, the alert in ExecStopPost", () => {
-      const text = renderModule(moduleOptions(withMonitoring(backup(), { heartbeat: false, ntfy: true, ntfyToken: true })));
+      const text = renderModule(moduleOptions(withMonitoring(backup(), { healthcheckUrl: false, ntfyUrl: true, ntfyToken: true })));
       const r = evaluate(text);
       expect(r.failedAssertions).toEqual([]);
       expect(Object.keys(r.ageSecrets).filter((k) => /ntfy|healthcheck/.test(k)).sort()).toEqual([
@@ -105,17 +107,17 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
       ]);
       expect(pre(r, SERVICE).some((c) => c.includes("restic-b2-monitor"))).toBe(false);
       expect(post(r, SERVICE)[0]).toBe(
-        `-+${scriptPath(r)} finish --name ${SERVICE} --ntfy-url /run/agenix/restic-b2-daily-ntfy-url --ntfy-token /run/agenix/restic-b2-daily-ntfy-token`,
+        `-+${scriptPath(r)} finish --unit ${SERVICE} --ntfy-url /run/agenix/restic-b2-daily-ntfy-url --ntfy-token /run/agenix/restic-b2-daily-ntfy-token`,
       );
     });
 
     test("both (ntfy without token)", () => {
-      const text = renderModule(moduleOptions(withMonitoring(backup(), { heartbeat: true, ntfy: true, ntfyToken: false })));
+      const text = renderModule(moduleOptions(withMonitoring(backup(), { healthcheckUrl: true, ntfyUrl: true, ntfyToken: false })));
       const r = evaluate(text);
       expect(r.failedAssertions).toEqual([]);
       expect(r.ageSecrets["restic-b2-daily-ntfy-token"]).toBeUndefined();
       expect(post(r, SERVICE)[0]).toBe(
-        `-+${scriptPath(r)} finish --name ${SERVICE} --healthcheck /run/agenix/restic-b2-daily-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
+        `-+${scriptPath(r)} finish --unit ${SERVICE} --healthcheck-url /run/agenix/restic-b2-daily-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
       );
       // The script is defined once; the hooks refer to it.
       expect(text.split("system.build.restic-b2-monitor = pkgs.writeShellScript").length).toBe(2);
@@ -123,7 +125,7 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
   });
 
   test("the hooks attach to any unit: a drill unit with its own heartbeat and the shared ntfy secrets, defined with attribute paths", () => {
-    const opts = moduleOptions(withMonitoring(defaultBackup(), { heartbeat: true, ntfy: true, ntfyToken: false }));
+    const opts = moduleOptions(withMonitoring(defaultBackup(), { healthcheckUrl: true, ntfyUrl: true, ntfyToken: false }));
     const base = renderModule(moduleOptions(defaultBackup()));
     const lines = [
       // Other parts of the module may set other serviceConfig keys of the same units.
@@ -131,7 +133,7 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
       'systemd.services.restic-b2-drill-daily.serviceConfig.Type = "oneshot";',
       'systemd.services.restic-b2-drill-daily.script = "true";',
       ...renderMonitoring(opts, [
-        { service: "restic-b2-drill-daily", heartbeat: { name: "restic-b2-daily-drill-healthcheck", file: "./secrets/healthcheck.age" } },
+        { service: "restic-b2-drill-daily", healthcheckUrl: { name: "restic-b2-daily-drill-healthcheck", file: "./secrets/healthcheck.age" } },
       ]),
     ].map((l) => (l === "" ? l : `  ${l}`));
     const text = base.replace(/}\n$/, lines.join("\n") + "\n}\n");
@@ -141,13 +143,13 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
     expect(r.ageSecrets["restic-b2-daily-drill-healthcheck"].path).toBe("/run/agenix/restic-b2-daily-drill-healthcheck");
     const s = scriptPath(r);
     expect(pre(r, "restic-b2-drill-daily")).toEqual([
-      `-+${s} start --name restic-b2-drill-daily --healthcheck /run/agenix/restic-b2-daily-drill-healthcheck`,
+      `-+${s} start --unit restic-b2-drill-daily --healthcheck-url /run/agenix/restic-b2-daily-drill-healthcheck`,
     ]);
     expect(post(r, "restic-b2-drill-daily")).toEqual([
-      `-+${s} finish --name restic-b2-drill-daily --healthcheck /run/agenix/restic-b2-daily-drill-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
+      `-+${s} finish --unit restic-b2-drill-daily --healthcheck-url /run/agenix/restic-b2-daily-drill-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
     ]);
     expect(post(r, SERVICE)[0]).toBe(
-      `-+${s} finish --name ${SERVICE} --healthcheck /run/agenix/restic-b2-daily-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
+      `-+${s} finish --unit ${SERVICE} --healthcheck-url /run/agenix/restic-b2-daily-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
     );
     expect(unitValues(r.services[SERVICE], "Service", "SuccessExitStatus")).toEqual(["3"]);
   });

@@ -41,7 +41,7 @@ afterAll(async () => {
 
 beforeEach(() => srv.reset());
 
-const finishArgs = () => ["finish", "--name", NAME, "--healthcheck", hcFile, "--ntfy-url", ntfyFile, "--ntfy-token", tokenFile];
+const finishArgs = () => ["finish", "--unit", NAME, "--healthcheck-url", hcFile, "--ntfy-url", ntfyFile, "--ntfy-token", tokenFile];
 // As in the unit: its EnvironmentFile puts the B2 key in the hooks' environment too.
 const failed = { SERVICE_RESULT: "exit-code", EXIT_CODE: "exited", EXIT_STATUS: "1", INVOCATION_ID: INVOCATION, B2_ACCOUNT_ID: "b2id", B2_ACCOUNT_KEY: "b2key" };
 const succeeded = { SERVICE_RESULT: "success", EXIT_CODE: "exited", EXIT_STATUS: "0", INVOCATION_ID: INVOCATION };
@@ -62,7 +62,7 @@ function byPath(prefix: string): RecordedRequest[] {
 
 describe.each(["sh", "bash"])("monitor.sh with Healthchecks and ntfy (%s)", (shell) => {
   test("a successful run: start ping, then the success ping with the run id and the journal tail; no ntfy alert", async () => {
-    const start = await host.run(["start", "--name", NAME, "--healthcheck", hcFile], { INVOCATION_ID: INVOCATION }, shell);
+    const start = await host.run(["start", "--unit", NAME, "--healthcheck-url", hcFile], { INVOCATION_ID: INVOCATION }, shell);
     expect(start.code).toBe(0);
     expect(srv.requests.map((q) => [q.method, q.url])).toEqual([["GET", `/ping/${UUID}/start?rid=${RID}`]]);
 
@@ -132,9 +132,9 @@ describe.each(["sh", "bash"])("monitor.sh with Healthchecks and ntfy (%s)", (she
 
 test("slug URLs keep their own query (?create=1) and get the suffix before it", async () => {
   const slug = host.secret("hc-slug", srv.url("/ping/pingkey123/host-daily?create=1"));
-  await host.run(["start", "--name", NAME, "--healthcheck", slug], { INVOCATION_ID: INVOCATION });
-  await host.run(["finish", "--name", NAME, "--healthcheck", slug], { ...failed, EXIT_STATUS: "12" });
-  await host.run(["finish", "--name", NAME, "--healthcheck", slug], succeeded);
+  await host.run(["start", "--unit", NAME, "--healthcheck-url", slug], { INVOCATION_ID: INVOCATION });
+  await host.run(["finish", "--unit", NAME, "--healthcheck-url", slug], { ...failed, EXIT_STATUS: "12" });
+  await host.run(["finish", "--unit", NAME, "--healthcheck-url", slug], succeeded);
   expect(srv.requests.map((q) => q.url)).toEqual([
     `/ping/pingkey123/host-daily/start?create=1&rid=${RID}`,
     `/ping/pingkey123/host-daily/12?create=1&rid=${RID}`,
@@ -143,7 +143,7 @@ test("slug URLs keep their own query (?create=1) and get the suffix before it", 
 });
 
 test("without INVOCATION_ID there is no rid and no journal, but the ping still goes out", async () => {
-  const r = await host.run(["finish", "--name", NAME, "--healthcheck", hcFile], { SERVICE_RESULT: "success" });
+  const r = await host.run(["finish", "--unit", NAME, "--healthcheck-url", hcFile], { SERVICE_RESULT: "success" });
   expect(r.journalArgs).toEqual([]);
   expect(srv.requests.map((q) => q.url)).toEqual([`/ping/${UUID}`]);
 });
@@ -156,12 +156,12 @@ describe("Uptime Kuma push URLs", () => {
   });
 
   test("no start push; up with a message on success; down with the last journal line on failure", async () => {
-    const start = await host.run(["start", "--name", NAME, "--healthcheck", kuma], { INVOCATION_ID: INVOCATION });
+    const start = await host.run(["start", "--unit", NAME, "--healthcheck-url", kuma], { INVOCATION_ID: INVOCATION });
     expect(start.code).toBe(0);
     expect(srv.requests).toHaveLength(0);
 
-    await host.run(["finish", "--name", NAME, "--healthcheck", kuma], succeeded);
-    await host.run(["finish", "--name", NAME, "--healthcheck", kuma], failed);
+    await host.run(["finish", "--unit", NAME, "--healthcheck-url", kuma], succeeded);
+    await host.run(["finish", "--unit", NAME, "--healthcheck-url", kuma], failed);
     expect(srv.requests.map((q) => q.method)).toEqual(["GET", "GET"]);
     const [up, down] = srv.requests.map((q) => new URL(q.url, "http://x"));
     expect(up.pathname).toBe(`/api/push/${KUMA_TOKEN}`);
@@ -178,8 +178,8 @@ describe("a dead or hanging ping service never changes the result and is bounded
     const port = await closedPort();
     const dead = host.secret("dead", `http://127.0.0.1:${port}/ping/${UUID}`);
     const deadNtfy = host.secret("dead-ntfy", `http://127.0.0.1:${port}/${TOPIC}`);
-    const s = await host.run(["start", "--name", NAME, "--healthcheck", dead], { INVOCATION_ID: INVOCATION });
-    const f = await host.run(["finish", "--name", NAME, "--healthcheck", dead, "--ntfy-url", deadNtfy], failed);
+    const s = await host.run(["start", "--unit", NAME, "--healthcheck-url", dead], { INVOCATION_ID: INVOCATION });
+    const f = await host.run(["finish", "--unit", NAME, "--healthcheck-url", dead, "--ntfy-url", deadNtfy], failed);
     for (const r of [s, f]) {
       expect(r.code).toBe(0);
       expect(r.ms).toBeLessThan(5000);
@@ -191,7 +191,7 @@ describe("a dead or hanging ping service never changes the result and is bounded
   test("a server that never answers: each try is cut at --max-time, retries stop at --retry-max-time", async () => {
     srv.reset("hang");
     const opts = ["--max-time", "1", "--retries", "5", "--retry-max-time", "3"];
-    const s = await host.run(["start", "--name", NAME, "--healthcheck", hcFile, ...opts], { INVOCATION_ID: INVOCATION });
+    const s = await host.run(["start", "--unit", NAME, "--healthcheck-url", hcFile, ...opts], { INVOCATION_ID: INVOCATION });
     expect(s.code).toBe(0);
     // retries start within 3 s, each try lasts at most 1 s: about 4 s, never the 6 tries x 1 s + backoff.
     expect(s.ms).toBeLessThan(6000);
@@ -211,12 +211,12 @@ describe("a dead or hanging ping service never changes the result and is bounded
 
   test("HTTP 503 is retried, HTTP 404 is not; both exit 0", async () => {
     srv.reset({ status: 503 });
-    const r = await host.run(["start", "--name", NAME, "--healthcheck", hcFile, "--retries", "2"], { INVOCATION_ID: INVOCATION });
+    const r = await host.run(["start", "--unit", NAME, "--healthcheck-url", hcFile, "--retries", "2"], { INVOCATION_ID: INVOCATION });
     expect(r.code).toBe(0);
     expect(srv.requests).toHaveLength(3);
     expect(r.stdout).toContain("HTTP 503");
     srv.reset({ status: 404 });
-    const n = await host.run(["start", "--name", NAME, "--healthcheck", hcFile], { INVOCATION_ID: INVOCATION });
+    const n = await host.run(["start", "--unit", NAME, "--healthcheck-url", hcFile], { INVOCATION_ID: INVOCATION });
     expect(n.code).toBe(0);
     expect(srv.requests).toHaveLength(1);
     expect(n.stdout).toContain("curl exit 22, HTTP 404");
@@ -249,7 +249,7 @@ test("an oversized journal is cut to its tail: within the self-hosted 10 000-byt
 
 test("missing or malformed credential files: a message naming the file, never a value, and exit 0", async () => {
   const bad = host.secret("bad", `not a url ${UUID}`);
-  const r = await host.run(["finish", "--name", NAME, "--healthcheck", bad, "--ntfy-url", host.secrets + "/missing"], failed);
+  const r = await host.run(["finish", "--unit", NAME, "--healthcheck-url", bad, "--ntfy-url", host.secrets + "/missing"], failed);
   expect(r.code).toBe(0);
   expect(srv.requests).toHaveLength(0);
   expect(r.stdout).toContain(`heartbeat: ${bad} does not hold an http(s) URL; nothing sent`);

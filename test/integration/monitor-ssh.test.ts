@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { shellQuote } from "../../lib/host/shell";
-import { MONITOR_SCRIPT } from "../../lib/nix/monitoring";
+import { MONITOR_SCRIPT } from "../../lib/host/scripts";
 import { HttpRecorder } from "../support/http-recorder";
 import { TestSshd, requireRoot } from "../support/sshd";
 
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 function remote(action: string, env: string): string {
-  const args = [action, "--name", "restic-backups-daily", "--healthcheck", path.join(agenix, "hc")];
+  const args = [action, "--unit", "restic-backups-daily", "--healthcheck-url", path.join(agenix, "hc")];
   if (action === "finish") args.push("--ntfy-url", path.join(agenix, "ntfy"));
   return `${env} sh -c ${shellQuote(MONITOR_SCRIPT)} restic-b2-monitor ${args.map(shellQuote).join(" ")}`;
 }

@@ -11,7 +11,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BackupConfig } from "../../lib/config/types";
-import { excludeFileLine, filesFromLine, notifyServiceName, renderModule, resticOptionText } from "../../lib/nix";
+import { backupLayout } from "../../lib/host/layout";
+import { excludeFileLine, filesFromLine, renderModule, resticOptionText } from "../../lib/nix";
 import { moduleOptions } from "../support/nix-module-fixtures";
 import {
   EXCLUDE_CASES,
@@ -113,7 +114,7 @@ describeWhen(nixosEvalAvailability(), "the generated module in the NixOS module 
 
     test("OnFailure= exactly when notifications are on", () => {
       const svc = r.services[unit];
-      const notify = notifyServiceName(name);
+      const notify = backupLayout(name).backupNotifyUnit;
       if (b.notify) {
         expect(unitValues(svc, "Unit", "OnFailure")).toEqual([`${notify}.service`]);
         const n = r.services[notify];

@@ -8,12 +8,12 @@ import type { BackupConfig } from "../../lib/config/types";
 import {
   EMITTED_RESTIC_OPTIONS,
   excludeFileLine,
-  excludePatternProblem,
   filesFromLine,
   nixString,
   renderModule,
   resticOptionText,
 } from "../../lib/nix";
+import { excludePatternProblem } from "../../lib/config/restic-rules";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixResult, NixSandbox } from "../support/nix-instantiate";
 import { StubEvalOptions, evaluateWithStubs, stubScript } from "../support/nix-stubs";

@@ -9,7 +9,8 @@
 
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import type { BackupConfig, MonitoringFlags } from "../../lib/config/types";
-import { MONITOR_AGE_FILES, notifyServiceName, renderModule } from "../../lib/nix";
+import { MONITOR_AGE_FILES, backupLayout } from "../../lib/host/layout";
+import { renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { StubEvaluated, evaluateWithStubs } from "../support/nix-stubs";
@@ -43,14 +44,14 @@ test("the drill's service and timer and both notification units pass systemd-ana
   // The backup unit only gets OnFailure= here; NixOS's restic module makes it.
   expect(u.partial).toEqual(["restic-backups-daily"]);
   expect(Object.keys(u.units).sort()).toEqual(
-    [`${DRILL}.service`, `${DRILL}.timer`, `${notifyServiceName("daily")}.service`, `${DRILL}-notify-failure.service`].sort(),
+    [`${DRILL}.service`, `${DRILL}.timer`, `${backupLayout("daily").backupNotifyUnit}.service`, `${DRILL}-notify-failure.service`].sort(),
   );
   const drill = u.units[`${DRILL}.service`].split("\n");
   for (const line of ["OnFailure=restic-b2-drill-daily-notify-failure.service", "X-RestartIfChanged=false", "ProtectSystem=strict", "PrivateTmp=true", "Nice=10"]) {
     expect(drill).toContain(line);
   }
   expect(u.units[`${DRILL}.timer`]).toContain("[Timer]\nOnCalendar=monthly\nPersistent=true\nRandomizedDelaySec=6h\n");
-  expect(u.units[`${notifyServiceName("daily")}.service`]).toContain('\nEnvironment="DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus"\n');
+  expect(u.units[`${backupLayout("daily").backupNotifyUnit}.service`]).toContain('\nEnvironment="DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus"\n');
   expectVerified(u);
   // The check can fail: a misspelt directive and a bad value are reported.
   const bad = { ...u.units, [`${DRILL}.service`]: u.units[`${DRILL}.service`].replace("ProtectSystem=strict", "ProtectSystm=strict").replace("Nice=10", "Nice=ten") };
@@ -60,13 +61,13 @@ test("the drill's service and timer and both notification units pass systemd-ana
 });
 
 test.each<[string, MonitoringFlags]>([
-  ["heartbeat and ntfy with token", { heartbeat: true, ntfy: true, ntfyToken: true, drillHeartbeat: true }],
-  ["ntfy only", { heartbeat: false, ntfy: true, ntfyToken: false }],
+  ["heartbeat and ntfy with token", { healthcheckUrl: true, ntfyUrl: true, ntfyToken: true, drillHealthcheckUrl: true }],
+  ["ntfy only", { healthcheckUrl: false, ntfyUrl: true, ntfyToken: false }],
 ])("the drill's unit with the monitor hooks (%s) passes systemd-analyze verify", (_label, flags) => {
   const u = stubUnits(evaluate(withMonitoring(flags)));
   const hooks = u.units[`${DRILL}.service`].split("\n").filter((l) => l.includes("-restic-b2-monitor "));
-  expect(hooks.length).toBe(flags.drillHeartbeat ? 2 : 1);
-  for (const h of hooks) expect(h).toMatch(/^Exec(StartPre|StopPost)=-\+\/nix\/store\/[0-9a-f]{32}-restic-b2-monitor (start|finish) --name restic-b2-drill-daily /);
+  expect(hooks.length).toBe(flags.drillHealthcheckUrl ? 2 : 1);
+  for (const h of hooks) expect(h).toMatch(/^Exec(StartPre|StopPost)=-\+\/nix\/store\/[0-9a-f]{32}-restic-b2-monitor (start|finish) --unit restic-b2-drill-daily /);
   expectVerified(u);
   // The check can fail: systemd parses the hook lines (a relative command is refused).
   const bad = { ...u.units, [`${DRILL}.service`]: u.units[`${DRILL}.service`].replace(/=-\+\/nix\/store\//g, "=-+nix/store/") };

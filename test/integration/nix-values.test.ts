@@ -22,11 +22,11 @@ import {
   EMITTED_RESTIC_OPTIONS,
   excludeFileLine,
   filesFromLine,
-  notifyServiceName,
   renderModule,
   resticOptionText,
   systemdEscape,
 } from "../../lib/nix";
+import { backupLayout } from "../../lib/host/layout";
 import { NixSandbox } from "../support/nix-instantiate";
 import { moduleOptions } from "../support/nix-module-fixtures";
 import { StubEvaluated, evaluateWithStubs } from "../support/nix-stubs";
@@ -130,7 +130,7 @@ describe.each(VARIANTS)("%s", (_name, over) => {
   });
 
   test("the notification unit exactly when notifications are on", () => {
-    const notify = notifyServiceName(name);
+    const notify = backupLayout(name).backupNotifyUnit;
     if (b.notify) {
       expect(Object.keys(m.systemd!.services).sort()).toEqual([`restic-backups-${name}`, notify].sort());
       expect(m.systemd!.services[`restic-backups-${name}`]).toEqual({ onFailure: [`${notify}.service`] });

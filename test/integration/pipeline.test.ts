@@ -10,13 +10,13 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AGE_FILES, renderEnvFile, renderSecretsNix } from "../../lib/age/agenix";
+import { renderEnvFile, renderSecretsNix } from "../../lib/nix/agenix";
+import { AGE_FILES, installLayout } from "../../lib/host/layout";
 import { parseConfig } from "../../lib/config";
 import { renderModule } from "../../lib/nix";
 import { hostCommand, hostStdin } from "../../lib/host/shell";
 import { RANDOM_HEX_COMMAND } from "../../components/random";
 import { localFilesCommand } from "../../components/secrets";
-import { hostLayout } from "../../components/host";
 import { NixSandbox } from "../support/nix-instantiate";
 import { requireRoot, snapshotTree, TestSshd } from "../support/sshd";
 
@@ -123,10 +123,10 @@ test("config → password → agenix files → module → push → switch → de
   });
   const files: Record<string, string> = { "module.nix": module };
   for (const f of AGE_FILES) files[`secrets/${f}`] = ciphertexts[f];
-  const params = { configDir: cfg.host.hostConfigDir, backupName: cfg.backup.backupName, importMode: cfg.host.importMode, systemProfile: srv.systemProfile };
+  const params = { hostConfigDir: cfg.host.hostConfigDir, backupName: cfg.backup.backupName, importMode: cfg.host.importMode, systemProfile: srv.systemProfile };
   const before = srv.rebuildCalls().length;
   // As HostDeployment registers it: the short create command, the bundle on stdin.
-  const create = hostCommand("install", { ...params, files, firstBackup: false, verify: true }, { sudo: false });
+  const create = hostCommand("install", { ...params, files, runFirstBackup: false, verifyOnDeploy: true }, { sudo: false });
   const stdin = hostStdin(files);
   expect(create).not.toContain("AGE ENCRYPTED");
   const r = await srv.run(create, { stdin });
@@ -136,14 +136,14 @@ test("config → password → agenix files → module → push → switch → de
   expect(r.stdout).toContain("verify: repository opens");
 
   // On the host: the module parses and evaluates back to the exact paths; the files open with the host key.
-  const layout = hostLayout(cfg.host.hostConfigDir, cfg.backup.backupName);
+  const layout = installLayout(cfg.host.hostConfigDir);
   expect(fs.readFileSync(layout.modulePath, "utf8")).toBe(module);
   nix.parseFile(layout.modulePath);
   const stub = `{ config = { age.secrets = builtins.mapAttrs (n: _: { path = "/run/agenix/\${n}"; }) (import ${layout.modulePath} { config = {}; pkgs = {}; lib = {}; }).age.secrets; }; pkgs = {}; lib = {}; }`;
   const evaluated = nix.evalJson(`(import ${layout.modulePath} ${stub}).services.restic.backups.daily.paths`);
   expect(evaluated).toEqual(cfg.backup.paths);
   for (const f of AGE_FILES) {
-    const pushed = path.join(layout.secretsDir, f);
+    const pushed = path.join(layout.ageDir, f);
     expect(ageDecrypt(srv.hostKey, pushed)).toBe(plaintexts[f]);
     expect((fs.statSync(pushed).mode & 0o777).toString(8)).toBe("600");
   }

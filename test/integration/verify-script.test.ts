@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { AddressInfo, Server, Socket, createServer as createTcpServer } from "node:net";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { renderEnvFile } from "../../lib/age/agenix";
+import { renderEnvFile } from "../../lib/nix/agenix";
 import { Credentials, RESTIC, ResticLab } from "../support/restic-repo";
 
 const SCRIPT = join(__dirname, "..", "..", "lib", "host", "verify.sh");
@@ -30,7 +30,7 @@ interface Run {
 }
 
 function verifyArgs(c: Credentials, extra: string[] = [], restic = RESTIC): string[] {
-  return [SCRIPT, "--name", "daily", "--restic", restic, "--env-file", c.env, "--repository-file", c.repo, "--password-file", c.password, ...extra];
+  return [SCRIPT, "--backup-name", "daily", "--restic", restic, "--env-file", c.env, "--repository-file", c.repo, "--password-file", c.password, ...extra];
 }
 
 function verifyEnv() {
@@ -155,7 +155,7 @@ test("1: a missing agenix file is reported, not taken for a missing repository",
 });
 
 test("2: bad arguments", () => {
-  const r = spawnSync("bash", [SCRIPT, "--name", "daily"], { encoding: "utf8" });
+  const r = spawnSync("bash", [SCRIPT, "--backup-name", "daily"], { encoding: "utf8" });
   expect(r.status).toBe(2);
   expect(r.stderr).toContain("--restic is required");
 });

@@ -59,8 +59,8 @@ test("one remote command: a short install on create (and so on update), uninstal
   await build();
   const r = mocks.one(REMOTE);
   expect(r.name).toBe("laptop-deploy");
-  const common = { configDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
-  const install = hostCommand("install", { ...common, files: expectedFiles(args().module), firstBackup: false, verify: true }, { sudo: false });
+  const common = { hostConfigDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
+  const install = hostCommand("install", { ...common, files: expectedFiles(args().module), runFirstBackup: false, verifyOnDeploy: true }, { sudo: false });
   expect(r.inputs.create).toBe(install);
   // No update command: the provider runs create again.
   expect(r.inputs.update).toBeUndefined();
@@ -109,18 +109,18 @@ test("moving the install (host, port, directory, backup name) replaces it, old o
 
 test("runFirstBackup reaches the host script", async () => {
   await build(args({ runFirstBackup: true }));
-  const common = { configDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
+  const common = { hostConfigDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
   expect(mocks.one(REMOTE).inputs.create).toBe(
-    hostCommand("install", { ...common, files: expectedFiles(args().module), firstBackup: true, verify: true }, { sudo: false }),
+    hostCommand("install", { ...common, files: expectedFiles(args().module), runFirstBackup: true, verifyOnDeploy: true }, { sudo: false }),
   );
 });
 
 test("verifyOnDeploy reaches the host script", async () => {
   await build(args({ verifyOnDeploy: false }));
-  expect(mocks.one(REMOTE).inputs.create).toContain("'--verify' '0'");
+  expect(mocks.one(REMOTE).inputs.create).toContain("'--verify-on-deploy' '0'");
   mocks.reset();
   await build();
-  expect(mocks.one(REMOTE).inputs.create).toContain("'--verify' '1'");
+  expect(mocks.one(REMOTE).inputs.create).toContain("'--verify-on-deploy' '1'");
 });
 
 test("the same arguments give byte-identical inputs; a changed module changes only the install", async () => {

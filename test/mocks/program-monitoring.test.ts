@@ -39,7 +39,7 @@ test("all three keys: three more .age files, pushed to the host; the module has 
     expect(stdin).toContain(`rb2_file 'secrets/${f}.age' '${text}'\n`);
   }
   expect(stdin).toContain("rb2_file 'module.nix' '");
-  expect(stdin).toContain("--healthcheck ${config.age.secrets.restic-b2-daily-healthcheck.path}");
+  expect(stdin).toContain("--healthcheck-url ${config.age.secrets.restic-b2-daily-healthcheck.path}");
   for (const r of mocks.resources) {
     for (const [k, v] of Object.entries(r.inputs)) {
       const text = JSON.stringify(v);
@@ -69,7 +69,7 @@ test("drillHealthcheckUrl: its own .age file, pushed to the host; the drill unit
   expect(String(deploy.inputs.create)).toContain(`'--file' 'secrets/drill-healthcheck.age=${createHash("sha256").update(text, "utf8").digest("hex")}'`);
   const stdin = String(deploy.inputs.stdin);
   expect(stdin).toContain(`rb2_file 'secrets/drill-healthcheck.age' '${text}'\n`);
-  expect(stdin).toContain("start --name restic-b2-drill-daily --healthcheck ${config.age.secrets.restic-b2-daily-drill-healthcheck.path}");
+  expect(stdin).toContain("start --unit restic-b2-drill-daily --healthcheck-url ${config.age.secrets.restic-b2-daily-drill-healthcheck.path}");
   for (const r of mocks.resources) {
     for (const [k, v] of Object.entries(r.inputs)) {
       if (k === "stdin" && r.name === "laptop-drill-healthcheck") continue;

@@ -2,7 +2,7 @@
 // encrypted like the three from a secret stdin, listed in secrets.nix,
 // removable; and with none configured, exactly the resources and inputs of before.
 import * as pulumi from "@pulumi/pulumi";
-import { renderSecretsNix } from "../../lib/age/agenix";
+import { renderSecretsNix } from "../../lib/nix/agenix";
 import { monitorSecretFiles } from "../../lib/nix/monitoring";
 import type { AgenixSecretsArgs } from "../../components/secrets";
 import { MockRecorder, isSecret, valueOf } from "../support/pulumi-mocks";

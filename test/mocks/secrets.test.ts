@@ -1,7 +1,7 @@
 // AgenixSecrets under Pulumi mocks: what the local commands receive, which
 // values are secret, and that nothing changes between two runs.
 import * as pulumi from "@pulumi/pulumi";
-import { renderEnvFile, renderSecretsNix } from "../../lib/age/agenix";
+import { renderEnvFile, renderSecretsNix } from "../../lib/nix/agenix";
 import { RANDOM_HEX_COMMAND } from "../../components/random";
 import type { AgenixSecretsArgs } from "../../components/secrets";
 import { MockRecorder, RecordedResource, fakeHex, isSecret, valueOf } from "../support/pulumi-mocks";

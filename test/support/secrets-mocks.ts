@@ -29,7 +29,7 @@ export function secretsArgs(over: Partial<AgenixSecretsArgs> = {}): AgenixSecret
     stack: "laptop",
     hostKey: HOST,
     adminKeys: [ALICE],
-    secretsDir: "secrets/laptop/restic",
+    agenixDir: "secrets/laptop/restic",
     keyId: pulumi.secret(KEY_ID),
     key: pulumi.secret(KEY),
     repository: "b2:my-bucket:laptop",

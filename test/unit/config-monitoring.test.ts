@@ -44,7 +44,7 @@ test.each([
 ])("accepted Healthchecks URL %s", (url) => {
   expect(heartbeatUrlProblem(url)).toEqual({ kind: "healthchecks" });
   const c = parse({ healthcheckUrl: url });
-  expect(c.backup.monitoring).toEqual({ heartbeat: true, ntfy: false, ntfyToken: false });
+  expect(c.backup.monitoring).toEqual({ healthcheckUrl: true, ntfyUrl: false, ntfyToken: false });
   expect(c.monitoring.healthcheckUrl).toBe(url);
 });
 
@@ -78,9 +78,9 @@ test.each([
 
 test("ntfy: topic URL accepted, with or without a token; flags say which", () => {
   const c = parse({ ntfyUrl: "https://ntfy.sh/my-backups_42", ntfyToken: "tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2" });
-  expect(c.backup.monitoring).toEqual({ heartbeat: false, ntfy: true, ntfyToken: true });
+  expect(c.backup.monitoring).toEqual({ healthcheckUrl: false, ntfyUrl: true, ntfyToken: true });
   expect(ntfyUrlProblem("https://ntfy.example.org/sub/path/topic")).toBeUndefined();
-  expect(parse({ ntfyUrl: "https://ntfy.sh/t" }).backup.monitoring).toEqual({ heartbeat: false, ntfy: true, ntfyToken: false });
+  expect(parse({ ntfyUrl: "https://ntfy.sh/t" }).backup.monitoring).toEqual({ healthcheckUrl: false, ntfyUrl: true, ntfyToken: false });
 });
 
 test.each([
@@ -111,6 +111,6 @@ test("every problem at once, still no value", () => {
 test("with the secrets as opaque values (no plaintext given) only presence is checked", () => {
   const opaque = { healthcheckUrl: { secret: 1 }, ntfyUrl: { secret: 2 } };
   const c = parseConfig(BASE, opaque, "laptop");
-  expect(c.backup.monitoring).toEqual({ heartbeat: true, ntfy: true, ntfyToken: false });
+  expect(c.backup.monitoring).toEqual({ healthcheckUrl: true, ntfyUrl: true, ntfyToken: false });
   expect(c.monitoring.healthcheckUrl).toBe(opaque.healthcheckUrl);
 });

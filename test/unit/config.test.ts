@@ -37,7 +37,7 @@ describe("defaults", () => {
       existingKeyId: undefined,
       existingKey: undefined,
     });
-    expect(c.secrets).toEqual({ hostKey: HOST_KEY_NORMALIZED, adminKeys: [], secretsDir: "secrets/laptop/restic", resticPassword: undefined });
+    expect(c.secrets).toEqual({ hostKey: HOST_KEY_NORMALIZED, adminKeys: [], agenixDir: "secrets/laptop/restic", resticPassword: undefined });
     expect(c.host).toEqual({
       deploy: true,
       host: "nixos.lan",
@@ -66,7 +66,7 @@ describe("defaults", () => {
     const c = parse({ bucketName: "", repositoryPath: "", agenixDir: "", notifyUser: "", notifyUid: "0", runCheck: "", agenixSha256: "" });
     expect(c.storage.bucketName).toBeUndefined();
     expect(c.storage.repositoryPath).toBeUndefined();
-    expect(c.secrets.secretsDir).toBe("secrets/laptop/restic");
+    expect(c.secrets.agenixDir).toBe("secrets/laptop/restic");
     expect(c.backup.notify).toBeUndefined();
     expect(c.backup.runCheck).toBeUndefined();
   });
@@ -204,7 +204,7 @@ describe("agenixDir (formerly secretsDir)", () => {
   test("agenixDir sets the local directory, without warnings", () => {
     const warnings: string[] = [];
     const c = parseConfig({ ...BASE, agenixDir: DIR }, {}, "laptop", { warnings: warnings });
-    expect(c.secrets.secretsDir).toBe(DIR);
+    expect(c.secrets.agenixDir).toBe(DIR);
     expect(warnings).toEqual([]);
   });
 
@@ -224,15 +224,15 @@ describe("agenixDir (formerly secretsDir)", () => {
   );
 
   test("the warnings sink is optional (callers with three arguments still work)", () => {
-    expect(parse({ secretsDir: DIR }).secrets.secretsDir).toBe(DIR);
+    expect(parse({ secretsDir: DIR }).secrets.agenixDir).toBe(DIR);
   });
 
   test("an empty value (a Pulumi.yaml default) counts as unset on both names", () => {
     const warnings: string[] = [];
-    expect(parseConfig({ ...BASE, agenixDir: "", secretsDir: DIR }, {}, "laptop", { warnings: warnings }).secrets.secretsDir).toBe(DIR);
+    expect(parseConfig({ ...BASE, agenixDir: "", secretsDir: DIR }, {}, "laptop", { warnings: warnings }).secrets.agenixDir).toBe(DIR);
     expect(warnings).toHaveLength(1);
     const none: string[] = [];
-    expect(parseConfig({ ...BASE, agenixDir: DIR, secretsDir: "" }, {}, "laptop", { warnings: none }).secrets.secretsDir).toBe(DIR);
+    expect(parseConfig({ ...BASE, agenixDir: DIR, secretsDir: "" }, {}, "laptop", { warnings: none }).secrets.agenixDir).toBe(DIR);
     expect(none).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ const URL_SECRET = "https://hc-ping.com/5ecret-uuid-never-shown";
 
 test("defaults: verify on deploy, a monthly drill of 32 files up to 16 MiB, 12 pack groups", () => {
   const c = parse();
-  expect(c.verify).toEqual({ onDeploy: true });
+  expect(c.verify).toEqual({ verifyOnDeploy: true });
   expect(c.drill).toEqual({
     settings: { timerConfig: { OnCalendar: "monthly", Persistent: true, RandomizedDelaySec: "6h" }, sampleFiles: 32, maxFileBytes: 16777216, checkGroups: 12 },
   });
@@ -35,7 +35,7 @@ test("every setting", () => {
     },
     { drillHealthcheckUrl: URL_SECRET },
   );
-  expect(c.verify.onDeploy).toBe(false);
+  expect(c.verify.verifyOnDeploy).toBe(false);
   expect(c.drill.settings).toEqual({ timerConfig: { OnCalendar: "Sun *-*-01..07 03:00", Persistent: false }, sampleFiles: 0, maxFileBytes: 1048576, checkGroups: 256 });
   expect(c.drill.healthcheckUrl).toBe(URL_SECRET);
 });
@@ -43,7 +43,7 @@ test("every setting", () => {
 test("drill: false leaves no drill settings; the verify command stays", () => {
   const c = parse({ drill: "false" });
   expect(c.drill).toEqual({});
-  expect(c.verify.onDeploy).toBe(true);
+  expect(c.verify.verifyOnDeploy).toBe(true);
 });
 
 test.each<[RawConfig, string, string]>([

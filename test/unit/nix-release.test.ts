@@ -7,14 +7,13 @@ import { ConfigError, RawConfig } from "../../lib/config";
 import { parse } from "../support/config-fixtures";
 import {
   DEFAULT_NIXOS_RELEASE,
-  EMITTED_RESTIC_OPTIONS,
   OLDEST_NIXOS_RELEASE,
   PATHS_VIA_FILES_FROM_SINCE,
   RESTIC_OPTION_SINCE,
   compareReleases,
   missingInRelease,
-  renderModule,
-} from "../../lib/nix";
+} from "../../lib/config/nixos-release";
+import { EMITTED_RESTIC_OPTIONS, renderModule } from "../../lib/nix";
 import { defaultBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { fixturePath } from "../support/shared";
 

@@ -7,19 +7,17 @@ import type { BackupConfig } from "../../lib/config/types";
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import {
   EMITTED_RESTIC_OPTIONS,
-  backupPathProblem,
   excludeFileLine,
-  excludePatternProblem,
   filesFromLine,
   nixAttrName,
   nixString,
   nixValue,
-  notifyServiceName,
   renderModule,
-  resticOptionProblem,
   resticOptionText,
   systemdEscape,
 } from "../../lib/nix";
+import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "../../lib/config/restic-rules";
+import { backupLayout } from "../../lib/host/layout";
 import {
   AGENIX_SHA256,
   AGENIX_URL,
@@ -302,7 +300,7 @@ describe("renderModule: full config", () => {
   });
 
   test("failure notification", () => {
-    const svc = notifyServiceName("daily");
+    const svc = backupLayout("daily").backupNotifyUnit;
     expect(svc).toBe("restic-backups-daily-notify-failure");
     expect(lines(text)).toContain(`  systemd.services.restic-backups-daily.onFailure = [ "${svc}.service" ];`);
     const unit = block(text, `  systemd.services.${svc} = {`);
@@ -421,7 +419,7 @@ describe("renderModule: user values", () => {
       '${pkgs.writeShellScript "restic-b2-verify" "#!/usr/bin/env bash\\n',
       "${config.services.restic.backups.daily.package or pkgs.restic",
       "${lib.escapeShellArg config.age.secrets.restic-b2-daily-",
-      `\${"'--name' 'daily' '--timeout' '60'"`,
+      `\${"'--backup-name' 'daily' '--timeout' '60'"`,
     ];
     expect(live.filter((l) => !own.some((o) => l.startsWith(o)))).toEqual([]);
     expect(own.filter((o) => !live.some((l) => l.startsWith(o)))).toEqual([]);

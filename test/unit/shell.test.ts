@@ -6,9 +6,9 @@ import {
   hostCommand,
   HostCommandParams,
   hostStdin,
-  HOST_SCRIPT,
   shellQuote,
 } from "../../lib/host/shell";
+import { HOST_SCRIPT } from "../../lib/host/scripts";
 
 const SHELLS = ["sh", "bash"];
 
@@ -81,7 +81,7 @@ describe("shellQuote", () => {
 
 describe("hostCommand and hostStdin", () => {
   const base: HostCommandParams = {
-    configDir: "/etc/nixos",
+    hostConfigDir: "/etc/nixos",
     backupName: "daily",
     importMode: "auto",
     files: {
@@ -89,7 +89,7 @@ describe("hostCommand and hostStdin", () => {
       "module.nix": "{ ... }: { x = ''it's'' + \"$(touch /tmp/pwned-unit)\"; }\n",
       "secrets/env.age": "-----BEGIN AGE ENCRYPTED FILE-----\nenv\n-----END AGE ENCRYPTED FILE-----\n",
     },
-    firstBackup: true,
+    runFirstBackup: true,
   };
   const prefix = "sh -s -- ";
   const sha = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
@@ -112,14 +112,14 @@ describe("hostCommand and hostStdin", () => {
     const line = hostCommand("install", base, { sudo: false });
     expect(argsOf(line)).toEqual([
       "install",
-      "--config-dir", "/etc/nixos",
-      "--name", "daily",
+      "--host-config-dir", "/etc/nixos",
+      "--backup-name", "daily",
       "--import-mode", "auto",
       "--file", `module.nix=${sha(base.files!["module.nix"])}`,
       "--file", `secrets/env.age=${sha(base.files!["secrets/env.age"])}`,
       "--file", `secrets/password.age=${sha(base.files!["secrets/password.age"])}`,
-      "--first-backup", "1",
-      "--verify", "1",
+      "--run-first-backup", "1",
+      "--verify-on-deploy", "1",
     ]);
     expect(fileSha256(base.files!["module.nix"])).toBe(sha(base.files!["module.nix"]));
     expect(line).not.toContain("AGE ENCRYPTED");
@@ -127,14 +127,14 @@ describe("hostCommand and hostStdin", () => {
     expect(Buffer.byteLength(line)).toBeLessThan(600);
   });
 
-  test("verify: 1 by default, 0 when switched off", () => {
-    expect(argsOf(hostCommand("install", { ...base, verify: false }, { sudo: false })).slice(-2)).toEqual(["--verify", "0"]);
-    expect(argsOf(hostCommand("install", { ...base, verify: true }, { sudo: false })).slice(-2)).toEqual(["--verify", "1"]);
+  test("verifyOnDeploy: 1 by default, 0 when switched off", () => {
+    expect(argsOf(hostCommand("install", { ...base, verifyOnDeploy: false }, { sudo: false })).slice(-2)).toEqual(["--verify-on-deploy", "0"]);
+    expect(argsOf(hostCommand("install", { ...base, verifyOnDeploy: true }, { sudo: false })).slice(-2)).toEqual(["--verify-on-deploy", "1"]);
   });
 
   test("uninstall: no files, no first backup, no verify; system profile passed when set", () => {
     expect(argsOf(hostCommand("uninstall", { ...base, systemProfile: "/x/profile" }, { sudo: false }))).toEqual([
-      "uninstall", "--config-dir", "/etc/nixos", "--name", "daily", "--import-mode", "auto",
+      "uninstall", "--host-config-dir", "/etc/nixos", "--backup-name", "daily", "--import-mode", "auto",
       "--system-profile", "/x/profile",
     ]);
   });
@@ -159,12 +159,12 @@ describe("hostCommand and hostStdin", () => {
 
   test("a config dir with quotes and $(...) is one exact argument", () => {
     const dir = `/srv/it's "x" $(touch /tmp/pwned-unit) \`id\`;\nnext`;
-    expect(argsOf(hostCommand("uninstall", { ...base, configDir: dir }, { sudo: true }))[2]).toBe(dir);
+    expect(argsOf(hostCommand("uninstall", { ...base, hostConfigDir: dir }, { sudo: true }))[2]).toBe(dir);
   });
 
-  test("firstBackup defaults to 0", () => {
-    const args = argsOf(hostCommand("install", { ...base, firstBackup: undefined }, { sudo: false }));
-    expect(args.slice(-4)).toEqual(["--first-backup", "0", "--verify", "1"]);
+  test("runFirstBackup defaults to 0", () => {
+    const args = argsOf(hostCommand("install", { ...base, runFirstBackup: undefined }, { sudo: false }));
+    expect(args.slice(-4)).toEqual(["--run-first-backup", "0", "--verify-on-deploy", "1"]);
   });
 
   test("the bundle: header, the script without its last line, one quoted record per file, then main", () => {
@@ -197,7 +197,7 @@ describe("hostCommand and hostStdin", () => {
   test("a bundle cut short runs nothing", () => {
     const b = hostStdin(base.files);
     for (const cut of [b.length - 2, b.length - 12, Math.floor(b.length / 2), b.length - 200]) {
-      const r = spawnSync("sh", ["-s", "--", "install", "--config-dir", "/nonexistent-unit"], { input: b.slice(0, cut), encoding: "utf8" });
+      const r = spawnSync("sh", ["-s", "--", "install", "--host-config-dir", "/nonexistent-unit"], { input: b.slice(0, cut), encoding: "utf8" });
       expect(r.stdout).toBe("");
       expect(r.stderr).not.toContain("restic-b2-host:");
     }
@@ -217,7 +217,7 @@ describe("hostCommand and hostStdin", () => {
   });
 
   test("rejects bad input before building anything", () => {
-    expect(() => hostCommand("install", { ...base, configDir: "etc/nixos" }, { sudo: false })).toThrow(/absolute/);
+    expect(() => hostCommand("install", { ...base, hostConfigDir: "etc/nixos" }, { sudo: false })).toThrow(/absolute/);
     expect(() => hostCommand("install", { ...base, backupName: "a b" }, { sudo: false })).toThrow(/backupName/);
     expect(() => hostCommand("install", { ...base, files: { "x.nix": "" } }, { sudo: false })).toThrow(/module\.nix/);
     for (const bad of ["../x", "/abs", "a/../b", "a//b", "a/", "./a", "sp ace", "a\nb"]) {
@@ -226,7 +226,7 @@ describe("hostCommand and hostStdin", () => {
       );
       expect(() => hostStdin({ "module.nix": "", [bad]: "" })).toThrow(/invalid file path/);
     }
-    expect(() => hostCommand("install", { ...base, configDir: "/a\0b" }, { sudo: false })).toThrow(/NUL/);
+    expect(() => hostCommand("install", { ...base, hostConfigDir: "/a\0b" }, { sudo: false })).toThrow(/NUL/);
     expect(() => hostStdin({ "module.nix": "a\0b" })).toThrow(/NUL/);
   });
 });

@@ -1,27 +1,9 @@
-// Pure renderers for the agenix side: the plaintext of env.age and the
-// secrets.nix rules file the agenix CLI reads. No Pulumi here.
+// Pure renderers for the agenix side: the plaintext of env.age (a systemd
+// EnvironmentFile) and the secrets.nix rules file the agenix CLI reads. No
+// Pulumi here. The files' names are in lib/host/layout.ts.
 
-import { nixString } from "../nix/escape";
-
-/** The three agenix files, in the order they are written and listed. */
-export const AGE_FILES = ["env.age", "repo.age", "password.age"] as const;
-export type AgeFile = (typeof AGE_FILES)[number];
-
-/**
- * Optional agenix files beside the three (the monitoring secrets:
- * healthcheck.age, ntfy-url.age, ntfy-token.age; a restore drill's own
- * heartbeat). Plain names, so they are inert in paths, resource names and Nix.
- */
-export const EXTRA_AGE_FILE_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}\.age$/;
-
-/** Throws unless every name is a valid extra file name, not one of the three, and not repeated. */
-export function checkExtraAgeFiles(names: readonly string[]): void {
-  for (const [i, n] of names.entries()) {
-    // "-nix.age" would give a resource the name of the secrets.nix/module.nix commands.
-    if (!EXTRA_AGE_FILE_PATTERN.test(n) || n.endsWith("-nix.age")) throw new Error(`invalid agenix file name ${JSON.stringify(n)} (allowed: ${EXTRA_AGE_FILE_PATTERN})`);
-    if ((AGE_FILES as readonly string[]).includes(n) || names.indexOf(n) !== i) throw new Error(`agenix file ${n} is given twice`);
-  }
-}
+import { AGE_FILES, checkExtraAgeFiles } from "../host/layout";
+import { nixString } from "./escape";
 
 /**
  * Quote a value for a systemd EnvironmentFile= line in double quotes. Inside

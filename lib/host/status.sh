@@ -3,17 +3,24 @@
 # sections marked with a nonce the caller chose (so no output of a command
 # can pass for a marker). Read-only: it changes nothing on the host.
 #
-#   sh -c '<this file>' restic-b2-status NAME NONCE     (as root, or under sudo -n)
+#   sh -c '<this file>' restic-b2-status BACKUP_NAME NONCE     (as root, or under sudo -n)
+#
+# The names and paths it reads come from the host contract, lib/host/layout.ts,
+# spliced in below as layout.sh (rb2_layout NAME).
 #
 # Sections: service and timer (`systemctl show` properties, timestamps as
 # @<unix seconds>), snapshots (the `restic-NAME` wrapper's
 # `snapshots --latest 1 --json`), snapshoterr (its last stderr lines, then
-# "<nonce> exit <status>"), drill (/var/lib/restic-b2/NAME/drill.json, or "none").
+# "<nonce> exit <status>"), drill (the last drill's result, or "none").
 
-name=$1
+# @include backup-name.sh
+# @include layout.sh
+
+backup_name=$1
 nonce=$2
-case $name in '' | *[!A-Za-z0-9_-]*) echo "restic-b2-status: invalid backup name" >&2; exit 2 ;; esac
-case $nonce in '' | *[!A-Za-z0-9]*) echo "restic-b2-status: invalid nonce" >&2; exit 2 ;; esac
+rb2_backup_name_ok "$backup_name" || { echo "restic-b2-status: invalid backup name" >&2; exit 2; }
+case $nonce in '' | *[!A-Za-z0-9]*) echo "restic-b2-status: invalid nonce" >&2; exit 2; esac
+rb2_layout "$backup_name"
 
 # NixOS puts the wrapper and systemctl in the system profile.
 PATH=/run/current-system/sw/bin:$PATH
@@ -36,25 +43,24 @@ main() {
   section version
   echo 1
   section service
-  show "restic-backups-$name.service" LoadState,ActiveState,SubState,Result,ExecMainStartTimestamp,ExecMainExitTimestamp,ExecMainCode,ExecMainStatus
+  show "$backup_service" LoadState,ActiveState,SubState,Result,ExecMainStartTimestamp,ExecMainExitTimestamp,ExecMainCode,ExecMainStatus
   section timer
-  show "restic-backups-$name.timer" LoadState,ActiveState,NextElapseUSecRealtime,LastTriggerUSec
+  show "$backup_timer" LoadState,ActiveState,NextElapseUSecRealtime,LastTriggerUSec
   section snapshots
   # stdout (restic's JSON) straight through; stderr and the exit status go to
   # their own section, so the two streams can never interleave.
   exec 3>&1
-  if command -v "restic-$name" > /dev/null 2>&1; then
-    err=$({ bounded 120 "restic-$name" --no-lock snapshots --latest 1 --json 1>&3 3>&-; echo "$nonce exit $?" >&2; } 2>&1)
+  if command -v "$wrapper_command" > /dev/null 2>&1; then
+    err=$({ bounded 120 "$wrapper_command" --no-lock snapshots --latest 1 --json 1>&3 3>&-; echo "$nonce exit $?" >&2; } 2>&1)
   else
-    err="restic-$name is not installed (is the module switched on?)
+    err="$wrapper_command is not installed (is the module switched on?)
 $nonce exit 127"
   fi
   exec 3>&-
   section snapshoterr
   printf '%s\n' "$err" | tail -n 20
   section drill
-  f=/var/lib/restic-b2/$name/drill.json
-  if [ -r "$f" ]; then head -c 65536 "$f"; else echo none; fi
+  if [ -r "$drill_result" ]; then head -c 65536 "$drill_result"; else echo none; fi
   section end
 }
 

@@ -1,5 +1,7 @@
 // Which NixOS release added each option of services.restic.backups.<name>,
-// and the release checks built on it. Pure data and functions.
+// and the release checks built on it (lib/config/backup.ts refuses a
+// setting the host's release lacks; lib/nix/module.ts guards with the same
+// table). Pure data and functions.
 //
 // Provenance: vendored from the project's research notes
 // (../shared/facts/nixos-restic-options.json, `sinceRelease` and

@@ -1,0 +1,60 @@
+// What B2 and restic's b2: backend accept: key capabilities, bucket names,
+// repository paths. Pure data and rules, shared by the parser (the user's
+// messages) and B2Storage (its own guard).
+
+/** Capabilities B2's b2_create_key accepts (the 24 documented ones plus the two replication ones). */
+export const B2_CAPABILITIES: readonly string[] = [
+  "listKeys", "writeKeys", "deleteKeys",
+  "listAllBucketNames", "listBuckets", "readBuckets", "writeBuckets", "deleteBuckets",
+  "readBucketRetentions", "writeBucketRetentions",
+  "readBucketEncryption", "writeBucketEncryption",
+  "readBucketNotifications", "writeBucketNotifications",
+  "readBucketReplications", "writeBucketReplications",
+  "listFiles", "readFiles", "shareFiles", "writeFiles", "deleteFiles",
+  "readFileLegalHolds", "writeFileLegalHolds", "readFileRetentions", "writeFileRetentions",
+  "bypassGovernance",
+];
+
+/** Capabilities B2 refuses on a key restricted to one bucket (ours always is). */
+export const ACCOUNT_ONLY_CAPABILITIES: readonly string[] = [
+  "listKeys", "writeKeys", "deleteKeys", "writeBuckets", "deleteBuckets",
+];
+
+/** The recipe's capability list: what restic's b2: backend needs on a bucket-restricted key. */
+export const DEFAULT_CAPABILITIES: readonly string[] = [
+  "deleteFiles", "listAllBucketNames", "listBuckets", "listFiles",
+  "readBucketEncryption", "readBucketReplications", "readBuckets", "readFiles",
+  "shareFiles", "writeBucketEncryption", "writeBucketReplications", "writeFiles",
+];
+
+/** Why one entry of keyCapabilities cannot be used, or undefined. */
+export function capabilityProblem(c: string): string | undefined {
+  if (!B2_CAPABILITIES.includes(c)) return `each entry must be a capability B2 accepts (${B2_CAPABILITIES.join(", ")})`;
+  if (ACCOUNT_ONLY_CAPABILITIES.includes(c)) return "B2 does not allow this capability on a key restricted to one bucket";
+  return undefined;
+}
+
+/**
+ * Bucket names restic's b2: backend accepts: 6 to 50 letters, digits and '-'
+ * (B2 itself allows 63, but restic refuses longer names).
+ */
+export const BUCKET_NAME_PATTERN = /^[A-Za-z0-9-]{6,50}$/;
+
+/** Why a bucket name cannot be used, or undefined when it can. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (!BUCKET_NAME_PATTERN.test(name)) {
+    return "must be 6 to 50 characters of letters, digits and '-' (B2 allows 63, restic's b2: backend only 50)";
+  }
+  if (/^b2-/i.test(name)) return "must not start with 'b2-' (reserved by Backblaze)";
+  return undefined;
+}
+
+/** Why a repository path inside the bucket cannot be used, or undefined. */
+export function repositoryPathProblem(p: string): string | undefined {
+  if (p.startsWith("/")) return "must not start with '/' (it is a path inside the bucket)";
+  if (p.split("/").includes("..")) return "must not contain '..'";
+  if (!/^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/.test(p)) {
+    return "must be segments of letters, digits, '.', '_' and '-' separated by single '/', with no trailing '/'";
+  }
+  return undefined;
+}

@@ -1,0 +1,189 @@
+// The host contract (lib/host/layout.ts): the backup-name rule in TypeScript
+// and in shell (lib/host/backup-name.sh) against one table, the names and
+// paths built from a name, and the scripts shipped with the shell rule in them.
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  BACKUP_NAMES,
+  BACKUP_NAME_PATTERN,
+  MODULE_REF,
+  backupLayout,
+  checkBackupName,
+  drillScratchDir,
+  installLayout,
+  isBackupName,
+  layoutShell,
+} from "../../lib/host/layout";
+import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
+
+const RULE_FILE = path.resolve(__dirname, "../../lib/host/backup-name.sh");
+
+/** [name, is it a backup name] */
+const NAMES: [string, boolean][] = [
+  ["daily", true],
+  ["a", true],
+  ["_", true],
+  ["0", true],
+  ["b2_home-1", true],
+  ["a-", true],
+  ["x__y--z", true],
+  ["UPPER_lower_09", true],
+  ["_" + "a".repeat(63), true],
+  ["A".repeat(64), true],
+  ["", false],
+  ["-x", false],
+  ["--help", false],
+  [".x", false],
+  ["a.b", false],
+  ["a b", false],
+  [" a", false],
+  ["a/b", false],
+  ["${x}", false],
+  ["$x", false],
+  ["a;b", false],
+  ["a'b", false],
+  ['a"b', false],
+  ["a*", false],
+  ["*", false],
+  ["[a]", false],
+  ["a?", false],
+  ["a\\b", false],
+  ["é", false],
+  ["aé", false],
+  ["ä1", false],
+  ["a\nb", false],
+  ["daily\n", false],
+  ["a\tb", false],
+  ["a\u2028b", false],
+  ["a@b", false],
+  ["a:b", false],
+  ["a".repeat(65), false],
+  ["_" + "a".repeat(64), false],
+];
+
+/** What the shell rule says about each name: one shell process for the whole table. */
+function shellVerdicts(shell: string, env: NodeJS.ProcessEnv): boolean[] {
+  const script = `. ${RULE_FILE}\nfor n; do if rb2_backup_name_ok "$n"; then echo 1; else echo 0; fi; done`;
+  const r = spawnSync(shell, ["-c", script, "sh", ...NAMES.map(([n]) => n)], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+  if (r.error) throw r.error;
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return r.stdout.split("\n").slice(0, -1).map((l) => l === "1");
+}
+
+describe("the backup-name rule: one table through TypeScript and through shell", () => {
+  const expected = NAMES.map(([, ok]) => ok);
+
+  test("TypeScript (BACKUP_NAME_PATTERN, isBackupName)", () => {
+    expect(NAMES.map(([n]) => isBackupName(n))).toEqual(expected);
+    expect(NAMES.map(([n]) => BACKUP_NAME_PATTERN.test(n))).toEqual(expected);
+  });
+
+  test.each([
+    ["sh", "C"],
+    ["sh", "C.UTF-8"],
+    ["bash", "C"],
+    ["bash", "C.UTF-8"],
+  ])("shell (lib/host/backup-name.sh) under %s with LC_ALL=%s", (shell, locale) => {
+    expect(shellVerdicts(shell, { PATH: process.env.PATH, LC_ALL: locale })).toEqual(expected);
+  });
+
+  test("the shell layout (generated from the same table) gives every valid name exactly the TypeScript names and paths", () => {
+    const keys = Object.keys(BACKUP_NAMES);
+    const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const valid = NAMES.filter(([, ok]) => ok).map(([n]) => n);
+    const script =
+      layoutShell() +
+      `printf '%s\\n' "$install_dir" "$module_file" "$module_ref"\n` +
+      `for n; do rb2_layout "$n"; printf '%s\\n' ${keys.map((k) => `"$${snake(k)}"`).join(" ")}; done`;
+    const r = spawnSync("sh", ["-c", script, "sh", ...valid], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.split("\n").slice(0, -1);
+    expect(lines.slice(0, 3)).toEqual(["restic-b2", "module.nix", MODULE_REF]);
+    const expected = valid.flatMap((n) => {
+      const l = backupLayout(n) as unknown as Record<string, string>;
+      return keys.map((k) => l[k]);
+    });
+    expect(lines.slice(3)).toEqual(expected);
+    expect(expected).toContain("restic-backups-daily.timer");
+  });
+
+  test("the one guard names its caller and the key", () => {
+    expect(() => checkBackupName("a b", "renderModule")).toThrow(
+      "renderModule: invalid backup name \"a b\" (backupName must be 1 to 64 letters, digits, '_' or '-', not starting with '-')",
+    );
+    expect(() => backupLayout("-x", "hostCommand")).toThrow(/^hostCommand: invalid backup name "-x"/);
+    expect(() => checkBackupName("daily", "x")).not.toThrow();
+  });
+});
+
+describe("the names and paths of one backup", () => {
+  test("daily", () => {
+    expect(backupLayout("daily")).toEqual({
+      name: "daily",
+      backupUnit: "restic-backups-daily",
+      backupService: "restic-backups-daily.service",
+      backupTimer: "restic-backups-daily.timer",
+      backupNotifyUnit: "restic-backups-daily-notify-failure",
+      drillUnit: "restic-b2-drill-daily",
+      drillService: "restic-b2-drill-daily.service",
+      drillTimer: "restic-b2-drill-daily.timer",
+      drillNotifyUnit: "restic-b2-drill-daily-notify-failure",
+      wrapperCommand: "restic-daily",
+      verifyCommand: "restic-b2-verify-daily",
+      agenixPrefix: "restic-b2-daily",
+      systemdDirName: "restic-b2/daily",
+      stateDir: "/var/lib/restic-b2/daily",
+      cacheDir: "/var/cache/restic-b2/daily",
+      runtimeDir: "/run/restic-b2/daily",
+      drillResult: "/var/lib/restic-b2/daily/drill.json",
+    });
+  });
+
+  test("the files in the host's configuration directory", () => {
+    expect(installLayout("/etc/nixos")).toEqual({
+      dir: "/etc/nixos/restic-b2",
+      modulePath: "/etc/nixos/restic-b2/module.nix",
+      ageDir: "/etc/nixos/restic-b2/secrets",
+    });
+  });
+
+  test("the drill's scratch directory is the first candidate outside the backed-up paths", () => {
+    expect(drillScratchDir("home", ["/home"])).toEqual({ kind: "state", dir: "/var/lib/restic-b2/home" });
+    expect(drillScratchDir("home", ["/var/lib"])).toEqual({ kind: "cache", dir: "/var/cache/restic-b2/home" });
+    expect(drillScratchDir("home", ["/var"])).toEqual({ kind: "runtime", dir: "/run/restic-b2/home" });
+    expect(drillScratchDir("home", ["/"])).toBeUndefined();
+  });
+});
+
+describe("the shipped scripts", () => {
+  const rule = fs.readFileSync(RULE_FILE, "utf8").trimEnd();
+
+  test("the deploy and status scripts carry the shell rule and the layout, spliced in where they include them", () => {
+    for (const text of [HOST_SCRIPT, STATUS_SCRIPT]) {
+      expect(text).toContain(rule);
+      expect(text).toContain(layoutShell().trimEnd());
+      expect(text).not.toContain("# @include");
+      expect(text.split("rb2_backup_name_ok() {").length).toBe(2);
+      expect(text.split("rb2_layout() {").length).toBe(2);
+    }
+  });
+
+  test("the two bash scripts run directly by tests name themselves and the drill's result as the layout does", () => {
+    // drill.sh and verify.sh are embedded in the module and also run from
+    // their files, so they take no spliced layout: their message prefix and
+    // the drill's result file in --state-dir are pinned to the table here.
+    expect(DRILL_SCRIPT).toContain(`PROG="${BACKUP_NAMES.drillUnit.replace("{name}", "$backup_name")}"`);
+    expect(VERIFY_SCRIPT).toContain(`PROG="${BACKUP_NAMES.verifyCommand.replace("{name}", "$backup_name")}"`);
+    expect(BACKUP_NAMES.drillResult).toBe("{stateDir}/drill.json");
+    expect(DRILL_SCRIPT).toContain('atomic_write "$state_dir/drill.json"');
+  });
+
+  test("the scripts the module embeds are their files byte for byte (they include nothing)", () => {
+    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT]]) {
+      expect(text).toBe(fs.readFileSync(path.resolve(__dirname, "../../lib/host", file), "utf8"));
+    }
+  });
+});
