@@ -9,7 +9,7 @@
 //   the B2 plugin is never needed); the outputs are the given name and key.
 import * as pulumi from "@pulumi/pulumi";
 import * as b2 from "@pulumi/b2";
-import { StorageConfig, bucketNameProblem, missingForExistingBucket, valueProblem } from "../lib/config";
+import { StorageConfig, bucketNameProblem, keyNamePrefix, missingForExistingBucket, normalizeRepositoryPath, repositoryUrl, valueProblem } from "../lib/config";
 import { randomHex } from "./random";
 
 export { BUCKET_NAME_PATTERN, bucketNameProblem } from "../lib/config";
@@ -60,35 +60,6 @@ export function deriveBucketName(namePrefix: string, suffix: string): string {
     throw new Error(`B2Storage: derived bucket name ${name} ${problem}`);
   }
   return name;
-}
-
-/**
- * The repository path as restic uses it: restic cleans the path after
- * `b2:<bucket>:` and drops a leading '/', and stores every file of the
- * repository under `<path>/`. Empty or "." means the bucket root (undefined).
- */
-export function normalizeRepositoryPath(repositoryPath: string | undefined): string | undefined {
-  if (repositoryPath === undefined) return undefined;
-  if (repositoryPath.split("/").includes("..")) {
-    throw new Error("B2Storage: repositoryPath must not contain '..'");
-  }
-  const segments = repositoryPath.split("/").filter((s) => s !== "" && s !== ".");
-  return segments.length === 0 ? undefined : segments.join("/");
-}
-
-/**
- * The key's B2 namePrefix for a repository under `path`: `path/` (with the
- * slash, so a key for "host" cannot reach "host-old/..."). B2 then only lets
- * the key list, read, write and delete files whose names start with it, which
- * is exactly the repository's files. Undefined (the whole bucket) for the root.
- */
-export function keyNamePrefix(repositoryPath: string | undefined): string | undefined {
-  return repositoryPath === undefined ? undefined : `${repositoryPath}/`;
-}
-
-/** The restic repository string: `b2:<bucket>` or `b2:<bucket>:<path>`. */
-export function repositoryUrl(bucketName: string, repositoryPath: string | undefined): string {
-  return repositoryPath === undefined ? `b2:${bucketName}` : `b2:${bucketName}:${repositoryPath}`;
 }
 
 /** B2 key name from the component name: letters, digits and '-', at most 100 characters. */

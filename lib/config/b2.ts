@@ -58,3 +58,32 @@ export function repositoryPathProblem(p: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The repository path as restic uses it: restic cleans the path after
+ * `b2:<bucket>:` and drops a leading '/', and stores every file of the
+ * repository under `<path>/`. Empty or "." means the bucket root (undefined).
+ */
+export function normalizeRepositoryPath(repositoryPath: string | undefined): string | undefined {
+  if (repositoryPath === undefined) return undefined;
+  if (repositoryPath.split("/").includes("..")) {
+    throw new Error("repositoryPath must not contain '..'");
+  }
+  const segments = repositoryPath.split("/").filter((s) => s !== "" && s !== ".");
+  return segments.length === 0 ? undefined : segments.join("/");
+}
+
+/**
+ * The key's B2 namePrefix for a repository under `path`: `path/` (with the
+ * slash, so a key for "host" cannot reach "host-old/..."). B2 then only lets
+ * the key list, read, write and delete files whose names start with it, which
+ * is exactly the repository's files. Undefined (the whole bucket) for the root.
+ */
+export function keyNamePrefix(repositoryPath: string | undefined): string | undefined {
+  return repositoryPath === undefined ? undefined : `${repositoryPath}/`;
+}
+
+/** The restic repository string: `b2:<bucket>` or `b2:<bucket>:<path>`. */
+export function repositoryUrl(bucketName: string, repositoryPath: string | undefined): string {
+  return repositoryPath === undefined ? `b2:${bucketName}` : `b2:${bucketName}:${repositoryPath}`;
+}

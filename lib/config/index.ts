@@ -29,7 +29,16 @@ export * from "./keys";
 export { AREAS, CONFIG, valueProblem } from "./schema";
 export type { Area, ConfigKey, KeyDecl, Value } from "./schema";
 export { ConfigError } from "./reader";
-export { ACCOUNT_ONLY_CAPABILITIES, B2_CAPABILITIES, BUCKET_NAME_PATTERN, DEFAULT_CAPABILITIES, bucketNameProblem } from "./b2";
+export {
+  ACCOUNT_ONLY_CAPABILITIES,
+  B2_CAPABILITIES,
+  BUCKET_NAME_PATTERN,
+  DEFAULT_CAPABILITIES,
+  bucketNameProblem,
+  keyNamePrefix,
+  normalizeRepositoryPath,
+  repositoryUrl,
+} from "./b2";
 export { missingForExistingBucket } from "./storage";
 export { DEFAULT_AGENIX_URL, DEFAULT_PRUNE_OPTS, DEFAULT_TIMER_CONFIG } from "./backup";
 export { DEFAULT_DRILL_SETTINGS } from "./drill";

@@ -4,8 +4,7 @@
 // plain RecoverTarget that ./run.ts works on. Secrets (the management key)
 // stay in this process's memory.
 
-import { normalizeRepositoryPath, keyNamePrefix, repositoryUrl } from "../../components/storage";
-import { ConfigError, parseConfig } from "../config";
+import { ConfigError, keyNamePrefix, normalizeRepositoryPath, parseConfig, repositoryUrl } from "../config";
 import { adminResticCommand } from "../host/restore";
 import { StackConfig, configInputs, openStacks, readStack } from "../status/stacks";
 import { RecoverTarget } from "./run";
