@@ -7,6 +7,7 @@
 #            [--env-file FILE] --state-dir DIR --scratch-dir DIR
 #            [--sample-files N] [--max-file-bytes N] [--check-groups T]
 #            [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS]
+#            [--repository-lock FILE] [--repository-lock-wait SECONDS]
 #
 # One run:
 #  1. finds the newest snapshot (`restic snapshots --json`). None yet, or no
@@ -32,9 +33,12 @@
 #     and exits 0 (pass, no-snapshot) or 1 (fail), so OnFailure= and
 #     monitoring see a failure.
 #
-# Each restic command takes (and releases) its own lock: snapshots, ls and
-# restore a shared one, check an exclusive one (restic's check locks the
-# repository exclusively, so a backup cannot start while it runs). A command
+# With --repository-lock, the whole run holds that host lock (flock), which the
+# backup unit takes too (lib/host/repo-lock.sh): a drill started while a
+# backup runs waits for it, up to --repository-lock-wait seconds (then it
+# records a failure saying so), and a backup started while the drill runs
+# waits for the drill. Each restic command also takes (and releases) restic's
+# own lock: snapshots, ls and restore a shared one, check an exclusive one. A command
 # that finds the repository locked is retried --lock-attempts times,
 # --lock-delay seconds apart. It never writes outside STATE and the scratch
 # directory, and refuses a scratch directory inside a --backup-path.
@@ -47,18 +51,19 @@ PROG=restic-b2-drill
 
 backup_name='' restic='' env_file='' repo_file='' password_file='' state_dir='' scratch_base=''
 sample_files=32 max_file_bytes=$((16 * 1024 * 1024)) check_groups=12 lock_attempts=6 lock_delay=300
+repository_lock='' repository_lock_wait=21600
 backup_paths=()
 
 usage() {
   printf '%s: error: %s\n' "$PROG" "$1" >&2
-  printf 'usage: %s --backup-name NAME --restic PATH --repository-file FILE --password-file FILE [--env-file FILE] --state-dir DIR --scratch-dir DIR [--sample-files N] [--max-file-bytes N] [--check-groups T] [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS]\n' "$PROG" >&2
+  printf 'usage: %s --backup-name NAME --restic PATH --repository-file FILE --password-file FILE [--env-file FILE] --state-dir DIR --scratch-dir DIR [--sample-files N] [--max-file-bytes N] [--check-groups T] [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS] [--repository-lock FILE] [--repository-lock-wait SECONDS]\n' "$PROG" >&2
   exit 2
 }
 
 while [ $# -gt 0 ]; do
   case $1 in
     --backup-name | --restic | --env-file | --repository-file | --password-file | --state-dir | --scratch-dir | \
-      --sample-files | --max-file-bytes | --check-groups | --backup-path | --lock-attempts | --lock-delay)
+      --sample-files | --max-file-bytes | --check-groups | --backup-path | --lock-attempts | --lock-delay | --repository-lock | --repository-lock-wait)
       [ $# -ge 2 ] || usage "$1 needs a value"
       case $1 in
         --backup-name) backup_name=$2 ;;
@@ -74,6 +79,8 @@ while [ $# -gt 0 ]; do
         --backup-path) backup_paths+=("$2") ;;
         --lock-attempts) lock_attempts=$2 ;;
         --lock-delay) lock_delay=$2 ;;
+        --repository-lock) repository_lock=$2 ;;
+        --repository-lock-wait) repository_lock_wait=$2 ;;
       esac
       shift 2
       ;;
@@ -90,6 +97,7 @@ whole --max-file-bytes "$max_file_bytes"
 whole --check-groups "$check_groups"
 whole --lock-attempts "$lock_attempts"
 whole --lock-delay "$lock_delay"
+whole --repository-lock-wait "$repository_lock_wait"
 # restic refuses --read-data-subset=n/t with t above 256.
 [ "$check_groups" -ge 1 ] && [ "$check_groups" -le 256 ] || usage "--check-groups must be from 1 to 256"
 [ "$lock_attempts" -ge 1 ] || usage "--lock-attempts must be at least 1"
@@ -185,6 +193,18 @@ done
 if ! exec 9>"$state_dir/drill.lock" || ! flock -n 9; then
   say "error: another drill of this backup is running (lock $state_dir/drill.lock); not started"
   exit 1
+fi
+# The host lock shared with the backup unit: held until this run exits.
+if [ -n "$repository_lock" ]; then
+  if ! mkdir -p -m 0700 -- "$(dirname "$repository_lock")" || ! exec 8>"$repository_lock"; then
+    finish fail "cannot open the repository lock $repository_lock"
+  fi
+  if ! flock -n 8; then
+    say "a backup of $backup_name is running (lock $repository_lock); waiting up to ${repository_lock_wait}s for it"
+    flock -w "$repository_lock_wait" 8 ||
+      finish fail "a backup of $backup_name held the repository lock $repository_lock for more than ${repository_lock_wait}s; the drill did not run and will run at its next time"
+    say "the backup has finished; starting"
+  fi
 fi
 for d in "$sb"/drill.*; do
   if [ -d "$d" ] && [ ! -L "$d" ]; then

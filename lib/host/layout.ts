@@ -76,6 +76,13 @@ export const BACKUP_NAMES = {
   runtimeDir: "/run/{systemdDirName}",
   /** The last drill's result (JSON, format in lib/host/drill.sh). */
   drillResult: "{stateDir}/drill.json",
+  /**
+   * The host-side lock between the backup and the drill (flock; lib/host/repo-lock.sh
+   * and lib/host/drill.sh): one of them uses the repository at a time.
+   */
+  repositoryLock: "{stateDir}/repository.lock",
+  /** The pid of the backup unit's holder of repositoryLock (lib/host/repo-lock.sh). */
+  backupLockPid: "{runtimeDir}/backup-lock.pid",
 } as const;
 
 export type BackupLayout = { readonly name: string } & { readonly [K in keyof typeof BACKUP_NAMES]: string };

@@ -34,3 +34,5 @@ export const VERIFY_SCRIPT = hostScriptText("verify.sh");
 export const DRILL_SCRIPT = hostScriptText("drill.sh");
 /** restic-b2-monitor: the heartbeat and the alert (embedded by lib/nix/monitoring.ts). */
 export const MONITOR_SCRIPT = hostScriptText("monitor.sh");
+/** restic-b2-repo-lock: the backup unit's side of the lock shared with the drill (embedded by lib/nix/drill.ts). */
+export const REPO_LOCK_SCRIPT = hostScriptText("repo-lock.sh");

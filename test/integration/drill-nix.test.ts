@@ -176,6 +176,8 @@ describe("drill on", () => {
       "--sample-files", "7",
       "--max-file-bytes", "1234",
       "--check-groups", "5",
+      "--repository-lock", "/var/lib/restic-b2/daily/repository.lock",
+      "--repository-lock-wait", "21600",
       ...b.paths.flatMap((p) => ["--backup-path", p]),
       "--lock-delay", "9",
     ]);
@@ -207,7 +209,7 @@ describe("the rendered commands run for real", () => {
     // The production state directory is /var/lib/restic-b2/daily; later arguments win.
     const state = lab.path("state");
     const scratch = lab.path("scratch");
-    const d = spawnSync(materialize(drill.wrapper, drillScript), ["--state-dir", state, "--scratch-dir", scratch, "--sample-files", "3"], { encoding: "utf8", env });
+    const d = spawnSync(materialize(drill.wrapper, drillScript), ["--state-dir", state, "--scratch-dir", scratch, "--sample-files", "3", "--repository-lock", join(state, "repository.lock")], { encoding: "utf8", env });
     expect(d.status).toBe(0);
     const result = JSON.parse(readFileSync(join(state, "drill.json"), "utf8"));
     expect(result).toMatchObject({ version: 1, result: "pass", filesRestored: 3, checkSubset: "1/12" });

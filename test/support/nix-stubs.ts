@@ -24,6 +24,9 @@ const NIX_PKGS_STUB = `{ bin, restic }: {
 const NIX_LIB_STUB = `{
     escapeShellArg = arg: "'" + builtins.replaceStrings [ "'" ] [ "'\\\\''" ] (toString arg) + "'";
     mkBefore = content: { _type = "order"; priority = 500; inherit content; };
+    optional = cond: x: if cond then [ x ] else [ ];
+    versionAtLeast = v1: v2: builtins.compareVersions v1 v2 >= 0;
+    getVersion = x: if builtins.isAttrs x then x.version else (builtins.parseDrvName (baseNameOf x)).version;
   }`;
 
 export interface StubScript {

@@ -138,6 +138,8 @@ describe("the names and paths of one backup", () => {
       stateDir: "/var/lib/restic-b2/daily",
       cacheDir: "/var/cache/restic-b2/daily",
       runtimeDir: "/run/restic-b2/daily",
+      repositoryLock: "/var/lib/restic-b2/daily/repository.lock",
+      backupLockPid: "/run/restic-b2/daily/backup-lock.pid",
       drillResult: "/var/lib/restic-b2/daily/drill.json",
     });
   });

@@ -214,11 +214,12 @@ describe("renderModule: default config", () => {
       "    paths = [",
       '      "/home"',
       "    ];",
+      "    # restic 0.16+ waits up to 2h for a lock another process holds.",
       "    pruneOpts = [",
       '      "--keep-daily 7"',
       '      "--keep-weekly 5"',
       '      "--keep-monthly 12"',
-      "    ];",
+      "    ] ++ lib.optional (lib.versionAtLeast (lib.getVersion (config.services.restic.backups.daily.package or pkgs.restic)) \"0.16\") \"--retry-lock=2h\";",
       "    timerConfig = {",
       '      OnCalendar = "daily";',
       "      Persistent = true;",
@@ -277,10 +278,11 @@ describe("renderModule: full config", () => {
       '      "/home/*/.cache"',
       '      "*.tmp"',
       "    ];",
+      "    # restic 0.16+ waits up to 2h for a lock another process holds.",
       "    pruneOpts = [",
       '      "--keep-daily 7"',
       '      "--keep-weekly 5"',
-      "    ];",
+      "    ] ++ lib.optional (lib.versionAtLeast (lib.getVersion (config.services.restic.backups.daily.package or pkgs.restic)) \"0.16\") \"--retry-lock=2h\";",
       "    timerConfig = {",
       '      AccuracySec = "1m";',
       '      OnCalendar = "*-*-* 02:30:00";',
@@ -352,7 +354,10 @@ describe("renderModule: options and determinism", () => {
   });
 
   test("the full config emits exactly the declared option list; the default a subset", () => {
-    expect([...resticOptionNames(render(fullBackup()))].sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
+    // The prepare and cleanup commands (the host lock shared with the drill) come with the drill.
+    const withDrill = renderModule({ ...moduleOptions(fullBackup()), drill: DEFAULT_DRILL_SETTINGS });
+    expect([...resticOptionNames(withDrill)].sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
+    expect(resticOptionNames(render(fullBackup()))).not.toContain("backupPrepareCommand");
     for (const o of resticOptionNames(render(defaultBackup()))) expect(EMITTED_RESTIC_OPTIONS).toContain(o);
   });
 
