@@ -637,6 +637,266 @@ describe("failures leave the host as it was", () => {
   });
 });
 
+const record = () => read(srv.ownerRecord);
+const recordOf = (stack: string, backupName: string, dir: string) =>
+  `# nixos-restic-b2: the stack that owns the backup installed on this host.\n` +
+  `# Written by restic-b2-host on every successful pulumi up, removed by that stack's pulumi destroy.\n` +
+  `# To hand this host to another stack: remove this file, then pulumi up in that stack (it adopts the install).\n` +
+  `project=${PROJECT}\nstack=${stack}\nbackup_name=${backupName}\nhost_config_dir=${dir}\nend\n`;
+
+describe("the owner record: one stack per host", () => {
+  // The uninstall command of a stack deployed before the owner record existed (its delete in state has no --stack).
+  const legacyUninstall = (dir = srv.configDir) =>
+    srv.run(`sh -s -- ${["uninstall", "--host-config-dir", dir, "--backup-name", "daily", "--import-mode", "auto", "--system-profile", srv.systemProfile].map(shellQuote).join(" ")}`, {
+      stdin: hostStdin(filesFor(MODULE_V1)),
+    });
+
+  test("an install records project, stack, backup name and config dir, root-only; the uninstall removes it", async () => {
+    const r = await install();
+    expectOk(r);
+    expect(record()).toBe(recordOf(STACK, "daily", srv.configDir));
+    expect(modeOf(srv.ownerRecord)).toBe("0600");
+    expect(fs.statSync(srv.ownerRecord).uid).toBe(0);
+    expect(r.stdout).toContain(`owner: ${PROJECT}/${STACK}\n`);
+    expect(fs.readdirSync(path.dirname(srv.ownerRecord))).toEqual(["owner.conf"]); // no lock, no staged record left
+    expectOk(await uninstall());
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("a second stack is refused before anything changes, naming both stacks and what to do", async () => {
+    expectOk(await install());
+    const before = snapshotTree(srv.root);
+    const calls = srv.rebuildCalls().length;
+
+    const r = await install({ stack: "desktop", files: filesFor(MODULE_V2) });
+
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`this host's backup belongs to stack ${PROJECT}/${STACK} (backup daily in ${srv.configDir}, recorded in ${srv.ownerRecord}); stack ${PROJECT}/desktop does not replace it. Nothing was changed.`);
+    expect(r.stderr).toContain(`run pulumi destroy in stack ${STACK} first`);
+    expect(r.stderr).toContain(`remove ${srv.ownerRecord} on the host and run pulumi up here`);
+    expect(r.stderr).not.toContain("restored");
+    expect(snapshotTree(srv.root)).toEqual(before);
+    expect(srv.rebuildCalls().length).toBe(calls);
+
+    // Another config dir on the same host is the same host.
+    const other = path.join(srv.root, "srv", "nixos");
+    srv.writeDefaultConfig(other);
+    const before2 = snapshotTree(srv.root);
+    const r2 = await install({ stack: "desktop", hostConfigDir: other });
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(`belongs to stack ${PROJECT}/${STACK}`);
+    expect(snapshotTree(srv.root)).toEqual(before2);
+
+    // The owner's next pulumi up is unaffected.
+    const mine = await install({ files: filesFor(MODULE_V2) });
+    expectOk(mine);
+    expect(read(srv.configDir, "restic-b2", "module.nix")).toBe(MODULE_V2);
+  });
+
+  test("another stack's destroy removes nothing; the owner's removes its install", async () => {
+    expectOk(await install());
+    const before = snapshotTree(srv.root);
+    const calls = srv.rebuildCalls().length;
+    const other = await uninstall({ stack: "desktop" });
+    expectOk(other);
+    expect(other.stdout).toContain(`belongs to stack ${PROJECT}/${STACK}`);
+    expect(other.stdout).toContain("nothing removed");
+    expect(snapshotTree(srv.root)).toEqual(before);
+    expect(srv.rebuildCalls().length).toBe(calls);
+
+    // A delete command from before the record (no --stack) does not know whose it is: it removes nothing either.
+    const legacy = await legacyUninstall();
+    expectOk(legacy);
+    expect(legacy.stdout).toContain("nothing removed");
+    expect(snapshotTree(srv.root)).toEqual(before);
+
+    expectOk(await uninstall());
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("a host installed before the record existed is adopted by the first install; handing a host over is removing the record", async () => {
+    expectOk(await install());
+    fs.rmSync(srv.ownerRecord); // as a host installed by an earlier release has it
+    fs.rmdirSync(path.dirname(srv.ownerRecord));
+    const calls = srv.rebuildCalls().length;
+    const r = await install({ files: filesFor(MODULE_V2) });
+    expectOk(r);
+    expect(r.stdout).toContain(`owner: ${PROJECT}/${STACK} (recorded now: adopted the install made before owner records)`);
+    expect(record()).toBe(recordOf(STACK, "daily", srv.configDir));
+    expect(srv.rebuildCalls().slice(calls)).toEqual(["switch"]);
+    expect(markCount(read(srv.configDir, "configuration.nix"))).toBe(1);
+
+    // Handover: the record goes, the other stack adopts, the first stack's destroy then leaves the host alone.
+    fs.rmSync(srv.ownerRecord);
+    expectOk(await install({ stack: "desktop" }));
+    expect(record()).toBe(recordOf("desktop", "daily", srv.configDir));
+    const handed = snapshotTree(srv.root);
+    const old = await uninstall();
+    expectOk(old);
+    expect(old.stdout).toContain("nothing removed");
+    expect(snapshotTree(srv.root)).toEqual(handed);
+  });
+
+  test("a legacy delete without a record uninstalls as before", async () => {
+    expectOk(await install());
+    fs.rmSync(srv.ownerRecord);
+    fs.rmdirSync(path.dirname(srv.ownerRecord));
+    expectOk(await legacyUninstall());
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("a damaged record is refused, never taken for no owner", async () => {
+    expectOk(await install());
+    fs.writeFileSync(srv.ownerRecord, "project=nixos-restic-b2\nstack=\n", { mode: 0o600 });
+    const before = snapshotTree(srv.root);
+    const calls = srv.rebuildCalls().length;
+    for (const r of [await install({ files: filesFor(MODULE_V2) }), await uninstall()]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${srv.ownerRecord} is damaged`);
+      expect(snapshotTree(srv.root)).toEqual(before);
+    }
+    expect(srv.rebuildCalls().length).toBe(calls);
+  });
+
+  test("a bad stack name is refused as data", async () => {
+    const words = ["install", "--host-config-dir", srv.configDir, "--backup-name", "daily", "--import-mode", "auto",
+      "--project", PROJECT, "--stack", "a b", "--file", `module.nix=${sha256(MODULE_V1)}`];
+    const r = await srv.run(`sh -s -- ${words.map(shellQuote).join(" ")}`, { stdin: hostStdin({ "module.nix": MODULE_V1 }) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--stack must be 1 to 100 letters, digits, '_', '.' or '-': a b");
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("a held host lock (another config dir's run) fails before changing anything", async () => {
+    fs.mkdirSync(path.dirname(srv.ownerRecord));
+    fs.mkdirSync(`${srv.ownerRecord}.lock`);
+    const before = snapshotTree(srv.root);
+    const r = await install();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`another restic-b2-host run holds ${srv.ownerRecord}.lock`);
+    expect(snapshotTree(srv.root)).toEqual(before);
+  });
+});
+
+describe("a new backup name or config dir: one swap, one switch, never an uninstall first", () => {
+  beforeEach(() => srv.setVerifyStub(true, "monthly"));
+  afterEach(() => srv.setVerifyStub(false, "monthly"));
+  const monthly = MODULE_V1.replace(/daily/g, "monthly");
+
+  test("rename daily → monthly: one switch, the module swapped in place, the record follows", async () => {
+    expectOk(await install());
+    const calls = srv.rebuildCalls().length;
+    const r = await install({ backupName: "monthly", files: filesFor(monthly) });
+    expectOk(r);
+    expect(srv.rebuildCalls().slice(calls)).toEqual(["switch"]);
+    expect(read(srv.configDir, "restic-b2", "module.nix")).toBe(monthly);
+    expect(markCount(read(srv.configDir, "configuration.nix"))).toBe(1);
+    expect(srv.callLog("systemctl.calls")).toContain("is-active restic-backups-monthly.timer");
+    expect(srv.callLog("verify.calls").pop()).toMatch(/^restic-b2-verify-monthly/);
+    expect(r.stdout).toContain(`owner: ${PROJECT}/${STACK} (backup daily renamed to monthly)`);
+    expect(record()).toContain("backup_name=monthly\n");
+    expectOk(await uninstall({ backupName: "daily" })); // the delete in state may still name the old one: the record decides
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  test("a rename whose switch fails: the host keeps the old backup byte-identical, and says so truthfully", async () => {
+    expectOk(await install());
+    const before = snapshotTree(srv.root);
+    const profile = srv.profileTarget();
+    srv.flag("fail-switch-after-profile", true);
+    const r = await install({ backupName: "monthly", files: filesFor(monthly) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`restored the previous state of ${srv.configDir}: backup daily as before this run`);
+    expect(srv.profileTarget()).toBe(profile);
+    expect(snapshotTree(srv.root)).toEqual(before);
+    expect(record()).toBe(recordOf(STACK, "daily", srv.configDir));
+  });
+
+  test("a failed first install says nothing was installed before, not that a backup was restored", async () => {
+    srv.flag("fail-switch", true);
+    const r = await install();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`restored the previous state of ${srv.configDir}: nothing installed, as before this run`);
+    expect(snapshotTree(srv.root)).toEqual(pristine);
+  });
+
+  function otherDir(): string {
+    const other = path.join(srv.root, "srv", "nixos");
+    srv.writeDefaultConfig(other);
+    return other;
+  }
+
+  test("a new config dir: installed there and taken out of the old one in one switch; configuration.nix back byte-identical", async () => {
+    const originalConf = read(srv.configDir, "configuration.nix");
+    expectOk(await install());
+    const other = otherDir();
+    srv.setConfigDir(other);
+    const calls = srv.rebuildCalls().length;
+
+    const r = await install({ hostConfigDir: other });
+
+    expectOk(r);
+    expect(srv.rebuildCalls().slice(calls)).toEqual(["switch"]);
+    expect(read(other, "restic-b2", "module.nix")).toBe(MODULE_V1);
+    expect(markCount(read(other, "configuration.nix"))).toBe(1);
+    expect(fs.existsSync(path.join(srv.configDir, "restic-b2"))).toBe(false);
+    expect(read(srv.configDir, "configuration.nix")).toBe(originalConf);
+    expect(leftovers(srv.configDir)).toEqual([]);
+    expect(leftovers(other)).toEqual([]);
+    expect(r.stdout).toContain(`removed the old install from ${srv.configDir}`);
+    expect(r.stdout).toContain(`(moved from ${srv.configDir}/restic-b2)`);
+    expect(record()).toBe(recordOf(STACK, "daily", other));
+
+    // The delete in state may still name the old dir: the record decides where the install is.
+    const u = await uninstall();
+    expectOk(u);
+    expect(u.stdout).toContain(`removed ${other}/restic-b2`);
+    expect(fs.existsSync(path.join(other, "restic-b2"))).toBe(false);
+    expect(fs.existsSync(srv.ownerRecord)).toBe(false);
+  });
+
+  test("a move whose switch fails: both directories and the record byte-identical, the system rolled back", async () => {
+    expectOk(await install());
+    const other = otherDir();
+    const before = snapshotTree(srv.root);
+    const profile = srv.profileTarget();
+    srv.flag("fail-switch-after-profile", true);
+
+    const r = await install({ hostConfigDir: other });
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`restored the previous state of ${other} and ${srv.configDir}: backup daily as before this run`);
+    expect(srv.rebuildCalls().slice(-2)).toEqual(["switch", "switch --rollback"]);
+    expect(srv.profileTarget()).toBe(profile);
+    expect(snapshotTree(srv.root)).toEqual(before);
+  });
+
+  test("a move whose old dir still imports the old module by hand: refused before anything changes", async () => {
+    const conf = path.join(srv.configDir, "configuration.nix");
+    fs.writeFileSync(conf, read(conf).replace("      ./hardware-configuration.nix\n", "      ./hardware-configuration.nix\n      ./restic-b2/module.nix\n"));
+    expectOk(await install({ importMode: "manual" }));
+    const other = otherDir();
+    const before = snapshotTree(srv.root);
+    const calls = srv.rebuildCalls().length;
+    const r = await install({ hostConfigDir: other });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the install moves from ${srv.configDir} to ${other}, but these files still import the old ./restic-b2/module.nix: ./configuration.nix`);
+    expect(snapshotTree(srv.root)).toEqual(before);
+    expect(srv.rebuildCalls().length).toBe(calls);
+  });
+
+  test("the same dir under another name (a symlink) is not a move", async () => {
+    expectOk(await install());
+    const alias = path.join(srv.root, "nixos-alias");
+    fs.symlinkSync(srv.configDir, alias);
+    const r = await install({ hostConfigDir: alias });
+    expectOk(r);
+    expect(read(srv.configDir, "restic-b2", "module.nix")).toBe(MODULE_V1);
+    expect(r.stdout).not.toContain("removed the old install");
+    expect(markCount(read(srv.configDir, "configuration.nix"))).toBe(1);
+  });
+});
+
 describe("manual import mode", () => {
   test("without the import: fails before changing anything, naming the exact line", async () => {
     const calls = srv.rebuildCalls().length;
