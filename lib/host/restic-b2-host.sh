@@ -771,8 +771,8 @@ apply_import() {
 }
 
 # After the switch: $verify_command (installed by the module) opens the
-# repository with the deployed credentials. 0 and 10 pass, 20 warns, anything
-# else fails (and so rolls back).
+# repository with the deployed credentials. 0, 10 and 11 (locked by another
+# restic) pass, 20 warns, anything else fails (and so rolls back).
 verify_repository() {
   verify_msg=skipped
   [ "$verify_on_deploy" = 1 ] || return 0
@@ -788,6 +788,7 @@ verify_repository() {
   case $vrc in
     0) verify_msg="repository opens" ;;
     10) verify_msg="repository does not exist yet; the first backup run will create it" ;;
+    11) verify_msg="repository opens; it is locked by another restic process right now (not a failure)" ;;
     20)
       verify_msg="warning: repository not reachable, credentials not checked (exit 20${vline:+: $vline})"
       ;;

@@ -521,6 +521,14 @@ describe("verify after the switch", () => {
     expect(snapshotTree(srv.root)).toEqual(pristine);
   });
 
+  test("11 (the repository is locked by another restic): passes, a held lock never rolls back", async () => {
+    srv.setVerifyExit(11);
+    const r = await install();
+    expectOk(r);
+    expect(r.stdout).toContain("verify: repository opens; it is locked by another restic process right now (not a failure)");
+    expect(fs.existsSync(path.join(srv.configDir, "restic-b2", "module.nix"))).toBe(true);
+  });
+
   test("--verify-on-deploy 0: not called, reported as skipped", async () => {
     srv.setVerifyStub(false);
     const r = await install({ verifyOnDeploy: false });
