@@ -27,17 +27,18 @@
 #     removed by the next one, which holds STATE/drill.lock like every run).
 #  4. writes STATE/drill.json atomically (0600, a temporary file renamed):
 #     {"version":1,"time":"<UTC start>","durationSeconds":N,
-#      "result":"pass"|"fail"|"no-snapshot","reason":"<empty on pass>",
+#      "result":"pass"|"fail"|"no-snapshot"|"skipped","reason":"<empty on pass>",
 #      "snapshot":"<short id>","filesRestored":N,"bytesRestored":N,
 #      "checkSubset":"n/T" (empty when no check ran)}
-#     and exits 0 (pass, no-snapshot) or 1 (fail), so OnFailure= and
-#     monitoring see a failure.
+#     and exits 0 (pass, no-snapshot, skipped) or 1 (fail), so OnFailure= and
+#     monitoring see a failure. The reason holds restic's message, also
+#     where restic printed it as JSON.
 #
 # With --repository-lock, the whole run holds that host lock (flock), which the
 # backup unit takes too (lib/host/repo-lock.sh): a drill started while a
 # backup runs waits for it, up to --repository-lock-wait seconds (then it
-# records a failure saying so), and a backup started while the drill runs
-# waits for the drill. Each restic command also takes (and releases) restic's
+# records "skipped", a warning: exit 0, and the next drill runs at its time),
+# and a backup started while the drill runs waits for the drill. Each restic command also takes (and releases) restic's
 # own lock: snapshots, ls and restore a shared one, check an exclusive one. A command
 # that finds the repository locked is retried --lock-attempts times,
 # --lock-delay seconds apart. It never writes outside STATE and the scratch
@@ -142,6 +143,7 @@ finish() { # RESULT REASON
   case $1 in
     pass) say "pass: snapshot $snap_short, check $subset, $files files ($bytes bytes) restored and verified" ;;
     no-snapshot) say "no snapshot yet: $2; nothing to check" ;;
+    skipped) say "warning: skipped: $2" ;;
     *) say "FAIL: $2"; rc=1 ;;
   esac
   exit "$rc"
@@ -202,8 +204,8 @@ if [ -n "$repository_lock" ]; then
   if ! flock -n 8; then
     say "a backup of $backup_name is running (lock $repository_lock); waiting up to ${repository_lock_wait}s for it"
     flock -w "$repository_lock_wait" 8 ||
-      finish fail "a backup of $backup_name held the repository lock $repository_lock for more than ${repository_lock_wait}s; the drill did not run and will run at its next time"
-    say "the backup has finished; starting"
+      finish skipped "a backup of $backup_name held the repository lock $repository_lock for more than ${repository_lock_wait}s; the drill did not run and runs at its next time"
+    say "the backup has finished; the drill starts"
   fi
 fi
 for d in "$sb"/drill.*; do
@@ -261,8 +263,17 @@ run_restic() {
   done
 }
 
-# The last lines of restic's output, on one line, for the reason field.
-tail_of() { printf '%s\n' "$1" | grep -v '^\[' | tail -n 4 | tr '\n' ' ' | sed 's/  */ /g; s/ $//' | cut -c 1-600; }
+# The last lines of restic's output, on one line, for the reason field. With
+# --json, restic 0.17+ prints its errors as JSON lines
+# ({"message_type":"exit_error","code":12,"message":"..."}): their message.
+tail_of() {
+  printf '%s\n' "$1" | grep -v '^\[' |
+    jq -Rr '. as $line | (try fromjson catch null) as $j
+      | if ($j | type) == "object" and ($j.message | type) == "string" then $j.message
+        elif ($j | type) == "object" and ($j.error.message | type) == "string" then $j.error.message
+        else $line end' 2>/dev/null |
+    tail -n 4 | tr '\n' ' ' | sed 's/  */ /g; s/ $//' | cut -c 1-600
+}
 
 # ---- 1. the newest snapshot ------------------------------------------------------
 

@@ -8,9 +8,10 @@
 // Pure. Same input, same bytes. Names and paths come from lib/host/layout.ts.
 
 import type { DrillSettings } from "../config/types";
-import { backupLayout, drillScratchDir } from "../host/layout";
-import { DRILL_SCRIPT, REPO_LOCK_SCRIPT, VERIFY_SCRIPT } from "../host/scripts";
+import { LOG_IDENTIFIERS, backupLayout, drillScratchDir } from "../host/layout";
+import { DRILL_SCRIPT, VERIFY_SCRIPT } from "../host/scripts";
 import { shellQuote } from "../host/shell";
+import { REPOSITORY_LOCK_WAIT_SECONDS, resticBinary } from "./backup-steps";
 import { nixAttrName, nixString } from "./escape";
 import { checkTimerSettings, timerSettingsLines } from "./systemd";
 
@@ -19,36 +20,6 @@ export const DRILL_TIMEOUT = "1d";
 
 /** Seconds restic-b2-verify-<name> gives restic to open the repository (`--timeout N` overrides). */
 export const VERIFY_TIMEOUT_SECONDS = 60;
-
-/**
- * Seconds a backup waits for a running drill, and a drill for a running
- * backup, on the host lock they share (layout.repositoryLock). After it the
- * backup goes on without the lock; the drill records a failure.
- */
-export const REPOSITORY_LOCK_WAIT_SECONDS = 6 * 3600;
-
-/** How long `restic forget --prune` retries restic's own lock, where the host's restic has --retry-lock (0.16+). */
-export const PRUNE_RETRY_LOCK = "2h";
-
-/**
- * The lines inside services.restic.backups.<name> that make the backup take
- * the host lock it shares with the drill: backupPrepareCommand waits for it
- * (lib/host/repo-lock.sh acquire), backupCleanupCommand releases it.
- */
-export function backupLockLines(backupName: string): string[] {
-  const layout = backupLayout(backupName, "renderModule");
-  const script = `\${pkgs.writeShellScript "restic-b2-repo-lock" ${nixString(REPO_LOCK_SCRIPT)}}`;
-  const path = "PATH=${pkgs.coreutils}/bin:${pkgs.util-linux}/bin:$PATH";
-  const tail = (args: string[]) => nixString(" " + args.map(shellQuote).join(" ")).slice(1, -1);
-  const acquire = ["acquire", "--lock", layout.repositoryLock, "--wait", String(REPOSITORY_LOCK_WAIT_SECONDS), "--pid-file", layout.backupLockPid];
-  const release = ["release", "--pid-file", layout.backupLockPid];
-  return [
-    "# The host lock shared with the restore drill: the backup waits for a running",
-    "# drill (lib/host/repo-lock.sh), so its prune does not meet the drill's locks.",
-    `backupPrepareCommand = "${path} ${script}${tail(acquire)}";`,
-    `backupCleanupCommand = "${path} ${script}${tail(release)}";`,
-  ];
-}
 
 export interface RestoreChecksOptions {
   backupName: string;
@@ -115,8 +86,7 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
   const layout = backupLayout(opts.backupName, "renderModule");
   validate(opts);
   const name = opts.backupName;
-  const attr = nixAttrName(name);
-  const restic = `\${config.services.restic.backups.${attr}.package or pkgs.restic}/bin/restic`;
+  const restic = resticBinary(name);
   const credentialArgs = [
     `--restic ${restic}`,
     `--env-file \${lib.escapeShellArg ${opts.secretPaths.env}}`,
@@ -178,6 +148,8 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       // A drill that hangs (a stalled connection) would otherwise block every
       // later one without a word: after a day it is stopped, recorded and reported.
       `    TimeoutStartSec = ${nixString(DRILL_TIMEOUT)};`,
+      // restic's lines too: `journalctl -t restic-b2-drill` (the hooks log as restic-b2-monitor).
+      `    SyslogIdentifier = ${nixString(LOG_IDENTIFIERS.drill)};`,
       "    Nice = 10;",
       '    IOSchedulingClass = "idle";',
       // A store path: nothing in it that systemd would expand.

@@ -15,7 +15,8 @@ import {
 import type { BackupConfig, DrillSettings } from "../config/types";
 import { UNIX_USER_PATTERN } from "../config/values";
 import { BackupLayout, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
-import { PRUNE_RETRY_LOCK, backupLockLines, renderRestoreChecks } from "./drill";
+import { backupLockLines, backupUnitLines } from "./backup-steps";
+import { renderRestoreChecks } from "./drill";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
 import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import { checkTimerSettings, systemdEscape, timerSettingsLines } from "./systemd";
@@ -40,7 +41,7 @@ export interface ModuleOptions {
  * A test checks these against the option list of current nixpkgs.
  */
 export const EMITTED_RESTIC_OPTIONS = [
-  "initialize", "environmentFile", "repositoryFile", "passwordFile", "backupPrepareCommand", "backupCleanupCommand", ...RESTIC_OPTION_KEYS,
+  "initialize", "environmentFile", "repositoryFile", "passwordFile", "backupPrepareCommand", ...RESTIC_OPTION_KEYS,
 ] as const;
 export type EmittedResticOption = (typeof EMITTED_RESTIC_OPTIONS)[number];
 
@@ -213,9 +214,9 @@ function resticSection(o: Out, ctx: RenderContext): void {
   if (b.exclude.length > 0) emitted.push("exclude");
   if (b.checkOpts.length > 0) emitted.push("checkOpts");
   if (b.runCheck !== undefined) emitted.push("runCheck");
-  // The host lock with the drill needs the prepare and cleanup commands.
+  // The host lock with the drill is taken in the prepare command.
   const lock = ctx.opts.drill !== undefined && missingInRelease("backupPrepareCommand", ctx.release) === undefined;
-  if (lock) emitted.push("backupPrepareCommand", "backupCleanupCommand");
+  if (lock) emitted.push("backupPrepareCommand");
   for (const option of emitted) requireOption(ctx, option);
   if (compareReleases(ctx.release, PATHS_VIA_FILES_FROM_SINCE) < 0) {
     const bad = b.paths.find((p) => !pathIsPlain(p));
@@ -231,16 +232,8 @@ function resticSection(o: Out, ctx: RenderContext): void {
   o.line(`passwordFile = ${ctx.secretPath("password")};`);
   o.list("paths", b.paths.map(filesFromLine));
   if (b.exclude.length > 0) o.list("exclude", b.exclude.map(excludeFileLine));
-  if (b.pruneOpts.length === 0) o.list("pruneOpts", []);
-  else {
-    // restic 0.16+ retries its own lock: a prune that meets another process's
-    // lock waits for it instead of failing. The release is the host's package's.
-    const pkg = `(config.services.restic.backups.${nixAttrName(ctx.name)}.package or pkgs.restic)`;
-    o.line(`# restic 0.16+ waits up to ${PRUNE_RETRY_LOCK} for a lock another process holds.`);
-    o.open("pruneOpts = [");
-    for (const v of b.pruneOpts.map(resticOptionText)) o.line(nixValue(v));
-    o.close(`] ++ lib.optional (lib.versionAtLeast (lib.getVersion ${pkg}) "0.16") ${nixString(`--retry-lock=${PRUNE_RETRY_LOCK}`)};`);
-  }
+  // The prune is the module's own step (backupUnitLines), not the restic module's.
+  o.list("pruneOpts", []);
   if (lock) for (const l of backupLockLines(ctx.name)) o.line(l);
   o.open("timerConfig = {");
   for (const l of timerSettingsLines(b.timerConfig)) o.line(l);
@@ -249,6 +242,7 @@ function resticSection(o: Out, ctx: RenderContext): void {
   if (b.checkOpts.length > 0) o.list("checkOpts", b.checkOpts.map(resticOptionText));
   if (b.runCheck !== undefined) o.line(`runCheck = ${b.runCheck ? "true" : "false"};`);
   o.close("};");
+  for (const l of backupUnitLines(ctx.name, lock, b.pruneOpts.map(resticOptionText))) o.line(l);
 }
 
 function notifySection(o: Out, ctx: RenderContext): void {

@@ -16,7 +16,7 @@ import {
 import { excludePatternProblem } from "../../lib/config/restic-rules";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixResult, NixSandbox } from "../support/nix-instantiate";
-import { StubEvalOptions, evaluateWithStubs, stubScript } from "../support/nix-stubs";
+import { StubEvalOptions, evaluateWithStubs, pruneStepOptions, stubScript, withoutPruneStep } from "../support/nix-stubs";
 
 let nix: NixSandbox;
 let tmp: string;
@@ -110,9 +110,11 @@ describe("rendered modules", () => {
   test("default module evaluates to the expected configuration", () => {
     const file = writeModule(renderModule(moduleOptions(defaultBackup())));
     const m = evaluateModule(file);
-    expect(m.topLevel).toEqual(["age", "environment", "services"]);
+    expect(m.topLevel).toEqual(["age", "environment", "services", "systemd"]);
     expect(m.imports).toBeNull();
-    expect(m.systemd).toBeNull();
+    // Only the prune step (lib/nix/backup-steps.ts), with the options restic's own prune had.
+    expect(withoutPruneStep(m, "restic-backups-daily")).toEqual({});
+    expect(pruneStepOptions(m, "restic-backups-daily")).toBe("--keep-daily 7 --keep-weekly 5 --keep-monthly 12");
     // Only the credentials check command (test/integration/drill-nix.test.ts covers it).
     expect(m.systemPackages!.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
     expect(m.restic).toEqual({
@@ -122,7 +124,7 @@ describe("rendered modules", () => {
         repositoryFile: "/run/agenix/restic-b2-daily-repo",
         passwordFile: "/run/agenix/restic-b2-daily-password",
         paths: ["/home"],
-        pruneOpts: ["--keep-daily 7", "--keep-weekly 5", "--keep-monthly 12"],
+        pruneOpts: [],
         timerConfig: { OnCalendar: "daily", Persistent: true },
         extraBackupArgs: [],
       },
@@ -147,12 +149,13 @@ describe("rendered modules", () => {
     const b = hostileBackup();
     const m = evaluateModule(writeModule(renderModule(moduleOptions(b))));
     const r = m.restic.daily;
-    // Without a drill, no host lock: the prepare and cleanup commands are not emitted.
-    const noLock = new Set(["backupPrepareCommand", "backupCleanupCommand"]);
+    // Without a drill, no host lock: the prepare command is not emitted.
+    const noLock = new Set(["backupPrepareCommand"]);
     expect(Object.keys(r).sort()).toEqual(EMITTED_RESTIC_OPTIONS.filter((o) => !noLock.has(o)).sort());
     expect(r.paths).toEqual(b.paths.map(filesFromLine));
     expect(r.exclude).toEqual(b.exclude.map(excludeFileLine));
-    expect(r.pruneOpts).toEqual(b.pruneOpts.map(resticOptionText));
+    expect(r.pruneOpts).toEqual([]);
+    expect(pruneStepOptions(m, "restic-backups-daily")).toBe(b.pruneOpts.map(resticOptionText).join(" "));
     expect(r.extraBackupArgs).toEqual(b.extraBackupArgs.map(resticOptionText));
     expect(r.checkOpts).toEqual(b.checkOpts.map(resticOptionText));
     expect(r.runCheck).toBe(true);
@@ -184,12 +187,12 @@ describe("rendered modules", () => {
     expect(() => evalJson(forced, ["--argstr", "f", file])).toThrow(/missing\/agenix\.tar\.gz/);
   });
 
-  test("without notify there is no systemd or libnotify configuration", () => {
+  test("without notify there is no notification unit or libnotify (only the prune step)", () => {
     const b = fullBackup();
     delete b.notify;
     const m = evaluateModule(writeModule(renderModule(moduleOptions(b))));
-    expect(m.topLevel).toEqual(["age", "environment", "imports", "services"]);
-    expect(m.systemd).toBeNull();
+    expect(m.topLevel).toEqual(["age", "environment", "imports", "services", "systemd"]);
+    expect(withoutPruneStep(m, "restic-backups-daily")).toEqual({});
     expect(m.systemPackages!.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
   });
 
@@ -198,7 +201,7 @@ describe("rendered modules", () => {
     expect(m.topLevel).toEqual(["age", "environment", "imports", "services", "systemd"]);
     expect(m.systemPackages![0]).toBe("/stub/libnotify");
     expect(m.systemPackages!.slice(1).map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
-    const services = m.systemd!.services;
+    const services = withoutPruneStep(m, "restic-backups-daily");
     expect(Object.keys(services).sort()).toEqual(["restic-backups-daily", "restic-backups-daily-notify-failure"]);
     expect(services["restic-backups-daily"]).toEqual({ onFailure: ["restic-backups-daily-notify-failure.service"] });
     const n = services["restic-backups-daily-notify-failure"];

@@ -139,7 +139,7 @@ describe("the names and paths of one backup", () => {
       cacheDir: "/var/cache/restic-b2/daily",
       runtimeDir: "/run/restic-b2/daily",
       repositoryLock: "/var/lib/restic-b2/daily/repository.lock",
-      backupLockPid: "/run/restic-b2/daily/backup-lock.pid",
+      pruneSkipped: "/var/lib/restic-b2/daily/prune-skipped",
       drillResult: "/var/lib/restic-b2/daily/drill.json",
     });
   });

@@ -18,6 +18,7 @@ import {
 } from "../../lib/nix";
 import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "../../lib/config/restic-rules";
 import { backupLayout } from "../../lib/host/layout";
+import { PRUNE_SCRIPT, REPO_LOCK_SCRIPT } from "../../lib/host/scripts";
 import {
   AGENIX_SHA256,
   AGENIX_URL,
@@ -214,12 +215,7 @@ describe("renderModule: default config", () => {
       "    paths = [",
       '      "/home"',
       "    ];",
-      "    # restic 0.16+ waits up to 2h for a lock another process holds.",
-      "    pruneOpts = [",
-      '      "--keep-daily 7"',
-      '      "--keep-weekly 5"',
-      '      "--keep-monthly 12"',
-      "    ] ++ lib.optional (lib.versionAtLeast (lib.getVersion (config.services.restic.backups.daily.package or pkgs.restic)) \"0.16\") \"--retry-lock=2h\";",
+      "    pruneOpts = [ ];",
       "    timerConfig = {",
       '      OnCalendar = "daily";',
       "      Persistent = true;",
@@ -229,12 +225,39 @@ describe("renderModule: default config", () => {
     ]);
   });
 
+  test("the prune is the module's own step after the backup, with the options as systemd words", () => {
+    const step = block(text, "  systemd.services.restic-backups-daily.serviceConfig.ExecStart = lib.mkAfter [");
+    expect(step).toHaveLength(3);
+    expect(step[1]).toMatch(/^ {4}\("\$\{config\.systemd\.package\}\/bin\/systemd-cat --identifier=restic-b2-prune \$\{pkgs\.writeShellScript "restic-b2-prune" /);
+    expect(step[1]).toContain(`${nixString(PRUNE_SCRIPT)})}`);
+    expect(step[1].endsWith(
+      '} --restic ${config.services.restic.backups.daily.package or pkgs.restic}/bin/restic --state-dir /var/lib/restic-b2/daily --retry-lock 2h --skip-limit 7 -- " + "--keep-daily 7 --keep-weekly 5 --keep-monthly 12")',
+    )).toBe(true);
+    // Without a drill there is no host lock, so nothing pins KillMode.
+    expect(text).not.toMatch(/KillMode|backupPrepareCommand/);
+    const none = defaultBackup();
+    none.pruneOpts = [];
+    expect(render(none)).not.toMatch(/restic-b2-prune|forget/);
+  });
+
+  test("with the drill: the prepare command waits for it, KillMode is pinned, the drill logs as restic-b2-drill", () => {
+    const t = renderModule({ ...moduleOptions(defaultBackup()), drill: DEFAULT_DRILL_SETTINGS });
+    const prepare = lines(t).find((l) => l.startsWith("    backupPrepareCommand = "))!;
+    expect(prepare).toMatch(/^ {4}backupPrepareCommand = "\$\{config\.systemd\.package\}\/bin\/systemd-cat --identifier=restic-b2-repo-lock \$\{pkgs\.writeShellScript "restic-b2-repo-lock" /);
+    expect(prepare).toContain(`${nixString(REPO_LOCK_SCRIPT)})}`);
+    expect(prepare.endsWith(`} '--lock' '/var/lib/restic-b2/daily/repository.lock' '--wait' '21600'";`)).toBe(true);
+    expect(t).toContain('\n  systemd.services.restic-backups-daily.serviceConfig.KillMode = "control-group";\n');
+    expect(t).toContain('\n      SyslogIdentifier = "restic-b2-drill";\n');
+    expect(t).not.toMatch(/backupCleanupCommand/);
+  });
+
   test("exclude, checkOpts, runCheck and notification are absent", () => {
     expect(resticOptionNames(text)).not.toEqual(expect.arrayContaining(["exclude"]));
     expect(text).not.toMatch(/\bexclude\b/);
     expect(text).not.toMatch(/\bcheckOpts\b/);
     expect(text).not.toMatch(/\brunCheck\b/);
-    expect(text).not.toMatch(/systemd\.services/);
+    expect(text).not.toMatch(/onFailure/);
+    expect(text).not.toMatch(/restic-b2-drill/);
     expect(text).not.toMatch(/libnotify/);
     expect(text).not.toMatch(/notify-send/);
   });
@@ -278,11 +301,7 @@ describe("renderModule: full config", () => {
       '      "/home/*/.cache"',
       '      "*.tmp"',
       "    ];",
-      "    # restic 0.16+ waits up to 2h for a lock another process holds.",
-      "    pruneOpts = [",
-      '      "--keep-daily 7"',
-      '      "--keep-weekly 5"',
-      "    ] ++ lib.optional (lib.versionAtLeast (lib.getVersion (config.services.restic.backups.daily.package or pkgs.restic)) \"0.16\") \"--retry-lock=2h\";",
+      "    pruneOpts = [ ];",
       "    timerConfig = {",
       '      AccuracySec = "1m";',
       '      OnCalendar = "*-*-* 02:30:00";',
@@ -354,7 +373,7 @@ describe("renderModule: options and determinism", () => {
   });
 
   test("the full config emits exactly the declared option list; the default a subset", () => {
-    // The prepare and cleanup commands (the host lock shared with the drill) come with the drill.
+    // The prepare command (the host lock shared with the drill) comes with the drill.
     const withDrill = renderModule({ ...moduleOptions(fullBackup()), drill: DEFAULT_DRILL_SETTINGS });
     expect([...resticOptionNames(withDrill)].sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
     expect(resticOptionNames(render(fullBackup()))).not.toContain("backupPrepareCommand");
@@ -395,7 +414,8 @@ describe("renderModule: user values", () => {
     const t = render(b);
     expect(block(t, "    paths = [").slice(1, -1)).toEqual(HOSTILE_PATHS.map((h) => `      ${nixString(filesFromLine(h))}`));
     expect(block(t, "    exclude = [").slice(1, -1)).toEqual([...HOSTILE_EXCLUDE].reverse().map((h) => `      ${nixString(excludeFileLine(h))}`));
-    expect(block(t, "    pruneOpts = [").slice(1, -1)).toEqual(HOSTILE_OPTIONS.map((h) => `      ${nixString(resticOptionText(h))}`));
+    // The prune options go to the module's own prune step: one Nix string of systemd words.
+    expect(t).toContain(` + ${nixString(HOSTILE_OPTIONS.map(resticOptionText).join(" "))})\n  ];`);
   });
 
   test("the only interpolations in the output are the renderer's own", () => {
@@ -422,6 +442,7 @@ describe("renderModule: user values", () => {
       "${pkgs.jq",
       "${pkgs.util-linux",
       '${pkgs.writeShellScript "restic-b2-verify" "#!/usr/bin/env bash\\n',
+      '${pkgs.writeShellScript "restic-b2-prune" ("PATH=',
       "${config.services.restic.backups.daily.package or pkgs.restic",
       "${lib.escapeShellArg config.age.secrets.restic-b2-daily-",
       `\${"'--backup-name' 'daily' '--timeout' '60'"`,
