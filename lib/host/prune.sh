@@ -73,9 +73,15 @@ fi
 "$restic" unlock || say "warning: restic unlock failed (exit $?); trying forget --prune anyway"
 
 say "restic forget --prune $* ${retry[*]}"
-# Shown as it comes, and kept to tell a lock error from another failure.
-out=$("$restic" forget --prune "$@" "${retry[@]}" 2>&1 | tee /dev/fd/3; exit "${PIPESTATUS[0]}") 3>&1
-rc=$?
+# Shown as it comes, and kept (restic prints no secrets) to tell a lock error
+# from another failure. A file, not /dev/fd/N: under systemd stdout is the
+# journal's socket, which cannot be opened again by name.
+mkdir -p -m 0700 -- "$state_dir" || usage "cannot create $state_dir"
+log="$state_dir/.prune.out"
+"$restic" forget --prune "$@" "${retry[@]}" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+out=$(cat -- "$log" 2>/dev/null)
+rm -f -- "$log"
 if [ "$rc" -eq 0 ]; then
   [ ! -e "$counter" ] || rm -f -- "$counter"
   exit 0
