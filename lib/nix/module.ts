@@ -14,7 +14,7 @@ import {
 } from "../config/nixos-release";
 import type { BackupConfig, DrillSettings } from "../config/types";
 import { UNIX_USER_PATTERN } from "../config/values";
-import { BackupLayout, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
+import { BackupLayout, LOG_IDENTIFIERS, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
 import { backupLockLines, backupUnitLines } from "./backup-steps";
 import { renderRestoreChecks } from "./drill";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
@@ -284,8 +284,13 @@ function notifyUnit(o: Out, ctx: RenderContext, watched: string, unitName: strin
   o.close("};");
   o.line(`environment.DBUS_SESSION_BUS_ADDRESS = ${nixString(`unix:path=/run/user/${notify.uid}/bus`)};`);
   o.open("script = ''");
+  // The failed run's lines from the unit's own processes (restic, the pre-start
+  // and prune steps; $MONITOR_INVOCATION_ID, which systemd gives a unit started
+  // by OnFailure=), without the monitor's (LOG_IDENTIFIERS.monitor) and
+  // systemd's; the unit's last lines where systemd passes no id.
+  o.line(`if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=${watched}.service"; fi`);
   o.line(
-    `lines="$(\${config.systemd.package}/bin/journalctl --unit=${watched}.service --lines=10 --no-pager --output=cat || true)"`,
+    `lines="$(\${config.systemd.package}/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | \${pkgs.gnused}/bin/sed -e '/^[^ ]* ${LOG_IDENTIFIERS.monitor}\\[[0-9]*\\]: /d' -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | \${pkgs.coreutils}/bin/tail -n 10 || true)"`,
   );
   // The body starts with fixed text, so journal output starting with "-"
   // cannot be taken for a notify-send option.

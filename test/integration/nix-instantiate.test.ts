@@ -196,6 +196,38 @@ describe("rendered modules", () => {
     expect(m.systemPackages!.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
   });
 
+  test("the notification shows the failed run's lines of restic and the unit's steps, not the monitor's nor systemd's", () => {
+    const fake = join(tmp, "notify-fakes");
+    mkdirSync(join(fake, "bin"), { recursive: true });
+    const journal = [
+      "2026-12-03T00:00:01+0000 restic-b2-monitor[10]: heartbeat start ping: sent (HTTP 200)",
+      "2026-12-03T00:00:02+0000 restic-backups-daily-pre-start[11]: restic-b2-repo-lock: the restore drill finished after 3s; the backup starts",
+      ...Array.from({ length: 12 }, (_, i) => `2026-12-03T00:00:03+0000 restic[12]: line ${i + 1}`),
+      "2026-12-03T00:00:04+0000 restic[12]: Fatal: unable to open config file: wrong password or no key found",
+      "2026-12-03T00:00:05+0000 systemd[1]: restic-backups-daily.service: Main process exited, code=exited, status=12/n/a",
+      "2026-12-03T00:00:06+0000 restic-b2-monitor[13]: ntfy alert: sent (HTTP 200)",
+    ].join("\n");
+    writeFileSync(join(fake, "journal"), journal + "\n");
+    writeFileSync(join(fake, "bin", "journalctl"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${fake}/journalctl.args\ncat ${fake}/journal\n`, { mode: 0o755 });
+    writeFileSync(join(fake, "bin", "notify-send"), `#!/bin/sh\nfor a in "$@"; do printf '%s\\036' "$a"; done > ${fake}/notify.args\n`, { mode: 0o755 });
+    const m = evaluateModule(writeModule(renderModule(moduleOptions(fullBackup()))), { bin: "/usr", systemdPackage: fake, libnotify: fake });
+    const script = join(fake, "notify.sh");
+    writeFileSync(script, (m.systemd!.services["restic-backups-daily-notify-failure"] as { script: string }).script);
+    const run = (env: Record<string, string>) => {
+      const r = spawnSync("bash", ["-e", script], { encoding: "utf8", env: { PATH: "/usr/bin:/bin", ...env } });
+      expect(r.status).toBe(0);
+      return { args: readFileSync(join(fake, "journalctl.args"), "utf8").split("\n"), notify: readFileSync(join(fake, "notify.args"), "utf8").split("\u001e") };
+    };
+    const r = run({ MONITOR_INVOCATION_ID: "0123456789abcdef0123456789abcdef" });
+    expect(r.args[0]).toBe("_SYSTEMD_INVOCATION_ID=0123456789abcdef0123456789abcdef");
+    expect(r.notify.slice(0, 3)).toEqual(["--urgency=critical", "--app-name=restic", "Backup daily failed"]);
+    expect(r.notify[3]).toBe(
+      ["Last journal lines of restic-backups-daily.service:", ...Array.from({ length: 9 }, (_, i) => `restic[12]: line ${i + 4}`), "restic[12]: Fatal: unable to open config file: wrong password or no key found"].join("\n"),
+    );
+    // Without the id (systemd before 251): the unit's lines, the same selection.
+    expect(run({}).args[0]).toBe("--unit=restic-backups-daily.service");
+  });
+
   test("notify: units, user, bus address and script", () => {
     const m = evaluateModule(writeModule(renderModule(moduleOptions(fullBackup()))));
     expect(m.topLevel).toEqual(["age", "environment", "imports", "services", "systemd"]);
@@ -209,7 +241,8 @@ describe("rendered modules", () => {
     expect(n.environment).toEqual({ DBUS_SESSION_BUS_ADDRESS: "unix:path=/run/user/1000/bus" });
     expect(n.script).toBe(
       [
-        'lines="$(/stub/systemd/bin/journalctl --unit=restic-backups-daily.service --lines=10 --no-pager --output=cat || true)"',
+        'if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=restic-backups-daily.service"; fi',
+        `lines="$(/stub/systemd/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | /stub/bin/bin/sed -e '/^[^ ]* restic-b2-monitor\\[[0-9]*\\]: /d' -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | /stub/bin/bin/tail -n 10 || true)"`,
         'body="Last journal lines of restic-backups-daily.service:',
         '$lines"',
         "/stub/libnotify/bin/notify-send --urgency=critical --app-name=restic 'Backup daily failed' \"$body\"",
@@ -227,13 +260,15 @@ describe("rendered modules", () => {
     mkdirSync(join(stubs, "libnotify", "bin"), { recursive: true });
     const journalctl = join(stubs, "systemd", "bin", "journalctl");
     writeFileSync(journalctl, `#!/bin/sh\ncat ${join(stubs, "journal.txt")}\nexit 1\n`);
-    writeFileSync(join(stubs, "journal.txt"), journal.join("\n") + "\n");
+    // journalctl's short-iso lines without the host name, as the script asks for them.
+    writeFileSync(join(stubs, "journal.txt"), journal.map((l) => `2026-12-03T00:00:00+0000 restic[5]: ${l}`).join("\n") + "\n");
     const notifySend = join(stubs, "libnotify", "bin", "notify-send");
     writeFileSync(notifySend, `#!/bin/sh\nprintf '%s\\0' "$@" > ${argvFile}\n`);
     chmodSync(journalctl, 0o755);
     chmodSync(notifySend, 0o755);
 
     const m = evaluateModule(writeModule(renderModule(moduleOptions(fullBackup()))), {
+      bin: "/usr",
       systemdPackage: join(stubs, "systemd"),
       libnotify: join(stubs, "libnotify"),
     });
@@ -251,7 +286,7 @@ describe("rendered modules", () => {
       "--urgency=critical",
       "--app-name=restic",
       "Backup daily failed",
-      `Last journal lines of restic-backups-daily.service:\n${journal.join("\n")}`,
+      `Last journal lines of restic-backups-daily.service:\n${journal.map((l) => `restic[5]: ${l}`).join("\n")}`,
     ]);
   });
 });
