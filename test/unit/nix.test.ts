@@ -329,8 +329,12 @@ describe("renderModule: full config", () => {
     expect(unit).toContain('      User = "alice";');
     expect(unit).toContain('      SupplementaryGroups = [ "systemd-journal" ];');
     expect(unit).toContain('    environment.DBUS_SESSION_BUS_ADDRESS = "unix:path=/run/user/1000/bus";');
+    // The failed run's lines (systemd's $MONITOR_INVOCATION_ID), without the monitor's and systemd's.
     expect(unit).toContain(
-      '      lines="$(${config.systemd.package}/bin/journalctl --unit=restic-backups-daily.service --lines=10 --no-pager --output=cat || true)"',
+      '      if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=restic-backups-daily.service"; fi',
+    );
+    expect(unit).toContain(
+      `      lines="$(\${config.systemd.package}/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | \${pkgs.gnused}/bin/sed -e '/^[^ ]* restic-b2-monitor\\[[0-9]*\\]: /d' -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | \${pkgs.coreutils}/bin/tail -n 10 || true)"`,
     );
     expect(unit).toContain(
       "      ${pkgs.libnotify}/bin/notify-send --urgency=critical --app-name=restic 'Backup daily failed' \"$body\"",
