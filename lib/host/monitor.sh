@@ -303,6 +303,12 @@ main() {
   if [ -n "$healthcheck_url" ] || { [ -n "$ntfy_url" ] && [ "$ok" = 0 ]; }; then
     log=$(journal | tail -c "$((HOSTED_HC_LIMIT + 1))")
   fi
+  # A backup whose prune was skipped (lib/host/prune.sh: the repository was
+  # locked) succeeded: the snapshot is saved. Its heartbeat is a success that
+  # says so, and no alert is sent.
+  case $ok:$log in
+    1:*"restic-b2-prune: warning:"*) summary="$summary; warning: the prune was skipped because the repository was locked (the next backup prunes)" ;;
+  esac
   [ -z "$healthcheck_url" ] || heartbeat_finish &
   [ -z "$ntfy_url" ] || [ "$ok" = 1 ] || ntfy_alert &
   wait
