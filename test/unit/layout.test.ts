@@ -8,6 +8,7 @@ import * as path from "node:path";
 import {
   BACKUP_NAMES,
   BACKUP_NAME_PATTERN,
+  LOG_IDENTIFIERS,
   MODULE_REF,
   backupLayout,
   checkBackupName,
@@ -16,7 +17,7 @@ import {
   isBackupName,
   layoutShell,
 } from "../../lib/host/layout";
-import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
+import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, PRUNE_SCRIPT, REPO_LOCK_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
 
 const RULE_FILE = path.resolve(__dirname, "../../lib/host/backup-name.sh");
 
@@ -183,8 +184,19 @@ describe("the shipped scripts", () => {
     expect(DRILL_SCRIPT).toContain('atomic_write "$state_dir/drill.json"');
   });
 
+  test("the journal identifiers the scripts name and match are the layout's (LOG_IDENTIFIERS)", () => {
+    // The hooks' own names (their message prefix) and what the monitor and
+    // the notifier filter on are written in the scripts; pinned here.
+    expect(PRUNE_SCRIPT).toContain(`PROG=${LOG_IDENTIFIERS.prune}\n`);
+    expect(REPO_LOCK_SCRIPT).toContain(`PROG=${LOG_IDENTIFIERS.repoLock}\n`);
+    expect(MONITOR_SCRIPT).toContain(`PROG=${LOG_IDENTIFIERS.monitor}\n`);
+    expect(MONITOR_SCRIPT).toContain(`-e '/^[^ ]* [^ ]* ${LOG_IDENTIFIERS.monitor}\\[[0-9]*\\]: /d'`);
+    expect(MONITOR_SCRIPT).toContain(`1:*"${LOG_IDENTIFIERS.prune}: warning:"*)`);
+    expect(DRILL_SCRIPT).toContain(`PROG=${LOG_IDENTIFIERS.drill}\n`);
+  });
+
   test("the scripts the module embeds are their files byte for byte (they include nothing)", () => {
-    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT]]) {
+    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT], ["prune.sh", PRUNE_SCRIPT], ["repo-lock.sh", REPO_LOCK_SCRIPT]]) {
       expect(text).toBe(fs.readFileSync(path.resolve(__dirname, "../../lib/host", file), "utf8"));
     }
   });
