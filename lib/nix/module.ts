@@ -289,8 +289,12 @@ function notifyUnit(o: Out, ctx: RenderContext, watched: string, unitName: strin
   // by OnFailure=), without the monitor's (LOG_IDENTIFIERS.monitor) and
   // systemd's; the unit's last lines where systemd passes no id.
   o.line(`if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=${watched}.service"; fi`);
+  // The monitor's filter only where its hooks exist (without monitoring the module names no monitor).
+  const m = ctx.backup.monitoring;
+  const hooked = m !== undefined && (m.healthcheckUrl || m.ntfyUrl || m.drillHealthcheckUrl === true);
+  const monitorFilter = hooked ? `-e '/^[^ ]* ${LOG_IDENTIFIERS.monitor}\\[[0-9]*\\]: /d' ` : "";
   o.line(
-    `lines="$(\${config.systemd.package}/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | \${pkgs.gnused}/bin/sed -e '/^[^ ]* ${LOG_IDENTIFIERS.monitor}\\[[0-9]*\\]: /d' -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | \${pkgs.coreutils}/bin/tail -n 10 || true)"`,
+    `lines="$(\${config.systemd.package}/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | \${pkgs.gnused}/bin/sed ${monitorFilter}-e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | \${pkgs.coreutils}/bin/tail -n 10 || true)"`,
   );
   // The body starts with fixed text, so journal output starting with "-"
   // cannot be taken for a notify-send option.

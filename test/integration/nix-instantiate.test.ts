@@ -210,7 +210,9 @@ describe("rendered modules", () => {
     writeFileSync(join(fake, "journal"), journal + "\n");
     writeFileSync(join(fake, "bin", "journalctl"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${fake}/journalctl.args\ncat ${fake}/journal\n`, { mode: 0o755 });
     writeFileSync(join(fake, "bin", "notify-send"), `#!/bin/sh\nfor a in "$@"; do printf '%s\\036' "$a"; done > ${fake}/notify.args\n`, { mode: 0o755 });
-    const m = evaluateModule(writeModule(renderModule(moduleOptions(fullBackup()))), { bin: "/usr", systemdPackage: fake, libnotify: fake });
+    // With monitoring, so the monitor's lines are there to be dropped.
+    const monitored = { ...fullBackup(), monitoring: { healthcheckUrl: true, ntfyUrl: false, ntfyToken: false } };
+    const m = evaluateModule(nix.writeModule(renderModule(moduleOptions(monitored)), ["healthcheck.age"]), { bin: "/usr", systemdPackage: fake, libnotify: fake });
     const script = join(fake, "notify.sh");
     writeFileSync(script, (m.systemd!.services["restic-backups-daily-notify-failure"] as { script: string }).script);
     const run = (env: Record<string, string>) => {
@@ -242,7 +244,7 @@ describe("rendered modules", () => {
     expect(n.script).toBe(
       [
         'if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=restic-backups-daily.service"; fi',
-        `lines="$(/stub/systemd/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | /stub/bin/bin/sed -e '/^[^ ]* restic-b2-monitor\\[[0-9]*\\]: /d' -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | /stub/bin/bin/tail -n 10 || true)"`,
+        `lines="$(/stub/systemd/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | /stub/bin/bin/sed -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | /stub/bin/bin/tail -n 10 || true)"`,
         'body="Last journal lines of restic-backups-daily.service:',
         '$lines"',
         "/stub/libnotify/bin/notify-send --urgency=critical --app-name=restic 'Backup daily failed' \"$body\"",

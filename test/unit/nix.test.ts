@@ -334,7 +334,7 @@ describe("renderModule: full config", () => {
       '      if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=restic-backups-daily.service"; fi',
     );
     expect(unit).toContain(
-      `      lines="$(\${config.systemd.package}/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | \${pkgs.gnused}/bin/sed -e '/^[^ ]* restic-b2-monitor\\[[0-9]*\\]: /d' -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | \${pkgs.coreutils}/bin/tail -n 10 || true)"`,
+      `      lines="$(\${config.systemd.package}/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | \${pkgs.gnused}/bin/sed -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | \${pkgs.coreutils}/bin/tail -n 10 || true)"`,
     );
     expect(unit).toContain(
       "      ${pkgs.libnotify}/bin/notify-send --urgency=critical --app-name=restic 'Backup daily failed' \"$body\"",
