@@ -66,6 +66,8 @@ const agenix = new AgenixSecrets(stack, {
 
 if (cfg.host.deploy) {
   new HostDeployment(stack, {
+    project: pulumi.getProject(),
+    stack,
     host: cfg.host.host,
     sshPort: cfg.host.sshPort,
     sshUser: cfg.host.sshUser,

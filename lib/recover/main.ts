@@ -15,6 +15,7 @@ import { checkRealm } from "./b2";
 import { RecoverOptions, recover } from "./run";
 import { TargetError, loadTarget } from "./stack";
 import { TIME_FORMS } from "./window";
+import { runAdminMain, stackReadErrorText } from "../status/stacks";
 
 export const USAGE = `usage: npm run recover -- --stack NAME --to TIME [--apply] [--jobs N] [--project DIR]
 
@@ -87,20 +88,11 @@ export async function recoverMain(argv: readonly string[], out: (s: string) => v
     if (e instanceof TargetError) {
       err(`recover: the stack ${args.stack} cannot be recovered as configured:\n${e.problems.map((p) => `  - ${p}`).join("\n")}\n`);
     } else {
-      // Automation API errors carry the CLI's stderr, which holds no secret values.
-      err(`recover: cannot read the stack: ${((e as Error).message ?? String(e)).split("\n").slice(0, 6).join("\n")}\n`);
+      err(`recover: cannot read the stack: ${stackReadErrorText(e)}\n`);
     }
     return 2;
   }
   return recover(target, { to: args.to, apply: args.apply, jobs: args.jobs, realm }, (line) => out(`${line}\n`), (line) => err(`${line}\n`));
 }
 
-if (require.main === module) {
-  recoverMain(process.argv.slice(2), (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
-    (code) => process.exit(code),
-    (e: Error) => {
-      process.stderr.write(`recover: ${e.message}\n`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runAdminMain("recover", recoverMain);

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { HostStatus, StackTarget, exitCode, formatJson, formatTable, judge, parseMaxAge, parseStatusOutput, statusCommand } from "./report";
 import { sshRun } from "./ssh";
-import { loadStacks } from "./stacks";
+import { loadStacks, runAdminMain, stackReadErrorText } from "./stacks";
 
 export interface StatusArgs {
   /** --help or -h: print the usage and exit 0. */
@@ -102,8 +102,7 @@ export async function statusMain(argv: readonly string[], out: (s: string) => vo
   try {
     targets = await loadStacks({ projectDir: args.projectDir, stack: args.stack, maxAgeHours: args.maxAgeHours });
   } catch (e) {
-    // Automation API errors carry the CLI's stderr, which holds no secret values.
-    err(`status: cannot read the stacks: ${((e as Error).message ?? String(e)).split("\n").slice(0, 6).join("\n")}\n`);
+    err(`status: cannot read the stacks: ${stackReadErrorText(e)}\n`);
     return 2;
   }
   const all = await Promise.all(targets.map((t) => checkTarget(t)));
@@ -111,12 +110,4 @@ export async function statusMain(argv: readonly string[], out: (s: string) => vo
   return exitCode(all);
 }
 
-if (require.main === module) {
-  statusMain(process.argv.slice(2), (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
-    (code) => process.exit(code),
-    (e: Error) => {
-      process.stderr.write(`status: ${e.message}\n`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runAdminMain("status", statusMain);

@@ -129,3 +129,23 @@ export async function loadStacks(opts: LoadOptions): Promise<StackTarget[]> {
   }
   return targets;
 }
+
+/**
+ * An error from reading the stacks, as an admin command prints it: its first
+ * six lines (Automation API errors carry the CLI's stderr, which holds no
+ * secret values).
+ */
+export function stackReadErrorText(e: unknown): string {
+  return ((e as Error).message ?? String(e)).split("\n").slice(0, 6).join("\n");
+}
+
+/** Runs an admin command's main from the command line: its exit status, or 2 with `<prog>: <message>` when it throws. */
+export function runAdminMain(prog: string, main: (argv: string[], out: (s: string) => void, err: (s: string) => void) => Promise<number>): void {
+  main(process.argv.slice(2), (s) => process.stdout.write(s), (s) => process.stderr.write(s)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`${prog}: ${e.message}\n`);
+      process.exit(2);
+    },
+  );
+}

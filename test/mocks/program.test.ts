@@ -46,6 +46,7 @@ describe("default config (create the bucket)", () => {
       "b2:index/bucket:Bucket laptop-bucket",
       "command:local:Command laptop-bucket-suffix",
       "command:local:Command laptop-env",
+      "command:local:Command laptop-module-nix",
       "command:local:Command laptop-password",
       "command:local:Command laptop-repo",
       "command:local:Command laptop-restic-password",
@@ -82,10 +83,11 @@ describe("default config (create the bucket)", () => {
     await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
     const { create, stdin } = mocks.one("command:remote:Command").inputs as { create: string; stdin: string };
     for (const f of ["env", "repo", "password"]) {
-      const text = `CIPHERTEXT of secrets/laptop/restic/${f}.age`;
+      // The mock's stdout, with the final newline the provider trims put back.
+      const text = `CIPHERTEXT of secrets/laptop/restic/${f}.age\n`;
       // The command names each file by sha256; the bytes travel on stdin.
       expect(create).toContain(`'secrets/${f}.age=${createHash("sha256").update(text).digest("hex")}'`);
-      expect(create).not.toContain(text);
+      expect(create).not.toContain(text.trimEnd());
       expect(stdin).toContain(`rb2_file 'secrets/${f}.age' '${text}'\n`);
     }
     expect(stdin).toContain("rb2_file 'module.nix' '");
