@@ -14,13 +14,19 @@ export function fingerprint(keyLine: string): string {
   return `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`;
 }
 
-/** The host's ed25519 key (`ssh-ed25519 AAAA...`, no host name), or an Error saying why not. */
+/** A fingerprint as the user may type it (with or without `SHA256:`, with padding), in fingerprint()'s form. */
+export function normalizeFingerprint(fp: string): string {
+  return `SHA256:${fp.trim().replace(/^SHA256:/i, "").replace(/=+$/, "")}`;
+}
+
+/** The host's ed25519 key (`ssh-ed25519 AAAA...`, no host name), or an Error saying why not. The host and port are checked values. */
 export function scanHostKey(host: string, port: number, timeoutSeconds = 10): string {
-  const r = spawnSync("ssh-keyscan", ["-T", String(timeoutSeconds), "-t", "ed25519", "-p", String(port), host], { encoding: "utf8" });
+  const r = spawnSync("ssh-keyscan", ["-T", String(timeoutSeconds), "-t", "ed25519", "-p", String(port), "--", host], { encoding: "utf8" });
   if (r.error) throw new Error(`ssh-keyscan could not run: ${r.error.message}`);
   for (const line of r.stdout.split("\n")) {
     const f = line.trim().split(/\s+/);
     if (!line.startsWith("#") && f[1] === "ssh-ed25519" && f[2] !== undefined) return `ssh-ed25519 ${f[2]}`;
   }
-  throw new Error(`ssh-keyscan -t ed25519 -p ${port} ${host} found no ed25519 host key${r.stderr.trim() ? `: ${r.stderr.trim().split("\n").slice(-1)[0]}` : ""}`);
+  const why = r.stderr.trim().split("\n").filter((l) => !l.startsWith("#")).slice(-1)[0];
+  throw new Error(`ssh-keyscan -t ed25519 -p ${port} ${host} found no ed25519 host key${why ? `: ${why}` : " (is sshd running and reachable?)"}`);
 }
