@@ -21,7 +21,7 @@ const KEY_ID = "0051f00dsetupkeyid0000000001";
 const KEY = "K005setupSecretApplicationKeyValue42";
 const HEALTHCHECK = "https://hc-ping.com/8d3c1a57-2f4e-4b9a-9c61-0e5f7a2b3c4d";
 const BAD_HEALTHCHECK = "http://hc example/ping-secret-7731";
-const SECRETS = [KEY_ID, KEY, HEALTHCHECK, BAD_HEALTHCHECK, "setup test passphrase"];
+const SECRETS = [KEY_ID, KEY, HEALTHCHECK, BAD_HEALTHCHECK, "setup test passphrase", "PRIVATE KEY"];
 
 let admin: AdminProject;
 let sshd: TestSshd;
