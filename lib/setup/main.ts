@@ -18,8 +18,8 @@ import { CliError, PulumiCli, StackState, fullKey } from "./stack";
 import { Interrupted, Io, terminalIo } from "./terminal";
 
 /** The stack's passphrase for the CLI's child processes (env, never a command line): from the environment, else asked. */
-async function passphraseEnv(io: Io, isNew: boolean): Promise<Record<string, string>> {
-  if (io.env.PULUMI_CONFIG_PASSPHRASE !== undefined || io.env.PULUMI_CONFIG_PASSPHRASE_FILE !== undefined || !io.interactive) return {};
+async function passphraseEnv(io: Io, isNew: boolean, needed: boolean): Promise<Record<string, string>> {
+  if (!needed || io.env.PULUMI_CONFIG_PASSPHRASE !== undefined || io.env.PULUMI_CONFIG_PASSPHRASE_FILE !== undefined || !io.interactive) return {};
   const p = await io.ask(`The passphrase that protects this project's stack secrets${isNew ? " (new stack: choose one)" : ""} (not shown): `, true);
   if (p === undefined) throw new Refused("no passphrase given (or set PULUMI_CONFIG_PASSPHRASE): nothing was written");
   if (isNew && (await io.ask("The same passphrase again (not shown): ", true)) !== p) throw new Refused("the passphrases differ: nothing was written");
@@ -70,7 +70,7 @@ async function run(a: SetupArgs, io: Io): Promise<number> {
   const probe = new PulumiCli(bin, a.projectDir, io.env);
   const stacks = probe.stacks();
   const exists = stacks.includes(a.machine);
-  const cli = new PulumiCli(bin, a.projectDir, { ...io.env, ...(await passphraseEnv(io, !exists)) });
+  const cli = new PulumiCli(bin, a.projectDir, { ...io.env, ...(await passphraseEnv(io, !exists, probe.usesPassphrase(a.machine, exists))) });
   const st = cli.state(a.machine, exists);
   const ans = await collect(a, st, io, otherPaths(cli, stacks, a.machine));
   check(a.machine, st, ans);

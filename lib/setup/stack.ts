@@ -74,6 +74,25 @@ export class PulumiCli {
     return path.resolve(this.projectDir, dir, `Pulumi.${stack}.yaml`);
   }
 
+  /**
+   * Whether the stack's secrets are under a passphrase: an existing stack's
+   * file has an encryptionsalt; a new stack gets one on a self-managed
+   * backend (PULUMI_BACKEND_URL or Pulumi.yaml's backend url, other than
+   * Pulumi Cloud's https). Without either, the logged-in backend decides.
+   */
+  usesPassphrase(stack: string, exists: boolean): boolean {
+    if (exists) {
+      try {
+        return /^encryptionsalt:/m.test(fs.readFileSync(this.stackFile(stack), "utf8"));
+      } catch {
+        return false;
+      }
+    }
+    const project = fs.readFileSync(path.join(this.projectDir, "Pulumi.yaml"), "utf8");
+    const url = this.env.PULUMI_BACKEND_URL || /^backend:\s*\n\s+url:\s*["']?([^"'\s#]+)/m.exec(project)?.[1];
+    return url !== undefined && !/^https?:/i.test(url);
+  }
+
   init(stack: string): void {
     this.must(["stack", "init", "--no-select", stack]);
   }

@@ -254,3 +254,39 @@ test("at a terminal: the passphrase, the B2 key and the heartbeat URL are never 
   expect(c[`${PROJECT}:healthcheckUrl`]).toEqual({ value: HEALTHCHECK, secret: true });
   expect(c[`${PROJECT}:ntfyUrl`]?.value ?? "").toBe("");
 }, 120000);
+
+test("without a login to the state backend (a project without `backend:`): one line saying which login to run, nothing written", async () => {
+  const project = path.join(admin.dir, "nologin");
+  fs.mkdirSync(project);
+  const yaml = fs.readFileSync(path.join(admin.project, "Pulumi.yaml"), "utf8").replace(/^backend:\n\s+url: .*\n/m, "");
+  expect(yaml).not.toMatch(/^backend:/m);
+  fs.writeFileSync(path.join(project, "Pulumi.yaml"), yaml);
+  const r = await setup(["laptop", ...flags(fingerprint(sshd.hostPublicKey())), "--project", project], {
+    input: `${HEALTHCHECK}\n`,
+    env: { ...b2Env, HOME: path.join(admin.dir, "nologin-home"), PULUMI_HOME: path.join(admin.dir, "nologin-pulumi-home") },
+  });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/^setup: this project's state backend needs a login: run `pulumi login` .*\n$/);
+  expect(fs.readdirSync(project)).toEqual(["Pulumi.yaml"]);
+}, 60000);
+
+test("at a terminal, Ctrl-C at a secret's question: exit 130, what was typed not shown, nothing written", () => {
+  const env: Record<string, string> = { ...(admin.env as Record<string, string>), TERM: "dumb" };
+  delete env.B2_APPLICATION_KEY_ID;
+  const spec = {
+    argv: ["node", "-r", "ts-node/register/transpile-only", ENTRY, "--project", admin.project, "ctrlc", "--host", "127.0.0.1", "--port", String(sshd.port),
+      "--host-key-fingerprint", fingerprint(sshd.hostPublicKey()), "--path", "/home", "--admin-key", adminKeyFile],
+    cwd: PROJECT_DIR,
+    env,
+    steps: [
+      { expect: "B2 application key id (not shown", send: "half-typed\u0003" },
+    ],
+    timeout: 30,
+  };
+  const r = spawnSync("python3", [path.join(__dirname, "../support/pty-run.py")], { input: JSON.stringify(spec), encoding: "utf8" });
+  const { output, code, missed } = JSON.parse(r.stdout) as { output: string; code: number; missed: string | null };
+  expect({ missed, code }).toEqual({ missed: null, code: 130 });
+  expect(output).toContain("setup: interrupted: nothing was written");
+  expect(output).not.toContain("half-typed");
+  expect(stacks()).not.toContain("ctrlc");
+}, 60000);

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "../../lib/setup/args";
 import { fingerprint, normalizeFingerprint } from "../../lib/setup/hostkey";
-import { keysSetIn } from "../../lib/setup/stack";
+import { PulumiCli, keysSetIn } from "../../lib/setup/stack";
 
 let dir: string;
 beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-setup-unit-"))));
@@ -53,4 +53,21 @@ test("keysSetIn: the top-level keys of the config: block, quoted or not; none fo
   );
   expect([...keysSetIn(f)]).toEqual(["nixos-restic-b2:host", "nixos-restic-b2:paths", "b2:applicationKeyId"]);
   expect(keysSetIn(path.join(dir, "none.yaml")).size).toBe(0);
+});
+
+test("usesPassphrase: an existing stack by its encryptionsalt, a new one by the backend (self-managed: yes; Pulumi Cloud or none: no)", () => {
+  const project = path.join(dir, "project");
+  fs.mkdirSync(project);
+  const yaml = (backend: string) => fs.writeFileSync(path.join(project, "Pulumi.yaml"), `name: p\nruntime: nodejs\n${backend}`);
+  const cli = (env: NodeJS.ProcessEnv = {}) => new PulumiCli("/no/pulumi", project, env);
+  yaml("backend:\n  url: file://.\n");
+  expect(cli().usesPassphrase("new", false)).toBe(true);
+  expect(cli({ PULUMI_BACKEND_URL: "https://api.pulumi.com" }).usesPassphrase("new", false)).toBe(false);
+  yaml("");
+  expect(cli().usesPassphrase("new", false)).toBe(false);
+  expect(cli({ PULUMI_BACKEND_URL: "s3://bucket/prefix" }).usesPassphrase("new", false)).toBe(true);
+  fs.writeFileSync(path.join(project, "Pulumi.salted.yaml"), "encryptionsalt: v1:abc\nconfig: {}\n");
+  fs.writeFileSync(path.join(project, "Pulumi.cloud.yaml"), "config:\n  p:x: y\n");
+  expect(cli().usesPassphrase("salted", true)).toBe(true);
+  expect(cli().usesPassphrase("cloud", true)).toBe(false);
 });
