@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError, RawConfig, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "../config";
+import { ConfigError, RawConfig, SECRET_KEYS, SecretKey, parseConfig, protectionWarning, readRawConfig } from "../config";
 import { Reader } from "../config/reader";
 import { SetupArgs } from "./args";
 import { CONSOLE_COMMAND, fingerprint, normalizeFingerprint, scanHostKey } from "./hostkey";
@@ -60,6 +60,7 @@ async function hostKey(c: Ctx, host: string, port: number, changed: boolean): Pr
   const key = scanHostKey(host, port);
   const fp = fingerprint(key);
   if (current !== undefined && fingerprint(current) === fp) return current;
+  if (current !== undefined) c.io.out(`The stack pins another host key, ${fingerprint(current)}: the machine was reinstalled, or this is not it.\n`);
   c.io.out(`${host} (port ${port}) shows the ed25519 host key ${fp}.\nOn the machine's console, \`${CONSOLE_COMMAND}\` must print the same fingerprint.\n`);
   if (c.a.hostKeyFingerprint !== undefined) {
     const want = normalizeFingerprint(c.a.hostKeyFingerprint);
@@ -164,8 +165,12 @@ export async function collect(a: SetupArgs, st: StackState, io: Io, otherPaths: 
   return ans;
 }
 
-/** The configuration `pulumi up` will read after the answers, through the program's own parser: a ConfigError lists every problem. */
-export function check(machine: string, st: StackState, ans: Answers): void {
+/**
+ * The configuration `pulumi up` will read after the answers, through the
+ * program's own parser: a ConfigError lists every problem. Returns the
+ * warnings `pulumi up` would print (deprecated keys, an unprotected key).
+ */
+export function check(machine: string, st: StackState, ans: Answers): string[] {
   const raw = readRawConfig((k) => {
     const v = ans.plain[k];
     if (v !== undefined) return Array.isArray(v) ? JSON.stringify(v) : v;
@@ -176,5 +181,8 @@ export function check(machine: string, st: StackState, ans: Answers): void {
     const v = ans.secrets[k] ?? st.values[fullKey(k)]?.value;
     if (v !== undefined && v !== "") secretValues[k] = v;
   }
-  parseConfig(raw, secretValues, machine, { secretText: secretValues });
+  const warnings: string[] = [];
+  const cfg = parseConfig(raw, secretValues, machine, { warnings, secretText: secretValues });
+  const unprotected = protectionWarning(cfg.storage);
+  return unprotected === undefined ? warnings : [...warnings, unprotected];
 }

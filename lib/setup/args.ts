@@ -41,6 +41,9 @@ The stack's passphrase: PULUMI_CONFIG_PASSPHRASE(_FILE), else asked without echo
 Nothing is written unless every answer passes the program's own configuration checks; new stacks get
 hostCanDelete: false. Exit status: 0 done, 1 answers refused (nothing written), 2 setup itself failed.`;
 
+/** The characters the Pulumi CLI allows in a stack's name. */
+const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
 const VALUE_FLAGS: Record<string, (a: SetupArgs, v: string, cwd: string) => void> = {
   "--host": (a, v) => (a.host = v),
   "--port": (a, v) => (a.port = v),
@@ -73,5 +76,6 @@ export function parseArgs(argv: readonly string[], cwd: string): SetupArgs {
     else throw new Error(`unknown argument ${JSON.stringify(flag)}`);
   }
   if (a.machine === "") throw new Error("the machine (the stack's name) is missing");
+  if (!STACK_NAME.test(a.machine)) throw new Error(`the machine ${JSON.stringify(a.machine)} must be a stack name: letters, digits, '-', '_' and '.'`);
   return a;
 }

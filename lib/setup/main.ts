@@ -10,6 +10,7 @@
 // (bad configuration, host key not confirmed: nothing written); 2 setup
 // itself failed (bad arguments, no Pulumi CLI, the CLI failed); 130 interrupted.
 
+import * as path from "node:path";
 import { ConfigError } from "../config";
 import { INSTALL_CLI, findEngine } from "../engine/find";
 import { Answers, Refused, check, collect } from "./answers";
@@ -61,7 +62,7 @@ function write(cli: PulumiCli, machine: string, st: StackState, ans: Answers): s
   return written;
 }
 
-async function run(a: SetupArgs, io: Io): Promise<number> {
+async function run(a: SetupArgs, io: Io, cwd: string): Promise<number> {
   const bin = findEngine(io.env).cli?.pulumi;
   if (bin === undefined) {
     io.err(`setup: no Pulumi CLI: ${INSTALL_CLI}\n`);
@@ -73,10 +74,11 @@ async function run(a: SetupArgs, io: Io): Promise<number> {
   const cli = new PulumiCli(bin, a.projectDir, { ...io.env, ...(await passphraseEnv(io, !exists, probe.usesPassphrase(a.machine, exists))) });
   const st = cli.state(a.machine, exists);
   const ans = await collect(a, st, io, otherPaths(cli, stacks, a.machine));
-  check(a.machine, st, ans);
+  const warnings = check(a.machine, st, ans);
   const written = write(cli, a.machine, st, ans);
+  for (const w of warnings) io.err(`warning: ${w}\n`);
   io.out(written.length === 0 ? `Stack ${a.machine}: nothing to change.\n` : `Stack ${a.machine}: ${exists ? "" : "created; "}set ${written.join(", ")}.\n`);
-  io.out(`Next: pulumi up -s ${a.machine}\n`);
+  io.out(`Next: ${path.resolve(a.projectDir) === path.resolve(cwd) ? "" : `cd ${a.projectDir} && `}pulumi up -s ${a.machine}\n`);
   return 0;
 }
 
@@ -93,7 +95,7 @@ export async function setupMain(argv: readonly string[], io: Io, cwd = process.c
     return 0;
   }
   try {
-    return await run(a, io);
+    return await run(a, io, cwd);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof Refused) {
       io.err(`${e instanceof ConfigError ? e.message.replace("nothing was changed", "nothing was written") : `setup: ${e.message}`}\n`);

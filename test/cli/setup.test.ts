@@ -111,7 +111,8 @@ test("non-interactive: the scanned key is pinned after its fingerprint matches, 
   expect(r.stdout).toContain(`127.0.0.1 (port ${sshd.port}) shows the ed25519 host key ${fp}.`);
   expect(r.stdout).toContain("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub");
   expect(r.stdout).toMatch(/^Stack laptop: created; set host, sshPort, hostKey, adminKeys, paths, hostCanDelete, sshPrivateKey \(secret\), b2:applicationKeyId \(secret\), b2:applicationKey \(secret\), healthcheckUrl \(secret\)\.$/m);
-  expect(r.stdout.trim().split("\n").pop()).toBe("Next: pulumi up -s laptop");
+  // Run from elsewhere (--project), the next command starts with the cd.
+  expect(r.stdout.trim().split("\n").pop()).toBe(`Next: cd ${admin.project} && pulumi up -s laptop`);
   const c = config("laptop");
   const v = (k: string) => c[k.includes(":") ? k : `${PROJECT}:${k}`];
   expect(v("host").value).toBe("127.0.0.1");
@@ -138,7 +139,7 @@ test("rerunning with the same answers changes nothing: the stack file's bytes ar
   // And with no flags at all: everything comes from the stack, no scan, no question.
   const bare = await setup(["laptop", "--yes"]);
   expect(bare.code).toBe(0);
-  expect(bare.stdout).toBe("Stack laptop: nothing to change.\nNext: pulumi up -s laptop\n");
+  expect(bare.stdout).toBe(`Stack laptop: nothing to change.\nNext: cd ${admin.project} && pulumi up -s laptop\n`);
   expect(fs.readFileSync(stackFile("laptop")).equals(before)).toBe(true);
 }, 120000);
 
@@ -244,7 +245,7 @@ test("at a terminal: the passphrase, the B2 key and the heartbeat URL are never 
   // ... and shows none of the secrets.
   for (const s of SECRETS) expect(output).not.toContain(s);
   expect(output).toContain(fingerprint(sshd.hostPublicKey()));
-  expect(output).toContain("Next: pulumi up -s tty");
+  expect(output).toContain("&& pulumi up -s tty");
   const c = config("tty");
   expect(c[`${PROJECT}:hostKey`].value).toBe(sshd.hostPublicKey());
   expect(JSON.parse(c[`${PROJECT}:adminKeys`].value!)).toEqual([fs.readFileSync(adminKeyFile, "utf8").trim()]);
@@ -289,4 +290,17 @@ test("at a terminal, Ctrl-C at a secret's question: exit 130, what was typed not
   expect(output).toContain("setup: interrupted: nothing was written");
   expect(output).not.toContain("half-typed");
   expect(stacks()).not.toContain("ctrlc");
+}, 60000);
+
+test("a stack pinned to another host key: setup says so, and without a confirmation changes nothing", async () => {
+  const other = fs.readFileSync(otherKeyFile, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+  admin.pulumi(["config", "set", "--stack", "laptop", "hostKey", other]);
+  const before = fs.readFileSync(stackFile("laptop"));
+  // A new --port makes setup scan again; --yes: no one to confirm.
+  const r = await setup(["laptop", "--port", String(sshd.port), "--host", "localhost", "--yes"]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toContain(`The stack pins another host key, ${fingerprint(other)}: the machine was reinstalled, or this is not it.\n`);
+  expect(r.stdout).toContain(`shows the ed25519 host key ${fingerprint(sshd.hostPublicKey())}.`);
+  expect(r.stderr).toBe("setup: the host key is not confirmed (--host-key-fingerprint SHA256:... confirms it without asking): nothing was written\n");
+  expect(fs.readFileSync(stackFile("laptop")).equals(before)).toBe(true);
 }, 60000);

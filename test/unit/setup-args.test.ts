@@ -20,6 +20,7 @@ test("flags: repeatable lists, paths resolved against the working directory, --h
   expect(() => parseArgs(["laptop", "--host"], "/w")).toThrow("--host needs a value");
   expect(() => parseArgs(["laptop", "desk"], "/w")).toThrow('unknown argument "desk"');
   expect(() => parseArgs(["--yes"], "/w")).toThrow("the machine (the stack's name) is missing");
+  expect(() => parseArgs(["my laptop"], "/w")).toThrow(`the machine "my laptop" must be a stack name: letters, digits, '-', '_' and '.'`);
 });
 
 test("the fingerprint is the one ssh-keygen -l prints; a typed one may lack SHA256: or keep its padding", () => {
