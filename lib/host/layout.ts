@@ -186,7 +186,7 @@ export const HOST_AGE_DIR = "secrets";
  */
 export const OWNER_RECORD = "/var/lib/restic-b2/owner.conf";
 
-/** A Pulumi project or stack name as the owner record holds it (the host script's stack_id_ok is its twin). */
+/** A Pulumi project or stack name as the owner record holds it (its shell twin: rb2_stack_id_ok in lib/host/stack-id.sh). */
 export const STACK_ID_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /** The module relative to hostConfigDir (what configuration.nix imports as ./<this>). */

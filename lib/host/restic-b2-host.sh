@@ -60,6 +60,7 @@ VERIFY_SECONDS=120
 rb2_n=0
 
 # @include backup-name.sh
+# @include stack-id.sh
 # @include layout.sh
 
 # A line of its own inside an existing imports list:
@@ -110,15 +111,6 @@ valid_rel() {
     */../* | */./*) return 1 ;;
   esac
   return 0
-}
-
-# A Pulumi project or stack name: 1 to 100 letters, digits, '_', '.' or '-'
-# (the twin of STACK_ID_PATTERN in lib/host/layout.ts).
-stack_id_ok() {
-  case $1 in
-    '' | *[!ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-]*) return 1 ;;
-  esac
-  [ "${#1}" -le 100 ]
 }
 
 parse_args() {
@@ -172,8 +164,8 @@ parse_args() {
     usage_die "--backup-name must be 1 to 64 letters, digits, '_' or '-', not starting with '-': $backup_name"
   rb2_layout "$backup_name"
   if [ -n "$project$stack" ] || [ "$action" = install ]; then
-    stack_id_ok "$project" || usage_die "--project must be 1 to 100 letters, digits, '_', '.' or '-': $project"
-    stack_id_ok "$stack" || usage_die "--stack must be 1 to 100 letters, digits, '_', '.' or '-': $stack"
+    rb2_stack_id_ok "$project" || usage_die "--project must be 1 to 100 letters, digits, '_', '.' or '-': $project"
+    rb2_stack_id_ok "$stack" || usage_die "--stack must be 1 to 100 letters, digits, '_', '.' or '-': $stack"
   fi
   case $import_mode in
     auto | manual) ;;
@@ -527,7 +519,7 @@ read_owner() {
       owner_host_config_dir=${owner_host_config_dir%"$OWNER_END"}
       ;;
   esac
-  if ! stack_id_ok "$owner_project" || ! stack_id_ok "$owner_stack" ||
+  if ! rb2_stack_id_ok "$owner_project" || ! rb2_stack_id_ok "$owner_stack" ||
     ! rb2_backup_name_ok "$owner_backup_name" || [ "${owner_host_config_dir#/}" = "$owner_host_config_dir" ]; then
     die "$owner_record is damaged (it needs project=, stack=, backup_name= and host_config_dir= lines); nothing was changed. Look at it, and remove it if no stack owns this host"
   fi

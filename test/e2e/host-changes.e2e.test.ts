@@ -1,7 +1,7 @@
 // Issue 17 under the real engine: changes that must never leave the machine
 // without its backup. A port where nothing listens, a rename whose switch
-// fails, a second stack aimed at the same host; then the .age bytes on the
-// host and a module.nix left by deploy: false. The tests run in order.
+// fails, sshd moved to another port, a second stack aimed at the same host;
+// then the .age bytes on the host and a module.nix left by deploy: false. The tests run in order.
 // Not run where there is no Pulumi installation (skipped and counted).
 
 import * as fs from "node:fs";
@@ -76,6 +76,19 @@ describeE2e("e2e host changes (issue 17)", () => {
     expect(srv.rebuildCalls().slice(calls)).toEqual(["switch"]);
     expect(sshSessions(srv.serverLog()) - sessions).toBe(1);
     expect(fs.readFileSync(srv.ownerRecord, "utf8")).toContain("backup_name=monthly\n");
+  });
+
+  test("sshd moved to another port, the old one closed: pulumi up reaches the host on the new one, one session, one switch", async () => {
+    const before = snapshotTree(srv.root);
+    await srv.movePort();
+    const calls = srv.rebuildCalls().length;
+    p.setConfig({ ...p.config, sshPort: srv.port });
+    const r = expectOk(await p.up());
+    expect(text(r)).not.toMatch(/replaced|deleting original/);
+    expect(sshSessions(srv.serverLog())).toBe(1);
+    expect(srv.rebuildCalls().slice(calls)).toEqual(["switch"]);
+    expect(snapshotTree(srv.root)).toEqual(before);
+    expectOk(await p.preview("--expect-no-changes"));
   });
 
   test("the .age files on the host are byte-identical to the local ones", () => {

@@ -197,6 +197,19 @@ describe("install over SSH", () => {
     expect(markCount(read(srv.configDir, "configuration.nix"))).toBe(1);
   });
 
+  test("sshd moved to another port: the same install over the new one is one session, one switch, the tree as before", async () => {
+    expectOk(await install());
+    const once = snapshotTree(srv.root);
+    const calls = srv.rebuildCalls().length;
+    const old = srv.port;
+    await srv.movePort();
+    expect(srv.port).not.toBe(old);
+    expectOk(await install());
+    expect((srv.serverLog().match(/Accepted publickey for /g) ?? []).length).toBe(1);
+    expect(srv.rebuildCalls().slice(calls)).toEqual(["switch"]);
+    expect(snapshotTree(srv.root)).toEqual(once);
+  });
+
   test("first backup runs when asked", async () => {
     const r = await install({ runFirstBackup: true });
     expectOk(r);

@@ -634,8 +634,28 @@ export class TestSshd {
     });
   }
 
+  /**
+   * Moves sshd to another free port on the same fake root, as an admin who
+   * moves a machine's sshd does: the old port stops listening before the new
+   * one opens. The server log starts over. Returns the new port.
+   */
+  async movePort(): Promise<number> {
+    const old = this.port;
+    await this.stopProcess();
+    for (;;) {
+      await this.launch();
+      if (this.port !== old) return this.port;
+      await this.stopProcess();
+    }
+  }
+
   /** Stops sshd (SIGTERM, then SIGKILL) and removes the temp dir. Safe to call twice. */
   async stop(): Promise<void> {
+    await this.stopProcess();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async stopProcess(): Promise<void> {
     const proc = this.proc;
     this.proc = undefined;
     if (proc && proc.exitCode === null && proc.signalCode === null) {
@@ -645,6 +665,5 @@ export class TestSshd {
       await gone;
       clearTimeout(timer);
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
