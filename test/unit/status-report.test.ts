@@ -2,7 +2,7 @@
 // formatters, argument parsing and the stack-config mapping. No I/O.
 
 import { HostStatus, defaultMaxAgeHours, exitCode, formatAge, formatTable, judge, newestSnapshot, parseMaxAge, parseStatusOutput, splitSections, statusCommand, systemdTime } from "../../lib/status/report";
-import { parseArgs } from "../../lib/status/main";
+import { USAGE, parseArgs, statusMain } from "../../lib/status/main";
 import { targetFromConfig } from "../../lib/status/stacks";
 
 const NONCE = "a1b2c3d4e5f6a7b8";
@@ -142,6 +142,18 @@ test("arguments", () => {
   expect(parseArgs(["--project", "sub"], "/p").projectDir).toBe("/p/sub");
   expect(() => parseArgs(["--stack"], "/p")).toThrow(/needs a value/);
   expect(() => parseArgs(["--nope"], "/p")).toThrow(/unknown argument/);
+});
+
+test("--help (or -h, anywhere) prints the usage on stdout and exits 0, without reading any stack", async () => {
+  for (const argv of [["--help"], ["-h"], ["--stack", "x", "--help"], ["--nope", "-h"]]) {
+    let out = "";
+    let err = "";
+    const code = await statusMain(argv, (s) => (out += s), (s) => (err += s));
+    expect(code).toBe(0);
+    expect(out).toContain(USAGE);
+    expect(out).toContain("--max-age");
+    expect(err).toBe("");
+  }
 });
 
 test("the remote command quotes everything and refuses odd names", () => {
