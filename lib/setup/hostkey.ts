@@ -2,8 +2,8 @@
 // fingerprint as `ssh-keygen -l` prints it, and the command that prints the
 // same on the machine's own console.
 
-import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
+import { sshFingerprint } from "../age/ssh";
 
 /** What the user runs on the machine's console to compare. */
 export const CONSOLE_COMMAND = "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub";
@@ -11,7 +11,7 @@ export const CONSOLE_COMMAND = "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub
 /** `SHA256:<base64 without padding>` of the key blob of an OpenSSH public key line. */
 export function fingerprint(keyLine: string): string {
   const blob = keyLine.trim().split(/\s+/)[1] ?? "";
-  return `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`;
+  return sshFingerprint(Buffer.from(blob, "base64"));
 }
 
 /** A fingerprint as the user may type it (with or without `SHA256:`, with padding), in fingerprint()'s form. */
