@@ -76,6 +76,14 @@ export const BACKUP_NAMES = {
   runtimeDir: "/run/{systemdDirName}",
   /** The last drill's result (JSON, format in lib/host/drill.sh). */
   drillResult: "{stateDir}/drill.json",
+  /**
+   * The id of the repository this host backs up to (one line, 64 hex digits),
+   * written by the first successful backup (lib/host/repo-guard.sh record); from
+   * then on a missing or different repository fails the backup and the drill.
+   */
+  repositoryIdFile: "{stateDir}/repository-id",
+  /** Removes repositoryIdFile, so the next backup may create a new repository (repo-guard.sh reset). */
+  resetCommand: "restic-b2-reset-{name}",
 } as const;
 
 export type BackupLayout = { readonly name: string } & { readonly [K in keyof typeof BACKUP_NAMES]: string };

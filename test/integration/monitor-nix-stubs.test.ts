@@ -14,7 +14,7 @@ import { MONITOR_SCRIPT } from "../../lib/host/scripts";
 import { monitorHooks, renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { StubEvaluated, evaluateWithStubs, stubScript } from "../support/nix-stubs";
+import { StubEvaluated, evaluateWithStubs, stubScript, withoutRepoGuard } from "../support/nix-stubs";
 
 const SERVICE = "restic-backups-daily";
 const DRILL = "restic-b2-drill-daily";
@@ -34,7 +34,7 @@ function withMonitoring(b: BackupConfig, m: MonitoringFlags | undefined): Backup
 function evaluate(text: string): StubEvaluated {
   const file = nix.writeModule(text, Object.values(MONITOR_AGE_FILES));
   nix.parseFile(file);
-  return evaluateWithStubs(nix, file);
+  return withoutRepoGuard(evaluateWithStubs(nix, file));
 }
 
 /** A unit's serviceConfig entry added with lib.mkBefore: its commands (fails when it is not mkBefore). */
