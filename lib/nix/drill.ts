@@ -112,6 +112,7 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       "--sample-files", String(d.sampleFiles),
       "--max-file-bytes", String(d.maxFileBytes),
       "--check-groups", String(d.checkGroups),
+      "--repository-id-file", layout.repositoryIdFile,
       ...opts.paths.flatMap((p) => ["--backup-path", p]),
     ];
     const exec = shellScriptExpr("writeShellScript", unit, wrapper(DRILL_SCRIPT, "restic-b2-drill", credentialArgs, args));

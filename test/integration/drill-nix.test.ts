@@ -176,6 +176,7 @@ describe("drill on", () => {
       "--sample-files", "7",
       "--max-file-bytes", "1234",
       "--check-groups", "5",
+      "--repository-id-file", "/var/lib/restic-b2/daily/repository-id",
       ...b.paths.flatMap((p) => ["--backup-path", p]),
       "--lock-delay", "9",
     ]);
