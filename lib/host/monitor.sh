@@ -87,12 +87,21 @@ read_value() {
   return 0
 }
 
+# http_scheme_ok URL: whether URL starts with http:// or https://, the scheme
+# in any case (schemes are case-insensitive, RFC 3986 3.1). The twin of
+# HTTP_URL_SCHEME in lib/config/monitoring.ts; test/integration/url-scheme.test.ts
+# runs one table of URLs through both. The letters are spelled out, so no
+# locale can widen them.
+http_scheme_ok() {
+  case $1 in
+    [Hh][Tt][Tt][Pp]://?* | [Hh][Tt][Tt][Pp][Ss]://?*) return 0 ;;
+  esac
+  return 1
+}
+
 # An http(s) URL that can be written into a curl config string as is.
 valid_url() {
-  case $1 in
-    http://?* | https://?*) ;;
-    *) return 1 ;;
-  esac
+  http_scheme_ok "$1" || return 1
   case $1 in
     *[\"\\\ ]* | *"$(printf '\t')"*) return 1 ;;
   esac
@@ -109,7 +118,9 @@ read_url() {
   elif ! valid_url "$value"; then
     say "$2: $1 does not hold an http(s) URL; nothing sent"
   else
-    url=$value
+    # The scheme in lower case, so the rest of this script (and curl) sees one spelling.
+    scheme=$(printf '%s' "${value%%://*}" | tr ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz)
+    url="$scheme://${value#*://}"
   fi
 }
 
@@ -176,7 +187,7 @@ healthcheck_ping_url() {
 
 healthcheck_body_limit() {
   case $healthcheck_url in
-    https://hc-ping.com/*) echo "$HOSTED_HC_LIMIT" ;;
+    https://[Hh][Cc]-[Pp][Ii][Nn][Gg].[Cc][Oo][Mm]/*) echo "$HOSTED_HC_LIMIT" ;;
     *) echo "$SELF_HOSTED_HC_LIMIT" ;;
   esac
 }
