@@ -126,6 +126,14 @@ export function drillScratchDir(backupName: string, paths: readonly string[]): {
   return undefined;
 }
 
+/**
+ * Root-only state of lib/host/monitor.sh, one file per unit and purpose
+ * (`<unit>.start`: the running run's start, for Uptime Kuma's ping=;
+ * `<unit>.failed`: the last run failed, for ntfy's "recovered" message). Not
+ * below /var/lib/restic-b2, where a backup may be named "monitor".
+ */
+export const MONITOR_STATE_DIR = "/var/lib/restic-b2-monitor";
+
 /** Where `restoreCommands` restores to on the host, and on an admin's machine. */
 export const RESTORE_TARGET = { host: "/var/lib/restic-restore", admin: "./restic-restore" } as const;
 
