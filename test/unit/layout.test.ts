@@ -232,7 +232,9 @@ describe("the shipped scripts", () => {
     expect(BACKUP_NAMES.drillResult).toBe("{stateDir}/drill.json");
     expect(DRILL_SCRIPT).toContain('atomic_write "$state_dir/drill.json"');
     // repo-guard.sh names the reset command in its messages.
-    expect(REPO_GUARD_SCRIPT).toContain(`reset_command="${BACKUP_NAMES.resetCommand.replace("{name}", "$backup_name")}"`);
+    for (const text of [REPO_GUARD_SCRIPT, VERIFY_SCRIPT]) {
+      expect(text).toContain(`reset_command="${BACKUP_NAMES.resetCommand.replace("{name}", "$backup_name")}"`);
+    }
   });
 
   test("the scripts the module embeds are their files byte for byte (they include nothing)", () => {

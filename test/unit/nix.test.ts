@@ -423,7 +423,7 @@ describe("renderModule: user values", () => {
       '${pkgs.writeShellScript "restic-b2-verify" "#!/usr/bin/env bash\\n',
       "${config.services.restic.backups.daily.package or pkgs.restic",
       "${lib.escapeShellArg config.age.secrets.restic-b2-daily-",
-      `\${"'--backup-name' 'daily' '--timeout' '60'"`,
+      `\${"'--backup-name' 'daily' '--timeout' '60' '--repository-id-file' '/var/lib/restic-b2/daily/repository-id'"`,
       "${config.system.build.restic-b2-repo-guard-daily",
       `\${"'--backup-name' 'daily' '--id-file' '/var/lib/restic-b2/daily/repository-id'"`,
     ];
