@@ -267,7 +267,8 @@ if [ -n "$repository_id_file" ] && [ -e "$repository_id_file" ]; then
   { IFS= read -r recorded_id || [ -n "$recorded_id" ]; } <"$repository_id_file" 2>/dev/null
   [[ $recorded_id =~ ^[0-9a-f]{64}$ ]] || finish fail "$repository_id_file does not hold a repository id"
 fi
-# nothing_yet REASON: "no-snapshot" before the first backup; after it, a failure.
+# nothing_yet REASON FOUND: "no-snapshot" (REASON) before the host's first
+# backup; after it, a failure that says what was found instead.
 nothing_yet() {
   [ -n "$recorded_id" ] || finish no-snapshot "$1"
   finish fail "expected repository id $recorded_id, which this host has backed up to, but $2: the snapshots may be gone"

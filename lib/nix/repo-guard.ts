@@ -10,8 +10,9 @@
 // and the command restic-b2-reset-<name> (`reset`), for starting over on purpose.
 //
 // preStart and postStart are NixOS `lines` options: these definitions merge
-// with the restic module's (and with other sections' backupPrepareCommand),
-// so they need no other part of the module to know about them.
+// with the restic module's own preStart (which runs backupPrepareCommand, so
+// a section that sets that option still coexists), and no other part of the
+// module needs to know about them.
 //
 // Pure. Same input, same bytes. Names and paths come from lib/host/layout.ts.
 
