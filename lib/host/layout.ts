@@ -76,6 +76,14 @@ export const BACKUP_NAMES = {
   runtimeDir: "/run/{systemdDirName}",
   /** The last drill's result (JSON, format in lib/host/drill.sh). */
   drillResult: "{stateDir}/drill.json",
+  /**
+   * The id of the repository this host backs up to (one line, 64 hex digits),
+   * written by the first successful backup (lib/host/repo-guard.sh record); from
+   * then on a missing or different repository fails the backup and the drill.
+   */
+  repositoryIdFile: "{stateDir}/repository-id",
+  /** Removes repositoryIdFile, so the next backup may create a new repository (repo-guard.sh reset). */
+  resetCommand: "restic-b2-reset-{name}",
 } as const;
 
 export type BackupLayout = { readonly name: string } & { readonly [K in keyof typeof BACKUP_NAMES]: string };
@@ -117,6 +125,14 @@ export function drillScratchDir(backupName: string, paths: readonly string[]): {
   }
   return undefined;
 }
+
+/**
+ * Root-only state of lib/host/monitor.sh, one file per unit and purpose
+ * (`<unit>.start`: the running run's start, for Uptime Kuma's ping=;
+ * `<unit>.failed`: the last run failed, for ntfy's "recovered" message). Not
+ * below /var/lib/restic-b2, where a backup may be named "monitor".
+ */
+export const MONITOR_STATE_DIR = "/var/lib/restic-b2-monitor";
 
 /** Where `restoreCommands` restores to on the host, and on an admin's machine. */
 export const RESTORE_TARGET = { host: "/var/lib/restic-restore", admin: "./restic-restore" } as const;

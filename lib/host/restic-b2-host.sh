@@ -779,6 +779,11 @@ verify_repository() {
     20)
       verify_msg="warning: repository not reachable, credentials not checked (exit 20${vline:+: $vline})"
       ;;
+    14)
+      warn "$vcmd: the configured repository is not the one this host backed up to (exit 14)"
+      print_tail "$vcmd" "$tmp/verify.log"
+      exit 1
+      ;;
     12 | 13)
       warn "$vcmd refused the deployed credentials (exit $vrc)"
       print_tail "$vcmd" "$tmp/verify.log"

@@ -34,3 +34,5 @@ export const VERIFY_SCRIPT = hostScriptText("verify.sh");
 export const DRILL_SCRIPT = hostScriptText("drill.sh");
 /** restic-b2-monitor: the heartbeat and the alert (embedded by lib/nix/monitoring.ts). */
 export const MONITOR_SCRIPT = hostScriptText("monitor.sh");
+/** restic-b2-repo-guard: the repository's recorded id (embedded by lib/nix/repo-guard.ts). */
+export const REPO_GUARD_SCRIPT = hostScriptText("repo-guard.sh");

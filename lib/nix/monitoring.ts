@@ -13,7 +13,7 @@
 // down to the script (healthcheckUrl → --healthcheck-url).
 
 import type { MonitoringConfig, MonitoringFlags } from "../config/types";
-import { MONITOR_AGE_FILES, MonitorAgeFile, MonitorAgeKey, agenixSecretName, backupLayout } from "../host/layout";
+import { MONITOR_AGE_FILES, MONITOR_STATE_DIR, MonitorAgeFile, MonitorAgeKey, agenixSecretName, backupLayout } from "../host/layout";
 import { MONITOR_SCRIPT } from "../host/scripts";
 import { nixAttrName, nixString } from "./escape";
 
@@ -119,7 +119,7 @@ export function monitorHooks(serviceName: string, healthcheckUrl: string | undef
   if (healthcheckUrl === undefined && ntfy === undefined) return [];
   check(SERVICE_NAME.test(serviceName), `invalid service name ${JSON.stringify(serviceName)}`);
   const script = `\${config.system.build.${MONITOR_BUILD_ATTR}}`;
-  const common = `--unit ${serviceName}`;
+  const common = `--unit ${serviceName} --state-dir ${MONITOR_STATE_DIR}`;
   const hc = healthcheckUrl === undefined ? "" : ` --healthcheck-url ${secretPathRef(healthcheckUrl)}`;
   let alert = "";
   if (ntfy !== undefined) {

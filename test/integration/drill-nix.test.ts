@@ -14,7 +14,7 @@ import { DRILL_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
 import { renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { StubScript, evaluateWithStubs, stubScript, stubScripts } from "../support/nix-stubs";
+import { StubScript, evaluateWithStubs, stubScript, stubScripts, withoutRepoGuard } from "../support/nix-stubs";
 import { ResticLab } from "../support/restic-repo";
 
 let nix: NixSandbox;
@@ -37,7 +37,7 @@ function render(b: BackupConfig, drill?: DrillSettings): string {
 
 /** The module applied to the stubs (test/support/nix-stubs.ts), with real executables: bash runs its wrappers. */
 function evaluate(text: string, agenixDir = "/run/agenix") {
-  const m = evaluateWithStubs(nix, writeModule(text), { bin: "/usr", restic: "/usr", agenixDir });
+  const m = withoutRepoGuard(evaluateWithStubs(nix, writeModule(text), { bin: "/usr", restic: "/usr", agenixDir }), "daily", "/usr");
   return { ...m, services: m.systemd?.services ?? {}, timers: m.systemd?.timers ?? {}, packages: m.systemPackages ?? [] };
 }
 
@@ -176,6 +176,7 @@ describe("drill on", () => {
       "--sample-files", "7",
       "--max-file-bytes", "1234",
       "--check-groups", "5",
+      "--repository-id-file", "/var/lib/restic-b2/daily/repository-id",
       ...b.paths.flatMap((p) => ["--backup-path", p]),
       "--lock-delay", "9",
     ]);

@@ -18,7 +18,7 @@ import {
   isBackupName,
   layoutShell,
 } from "../../lib/host/layout";
-import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
+import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, REPO_GUARD_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
 
 const RULE_FILE = path.resolve(__dirname, "../../lib/host/backup-name.sh");
 const STACK_RULE_FILE = path.resolve(__dirname, "../../lib/host/stack-id.sh");
@@ -189,6 +189,8 @@ describe("the names and paths of one backup", () => {
       cacheDir: "/var/cache/restic-b2/daily",
       runtimeDir: "/run/restic-b2/daily",
       drillResult: "/var/lib/restic-b2/daily/drill.json",
+      repositoryIdFile: "/var/lib/restic-b2/daily/repository-id",
+      resetCommand: "restic-b2-reset-daily",
     });
   });
 
@@ -229,10 +231,14 @@ describe("the shipped scripts", () => {
     expect(VERIFY_SCRIPT).toContain(`PROG="${BACKUP_NAMES.verifyCommand.replace("{name}", "$backup_name")}"`);
     expect(BACKUP_NAMES.drillResult).toBe("{stateDir}/drill.json");
     expect(DRILL_SCRIPT).toContain('atomic_write "$state_dir/drill.json"');
+    // repo-guard.sh names the reset command in its messages.
+    for (const text of [REPO_GUARD_SCRIPT, VERIFY_SCRIPT]) {
+      expect(text).toContain(`reset_command="${BACKUP_NAMES.resetCommand.replace("{name}", "$backup_name")}"`);
+    }
   });
 
   test("the scripts the module embeds are their files byte for byte (they include nothing)", () => {
-    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT]]) {
+    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT], ["repo-guard.sh", REPO_GUARD_SCRIPT]]) {
       expect(text).toBe(fs.readFileSync(path.resolve(__dirname, "../../lib/host", file), "utf8"));
     }
   });

@@ -1,7 +1,7 @@
 // The pure half of `npm run status`: remote output parsing, the verdict, the
 // formatters, argument parsing and the stack-config mapping. No I/O.
 
-import { HostStatus, defaultMaxAgeHours, exitCode, formatAge, formatTable, judge, newestSnapshot, parseMaxAge, parseStatusOutput, splitSections, statusCommand, systemdTime } from "../../lib/status/report";
+import { HostStatus, defaultMaxAgeHours, exitCode, formatAge, formatTable, judge, newestSnapshot, parseMaxAge, parseStatusOutput, repositoryIdCell, splitSections, statusCommand, systemdTime } from "../../lib/status/report";
 import { USAGE, parseArgs, statusMain } from "../../lib/status/main";
 import { targetFromConfig } from "../../lib/status/stacks";
 
@@ -88,6 +88,31 @@ describe("parseStatusOutput", () => {
       "timer is inactive: no backup is scheduled",
       "restic-daily snapshots exited 12: Fatal: wrong password or no key found",
     ]);
+  });
+
+  test("the repository id: recorded and found, a mismatch, none recorded yet, and what the table shows", () => {
+    const A = "a".repeat(64);
+    const B = "b".repeat(64);
+    const base = { service: "LoadState=loaded\nResult=success", timer: "LoadState=loaded\nActiveState=active", snapshots: JSON.stringify([SNAP("2026-12-01T02:00:00Z", "e".repeat(64))]), snapshoterr: `${NONCE} exit 0`, drill: "none" };
+    const run = (repoid: string) => {
+      const s = status();
+      parseStatusOutput(output({ ...base, repoid }), NONCE, s);
+      return judge(s, NOW);
+    };
+    const same = run(`expected ${A}\nfound ${A}`);
+    expect(same.repositoryId).toEqual({ expected: A, found: A });
+    expect(same.problems).toEqual([]);
+    expect(repositoryIdCell(same.repositoryId)).toBe("aaaaaaaa");
+    const other = run(`expected ${A}\nfound ${B}`);
+    expect(other.problems).toEqual([`the repository is another one: id ${B}, expected ${A} (recorded after this host's first backup)`]);
+    expect(repositoryIdCell(other.repositoryId)).toBe("aaaaaaaa MISMATCH bbbbbbbb");
+    expect(formatTable([other]).split("\n")[1]).toMatch(/\saaaaaaaa MISMATCH bbbbbbbb\s+ATTENTION$/);
+    const none = run("expected none");
+    expect(none.repositoryId).toEqual({});
+    expect(repositoryIdCell(none.repositoryId)).toBe("none yet");
+    // Garbage is not an id; an old host script without the section: "-".
+    expect(run(`expected ${A.slice(1)}x\nfound $(id)`).repositoryId).toEqual({});
+    expect(repositoryIdCell(undefined)).toBe("-");
   });
 
   test("sections split on the exact marker only", () => {
@@ -186,10 +211,10 @@ describe("protection: whether the host's key can destroy the backups, and the wi
   });
   test("the table's PROTECTED column: yes with the window, no, existing key", () => {
     const row = (protection: { protected?: boolean; windowDays: number }) => formatTable([judge(status({ protection }), NOW)]);
-    expect(row({ protected: true, windowDays: 30 }).split("\n")[0]).toMatch(/DRILL\s+PROTECTED\s+STATUS$/);
-    expect(row({ protected: true, windowDays: 30 }).split("\n")[1]).toMatch(/\s+yes, 30d\s+\S+$/);
-    expect(row({ protected: false, windowDays: 30 }).split("\n")[1]).toMatch(/\s+no\s+\S+$/);
-    expect(row({ windowDays: 30 }).split("\n")[1]).toMatch(/\s+existing key\s+\S+$/);
+    expect(row({ protected: true, windowDays: 30 }).split("\n")[0]).toMatch(/DRILL\s+PROTECTED\s+REPO ID\s+STATUS$/);
+    expect(row({ protected: true, windowDays: 30 }).split("\n")[1]).toMatch(/\s+yes, 30d\s+-\s+\S+$/);
+    expect(row({ protected: false, windowDays: 30 }).split("\n")[1]).toMatch(/\s+no\s+-\s+\S+$/);
+    expect(row({ windowDays: 30 }).split("\n")[1]).toMatch(/\s+existing key\s+-\s+\S+$/);
   });
 });
 
