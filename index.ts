@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AgenixSecrets } from "./components/secrets";
 import { HostDeployment } from "./components/host";
 import { B2Storage } from "./components/storage";
-import { FORM_CHECKED_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, protectionWarning, readRawConfig } from "./lib/config";
+import { ConfigError, FORM_CHECKED_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, protectionWarning, readRawConfig } from "./lib/config";
 import { monitorSecretFiles, renderModule } from "./lib/nix";
 import { AGE_FILES, MODULE_FILE, backupLayout, installLayout, moduleAgeFileRef } from "./lib/host/layout";
 import { restoreCommands } from "./lib/host/restore";
@@ -24,7 +24,16 @@ for (const key of FORM_CHECKED_SECRET_KEYS) {
   if (v !== undefined && v !== "") secretText[key] = v;
 }
 const configWarnings: string[] = [];
-const cfg = parseConfig(raw, secrets, stack, { warnings: configWarnings, secretText });
+// A bad configuration is the user's error, not the program's: as a RunError the
+// Node.js language host prints its message (the list of problems) once, with
+// no stack trace and no "unhandled exception".
+const cfg = (() => {
+  try {
+    return parseConfig(raw, secrets, stack, { warnings: configWarnings, secretText });
+  } catch (e) {
+    throw e instanceof ConfigError ? new pulumi.RunError(e.message) : e;
+  }
+})();
 for (const w of configWarnings) pulumi.log.warn(w);
 const unprotected = protectionWarning(cfg.storage);
 if (unprotected !== undefined) pulumi.log.warn(unprotected);

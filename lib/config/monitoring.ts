@@ -18,8 +18,16 @@ const URL_CHARS = /^[^\s"'\\`\u0000-\u001f\u007f]+$/;
 
 export type HeartbeatKind = "healthchecks" | "uptime-kuma";
 
+/**
+ * An http:// or https:// URL, the scheme in any case (schemes are
+ * case-insensitive, RFC 3986 3.1). The twin of http_scheme_ok in
+ * lib/host/monitor.sh; test/integration/url-scheme.test.ts runs one table of
+ * URLs through both.
+ */
+export const HTTP_URL_SCHEME = /^https?:\/\/./i;
+
 function parsedUrl(text: string): URL | undefined {
-  if (!URL_CHARS.test(text) || !/^https?:\/\//i.test(text)) return undefined;
+  if (!URL_CHARS.test(text) || !HTTP_URL_SCHEME.test(text)) return undefined;
   try {
     const u = new URL(text);
     return u.hostname === "" ? undefined : u;

@@ -8,10 +8,17 @@
 #            [--sample-files N] [--max-file-bytes N] [--check-groups T]
 #            [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS]
 #            [--repository-lock FILE] [--repository-lock-wait SECONDS]
+#            [--repository-id-file FILE]
 #
 # One run:
-#  1. finds the newest snapshot (`restic snapshots --json`). None yet, or no
-#     repository yet: records "no-snapshot" and exits 0, reading nothing else.
+#  1. finds the newest snapshot (`restic snapshots --json`; the newest instant,
+#     whatever time zone each snapshot's time was written in). None yet, or no
+#     repository yet: records "no-snapshot" and exits 0, reading nothing else,
+#     but only while FILE (--repository-id-file, written by the backup unit's
+#     repository guard after its first successful backup, lib/host/repo-guard.sh)
+#     does not exist. Once the host has completed a backup, a missing or empty
+#     repository, or one whose id (`restic cat config`) is not the recorded
+#     one, is a failed drill.
 #  2. `restic check --read-data-subset=n/T`: the structure of the whole
 #     repository and the data of pack group n. n is kept in
 #     STATE/drill-rotation and moves on (1, 2, ..., T, 1, ...) after each check
@@ -32,7 +39,9 @@
 #      "checkSubset":"n/T" (empty when no check ran)}
 #     and exits 0 (pass, no-snapshot, skipped) or 1 (fail), so OnFailure= and
 #     monitoring see a failure. The reason holds restic's message, also
-#     where restic printed it as JSON.
+#     where restic printed it as JSON. A drill started while another drill of
+#     this backup runs does not run: it says so, leaves drill.json alone and
+#     exits 0 (not a failure: the running drill reports for itself).
 #
 # With --repository-lock, the whole run holds that host lock (flock), which the
 # backup unit takes too (lib/host/repo-lock.sh): a drill started while a
@@ -53,18 +62,18 @@ PROG=restic-b2-drill
 backup_name='' restic='' env_file='' repo_file='' password_file='' state_dir='' scratch_base=''
 sample_files=32 max_file_bytes=$((16 * 1024 * 1024)) check_groups=12 lock_attempts=6 lock_delay=300
 repository_lock='' repository_lock_wait=21600
-backup_paths=()
+backup_paths=() repository_id_file=''
 
 usage() {
   printf '%s: error: %s\n' "$PROG" "$1" >&2
-  printf 'usage: %s --backup-name NAME --restic PATH --repository-file FILE --password-file FILE [--env-file FILE] --state-dir DIR --scratch-dir DIR [--sample-files N] [--max-file-bytes N] [--check-groups T] [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS] [--repository-lock FILE] [--repository-lock-wait SECONDS]\n' "$PROG" >&2
+  printf 'usage: %s --backup-name NAME --restic PATH --repository-file FILE --password-file FILE [--env-file FILE] --state-dir DIR --scratch-dir DIR [--sample-files N] [--max-file-bytes N] [--check-groups T] [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS] [--repository-lock FILE] [--repository-lock-wait SECONDS] [--repository-id-file FILE]\n' "$PROG" >&2
   exit 2
 }
 
 while [ $# -gt 0 ]; do
   case $1 in
     --backup-name | --restic | --env-file | --repository-file | --password-file | --state-dir | --scratch-dir | \
-      --sample-files | --max-file-bytes | --check-groups | --backup-path | --lock-attempts | --lock-delay | --repository-lock | --repository-lock-wait)
+      --sample-files | --max-file-bytes | --check-groups | --backup-path | --lock-attempts | --lock-delay | --repository-lock | --repository-lock-wait | --repository-id-file)
       [ $# -ge 2 ] || usage "$1 needs a value"
       case $1 in
         --backup-name) backup_name=$2 ;;
@@ -82,6 +91,7 @@ while [ $# -gt 0 ]; do
         --lock-delay) lock_delay=$2 ;;
         --repository-lock) repository_lock=$2 ;;
         --repository-lock-wait) repository_lock_wait=$2 ;;
+        --repository-id-file) repository_id_file=$2 ;;
       esac
       shift 2
       ;;
@@ -192,9 +202,13 @@ done
 # also covers a run started by hand), so what is left below the scratch
 # directory can only come from a run that was killed (SIGKILL, power loss):
 # removed first.
-if ! exec 9>"$state_dir/drill.lock" || ! flock -n 9; then
-  say "error: another drill of this backup is running (lock $state_dir/drill.lock); not started"
+if ! exec 9>"$state_dir/drill.lock"; then
+  say "error: cannot open the lock $state_dir/drill.lock"
   exit 1
+fi
+if ! flock -n 9; then
+  say "another drill of this backup is running (lock $state_dir/drill.lock): this one does not run; the running drill records its own result"
+  exit 0
 fi
 # The host lock shared with the backup unit: held until this run exits.
 if [ -n "$repository_lock" ]; then
@@ -277,18 +291,46 @@ tail_of() {
 
 # ---- 1. the newest snapshot ------------------------------------------------------
 
+# The repository id recorded by the backup unit after its first successful
+# backup (empty: this host has not completed one, or it was reset).
+recorded_id=''
+if [ -n "$repository_id_file" ] && [ -e "$repository_id_file" ]; then
+  { IFS= read -r recorded_id || [ -n "$recorded_id" ]; } <"$repository_id_file" 2>/dev/null
+  [[ $recorded_id =~ ^[0-9a-f]{64}$ ]] || finish fail "$repository_id_file does not hold a repository id"
+fi
+# nothing_yet REASON FOUND: "no-snapshot" (REASON) before the host's first
+# backup; after it, a failure that says what was found instead.
+nothing_yet() {
+  [ -n "$recorded_id" ] || finish no-snapshot "$1"
+  finish fail "expected repository id $recorded_id, which this host has backed up to, but $2: the snapshots may be gone"
+}
+
 if ! run_restic "snapshots" snapshots --json; then
   if { [ "$rc" -eq 10 ] || [[ $out =~ Is\ there\ a\ repository\ at\ the\ following\ location ]]; } && ! [[ $out =~ $net ]] &&
     ! [[ $out =~ wrong\ password ]]; then
-    finish no-snapshot "there is no repository yet (the first backup creates it)"
+    nothing_yet "there is no repository yet (the first backup creates it)" "found no repository at the configured location"
   fi
   finish fail "restic snapshots failed (exit $rc): $(tail_of "$out")"
 fi
 snapshots_json=$(printf '%s\n' "$out" | sed -n '/^\[/,$p')
-if ! newest=$(printf '%s' "$snapshots_json" | jq -er 'if length == 0 then "" else (max_by(.time) | .id) end' 2>/dev/null); then
+if [ -n "$recorded_id" ]; then
+  found_id=$("$restic" --cache-dir "$scratch/cache" cat config --no-lock 2>/dev/null | jq -r '.id // empty' 2>/dev/null)
+  [ -n "$found_id" ] || finish fail "could not read the repository's id (restic cat config) to compare it with the recorded $recorded_id"
+  [ "$found_id" = "$recorded_id" ] ||
+    finish fail "expected repository id $recorded_id, found repository id $found_id: the repository at the configured location is not the one this host backed up to"
+fi
+# restic writes each snapshot's time in the zone of the machine that made it
+# (RFC 3339 with an offset): the newest is the latest instant, not the
+# greatest string.
+newest_filter='def instant:
+    capture("^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?<f>[.][0-9]+)?(?<z>Z|[+-][0-9]{2}:[0-9]{2})$")
+    | ((.d + "Z") | fromdateiso8601) + ((.f // ".0") | "0" + . | tonumber)
+      - (if .z == "Z" then 0 else (.z[0:1] + "1" | tonumber) * ((.z[1:3] | tonumber) * 3600 + (.z[4:6] | tonumber) * 60) end);
+  if length == 0 then "" else (max_by(.time | instant) | .id) end'
+if ! newest=$(printf '%s' "$snapshots_json" | jq -er "$newest_filter" 2>/dev/null); then
   finish fail "could not read the output of restic snapshots --json"
 fi
-[ -n "$newest" ] || finish no-snapshot "the repository has no snapshot yet"
+[ -n "$newest" ] || nothing_yet "the repository has no snapshot yet" "the repository has no snapshot"
 snap_short=${newest:0:8}
 
 # ---- 2. the check, rotating over pack groups -------------------------------------

@@ -85,6 +85,14 @@ export const BACKUP_NAMES = {
   repositoryLock: "{stateDir}/repository.lock",
   /** How many runs in a row the backup's prune was skipped because the repository was locked (lib/host/prune.sh). */
   pruneSkipped: "{stateDir}/prune-skipped",
+  /**
+   * The id of the repository this host backs up to (one line, 64 hex digits),
+   * written by the first successful backup (lib/host/repo-guard.sh record); from
+   * then on a missing or different repository fails the backup and the drill.
+   */
+  repositoryIdFile: "{stateDir}/repository-id",
+  /** Removes repositoryIdFile, so the next backup may create a new repository (repo-guard.sh reset). */
+  resetCommand: "restic-b2-reset-{name}",
 } as const;
 
 export type BackupLayout = { readonly name: string } & { readonly [K in keyof typeof BACKUP_NAMES]: string };
@@ -144,6 +152,14 @@ export const LOG_IDENTIFIERS = {
   /** lib/host/drill.sh and the restic it runs. */
   drill: "restic-b2-drill",
 } as const;
+
+/**
+ * Root-only state of lib/host/monitor.sh, one file per unit and purpose
+ * (`<unit>.start`: the running run's start, for Uptime Kuma's ping=;
+ * `<unit>.failed`: the last run failed, for ntfy's "recovered" message). Not
+ * below /var/lib/restic-b2, where a backup may be named "monitor".
+ */
+export const MONITOR_STATE_DIR = "/var/lib/restic-b2-monitor";
 
 /** Where `restoreCommands` restores to on the host, and on an admin's machine. */
 export const RESTORE_TARGET = { host: "/var/lib/restic-restore", admin: "./restic-restore" } as const;

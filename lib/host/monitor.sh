@@ -7,6 +7,7 @@
 #   ExecStartPre=-+<this> start  --unit UNIT [--healthcheck-url FILE]
 #   ExecStopPost=-+<this> finish --unit UNIT [--healthcheck-url FILE]
 #                                [--ntfy-url FILE [--ntfy-token FILE]]
+#   both:          [--state-dir DIR]
 #   tuning (tests): [--max-time S] [--retries N] [--retry-max-time S]
 #
 # FILE arguments are agenix paths (/run/agenix/...): each holds one value, a
@@ -20,7 +21,16 @@
 #                  a self-hosted .../ping/<uuid>) or an Uptime Kuma push URL
 #                  (.../api/push/<token>); drillHealthcheckUrl for the drill's unit
 #   --ntfy-url     (ntfyUrl) an ntfy topic URL (https://ntfy.sh/<topic>), published
-#                  to when the run failed; --ntfy-token (ntfyToken): an access token (Bearer)
+#                  to when the run failed (priority high; a run that ended with
+#                  exit status 3, restic's "snapshot written, some files could not
+#                  be read", default priority), and once, a short "recovered"
+#                  message, on the first success after a failure;
+#                  --ntfy-token (ntfyToken): an access token (Bearer)
+#   --state-dir    (lib/host/layout.ts: MONITOR_STATE_DIR, root-only) where the
+#                  script keeps, per unit, the start time of the running run (for
+#                  Uptime Kuma's ping=, the run's duration in milliseconds) and
+#                  whether the last run failed (for the "recovered" message).
+#                  Without it: no ping= and no "recovered" message.
 #
 # The result is judged from systemd's $SERVICE_RESULT, which is set in
 # ExecStopPost even when a start step failed ($EXIT_CODE/$EXIT_STATUS are then
@@ -50,7 +60,7 @@ NTFY_LIMIT=4096
 CUT_MARK='[... earlier lines cut ...]'
 
 parse_args() {
-  action='' unit='' healthcheck_url_file='' ntfy_url_file='' ntfy_token_file=''
+  action='' unit='' healthcheck_url_file='' ntfy_url_file='' ntfy_token_file='' state_dir=''
   max_time=10 retries=5 retry_max=30
   [ $# -ge 1 ] || return 1
   action=$1
@@ -61,6 +71,7 @@ parse_args() {
       --healthcheck-url) healthcheck_url_file=$2 ;;
       --ntfy-url) ntfy_url_file=$2 ;;
       --ntfy-token) ntfy_token_file=$2 ;;
+      --state-dir) state_dir=$2 ;;
       --max-time) max_time=$2 ;;
       --retries) retries=$2 ;;
       --retry-max-time) retry_max=$2 ;;
@@ -71,6 +82,7 @@ parse_args() {
   [ $# -eq 0 ] || return 1
   case $action in start | finish) ;; *) return 1 ;; esac
   case $unit in '' | *[!A-Za-z0-9_.@-]*) return 1 ;; esac
+  case $state_dir in '' | /*) ;; *) return 1 ;; esac
   for n in "$max_time" "$retries" "$retry_max"; do
     case $n in '' | *[!0-9]*) return 1 ;; esac
   done
@@ -87,12 +99,21 @@ read_value() {
   return 0
 }
 
+# http_scheme_ok URL: whether URL starts with http:// or https://, the scheme
+# in any case (schemes are case-insensitive, RFC 3986 3.1). The twin of
+# HTTP_URL_SCHEME in lib/config/monitoring.ts; test/integration/url-scheme.test.ts
+# runs one table of URLs through both. The letters are spelled out, so no
+# locale can widen them.
+http_scheme_ok() {
+  case $1 in
+    [Hh][Tt][Tt][Pp]://?* | [Hh][Tt][Tt][Pp][Ss]://?*) return 0 ;;
+  esac
+  return 1
+}
+
 # An http(s) URL that can be written into a curl config string as is.
 valid_url() {
-  case $1 in
-    http://?* | https://?*) ;;
-    *) return 1 ;;
-  esac
+  http_scheme_ok "$1" || return 1
   case $1 in
     *[\"\\\ ]* | *"$(printf '\t')"*) return 1 ;;
   esac
@@ -109,7 +130,9 @@ read_url() {
   elif ! valid_url "$value"; then
     say "$2: $1 does not hold an http(s) URL; nothing sent"
   else
-    url=$value
+    # The scheme in lower case, so the rest of this script (and curl) sees one spelling.
+    scheme=$(printf '%s' "${value%%://*}" | tr ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz)
+    url="$scheme://${value#*://}"
   fi
 }
 
@@ -185,7 +208,7 @@ healthcheck_ping_url() {
 
 healthcheck_body_limit() {
   case $healthcheck_url in
-    https://hc-ping.com/*) echo "$HOSTED_HC_LIMIT" ;;
+    https://[Hh][Cc]-[Pp][Ii][Nn][Gg].[Cc][Oo][Mm]/*) echo "$HOSTED_HC_LIMIT" ;;
     *) echo "$SELF_HOSTED_HC_LIMIT" ;;
   esac
 }
@@ -205,6 +228,9 @@ judge() {
     ok=0
     summary="$unit FAILED on $host ($detail)"
   fi
+  # restic's exit 3: the snapshot was written, some files could not be read.
+  partial=0
+  if [ "$ok" = 0 ] && [ "${EXIT_CODE:-}" = exited ] && [ "$status" = 3 ]; then partial=1; fi
 }
 
 # The Healthchecks suffix of a failed run: /<exit status> for an exit status
@@ -221,9 +247,39 @@ kuma_config() {
   msg=$(printf '%s' "$1" | tr -d '\000-\037' | cut -c 1-400)
   printf 'url = "%s"\nget\ndata-urlencode = "status=%s"\ndata-urlencode = "msg=%s"\n' \
     "$(conf_quote "$base")" "$2" "$(conf_quote "$msg")"
+  [ -z "$duration_ms" ] || printf 'data-urlencode = "ping=%s"\n' "$duration_ms"
+}
+
+# ---- state (--state-dir): per unit, the running run's start and the last failure
+
+# Milliseconds since the epoch (GNU date; whole seconds where %N is not supported).
+now_ms() {
+  ms=$(date +%s%3N 2> /dev/null)
+  case $ms in '' | *[!0-9]*) ms=$(($(date +%s) * 1000)) ;; esac
+  echo "$ms"
+}
+
+# Writes $2 into STATE/$unit.$1 through a temporary file (atomic); never fails the script.
+state_put() {
+  [ -n "$state_dir" ] || return 0
+  (umask 077 && mkdir -p "$state_dir" && printf '%s\n' "$2" > "$state_dir/.$unit.$1.tmp" &&
+    mv -f "$state_dir/.$unit.$1.tmp" "$state_dir/$unit.$1") 2> /dev/null ||
+    say "cannot write $state_dir/$unit.$1"
+}
+
+# Sets duration_ms from the start time the start hook kept (empty when unknown), and removes it.
+run_duration() {
+  duration_ms=''
+  [ -n "$state_dir" ] && [ -f "$state_dir/$unit.start" ] || return 0
+  start=$(head -c 32 "$state_dir/$unit.start" 2> /dev/null | tr -cd 0-9)
+  rm -f "$state_dir/$unit.start"
+  [ -n "$start" ] || return 0
+  end=$(now_ms)
+  [ "$end" -ge "$start" ] && duration_ms=$((end - start))
 }
 
 heartbeat_start() {
+  state_put start "$(now_ms)"
   case $healthcheck_url in
     */api/push/*) say "heartbeat: Uptime Kuma has no start state; nothing sent at start" ;;
     *) request "heartbeat start ping" "url = \"$(conf_quote "$(healthcheck_ping_url /start)")\"" ;;
@@ -263,12 +319,27 @@ ntfy_alert() {
       say "ntfy: cannot read the token file $ntfy_token_file; sending without it"
     fi
   fi
-  title=$(printf '%s' "$host: $unit failed" | tr -d '\000-\037"\\')
+  if [ "$ok" = 1 ]; then
+    # The first success after a failure: a short message, default priority.
+    title=$(printf '%s' "$host: $unit recovered" | tr -d '\000-\037"\\')
+    printf '%s\n%s\n' "$summary" "The previous run had failed; this one succeeded." |
+      request "ntfy recovered message" "$(printf 'url = "%s"\ndata-binary = "@/dev/fd/3"\nheader = "Title: %s"\nheader = "Priority: default"\nheader = "Tags: white_check_mark,floppy_disk"\n%s' \
+        "$(conf_quote "$ntfy_url")" "$title" "$headers")"
+    return 0
+  fi
+  if [ "$partial" = 1 ]; then
+    # Not an emergency: the snapshot was written; some files were not in it.
+    title=$(printf '%s' "$host: $unit finished with unreadable files (partial snapshot)" | tr -d '\000-\037"\\')
+    priority=default
+  else
+    title=$(printf '%s' "$host: $unit failed" | tr -d '\000-\037"\\')
+    priority=high
+  fi
   head="$summary
 Last journal lines:"
   { printf '%s\n' "$head"; restic_lines | tail -n 40 | tail_bytes "$((NTFY_LIMIT - ${#head} - 2))"; } |
-    request "ntfy alert" "$(printf 'url = "%s"\ndata-binary = "@/dev/fd/3"\nheader = "Title: %s"\nheader = "Priority: high"\nheader = "Tags: warning,floppy_disk"\n%s' \
-      "$(conf_quote "$ntfy_url")" "$title" "$headers")"
+    request "ntfy alert" "$(printf 'url = "%s"\ndata-binary = "@/dev/fd/3"\nheader = "Title: %s"\nheader = "Priority: %s"\nheader = "Tags: warning,floppy_disk"\n%s' \
+      "$(conf_quote "$ntfy_url")" "$title" "$priority" "$headers")"
 }
 
 main() {
@@ -276,7 +347,7 @@ main() {
   # needed here: keep it away from curl.
   unset B2_ACCOUNT_ID B2_ACCOUNT_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RESTIC_PASSWORD RESTIC_PASSWORD_COMMAND 2> /dev/null || :
   if ! parse_args "$@"; then
-    say "usage: $PROG start|finish --unit UNIT [--healthcheck-url FILE] [--ntfy-url FILE [--ntfy-token FILE]]; nothing sent"
+    say "usage: $PROG start|finish --unit UNIT [--healthcheck-url FILE] [--ntfy-url FILE [--ntfy-token FILE]] [--state-dir DIR]; nothing sent"
     exit 0
   fi
   if ! command -v curl > /dev/null 2>&1; then
@@ -299,6 +370,17 @@ main() {
   ntfy_url=$url
 
   judge
+  run_duration
+  # Whether the run before this one failed (STATE/$unit.failed), then this run's result in its place.
+  recovered=0
+  if [ -n "$state_dir" ]; then
+    if [ "$ok" = 1 ]; then
+      if [ -f "$state_dir/$unit.failed" ]; then recovered=1; fi
+      rm -f "$state_dir/$unit.failed" 2> /dev/null || :
+    else
+      state_put failed "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    fi
+  fi
   log=''
   if [ -n "$healthcheck_url" ] || { [ -n "$ntfy_url" ] && [ "$ok" = 0 ]; }; then
     log=$(journal | tail -c "$((HOSTED_HC_LIMIT + 1))")
@@ -310,7 +392,7 @@ main() {
     1:*"restic-b2-prune: warning:"*) summary="$summary; warning: the prune was skipped because the repository was locked (the next backup prunes)" ;;
   esac
   [ -z "$healthcheck_url" ] || heartbeat_finish &
-  [ -z "$ntfy_url" ] || [ "$ok" = 1 ] || ntfy_alert &
+  if [ -n "$ntfy_url" ] && { [ "$ok" = 0 ] || [ "$recovered" = 1 ]; }; then ntfy_alert & fi
   wait
   exit 0
 }

@@ -113,6 +113,13 @@ valid_rel() {
   return 0
 }
 
+# put_back SAVED DEST: moves a saved directory back to DEST; fails, moving
+# nothing, when something (even a dangling symlink) is already at DEST.
+put_back() {
+  if [ -e "$2" ] || [ -L "$2" ]; then return 1; fi
+  mv "$1" "$2"
+}
+
 parse_args() {
   host_config_dir='' backup_name='' import_mode='' run_first_backup=0 verify_on_deploy=0 nfiles=0 has_module=0
   project='' stack=''
@@ -429,13 +436,7 @@ restore_previous() {
     if mv "$install_dir" "$tmp/discard"; then placed_new=0; else ok=1; fi
   fi
   if [ "$moved_old" = 1 ] && [ "$placed_new" = 0 ]; then
-    if [ -e "$install_dir" ] || [ -L "$install_dir" ]; then
-      ok=1
-    elif mv "$tmp/old" "$install_dir"; then
-      moved_old=0
-    else
-      ok=1
-    fi
+    if put_back "$tmp/old" "$install_dir"; then moved_old=0; else ok=1; fi
   fi
   if ! restore_old_dir; then ok=1; fi
   if [ "$switched" = 1 ] && [ "$(profile_target)" != "$profile_before" ]; then
@@ -605,13 +606,7 @@ restore_old_dir() {
     if mv -f "$old_tmp/conf.orig" "$old_dir/configuration.nix"; then old_conf_changed=0; else rok=1; fi
   fi
   if [ "$old_moved" = 1 ]; then
-    if [ -e "$old_dir/$install_dir" ] || [ -L "$old_dir/$install_dir" ]; then
-      rok=1
-    elif mv "$old_tmp/old" "$old_dir/$install_dir"; then
-      old_moved=0
-    else
-      rok=1
-    fi
+    if put_back "$old_tmp/old" "$old_dir/$install_dir"; then old_moved=0; else rok=1; fi
   fi
   return "$rok"
 }
@@ -783,6 +778,11 @@ verify_repository() {
     11) verify_msg="repository opens; it is locked by another restic process right now (not a failure)" ;;
     20)
       verify_msg="warning: repository not reachable, credentials not checked (exit 20${vline:+: $vline})"
+      ;;
+    14)
+      warn "$vcmd: the configured repository is not the one this host backed up to (exit 14)"
+      print_tail "$vcmd" "$tmp/verify.log"
+      exit 1
       ;;
     12 | 13)
       warn "$vcmd refused the deployed credentials (exit $vrc)"

@@ -38,3 +38,5 @@ export const MONITOR_SCRIPT = hostScriptText("monitor.sh");
 export const REPO_LOCK_SCRIPT = hostScriptText("repo-lock.sh");
 /** restic-b2-prune: the backup unit's forget --prune (embedded by lib/nix/backup-steps.ts). */
 export const PRUNE_SCRIPT = hostScriptText("prune.sh");
+/** restic-b2-repo-guard: the repository's recorded id (embedded by lib/nix/repo-guard.ts). */
+export const REPO_GUARD_SCRIPT = hostScriptText("repo-guard.sh");

@@ -11,7 +11,10 @@
 # Sections: service and timer (`systemctl show` properties, timestamps as
 # @<unix seconds>), snapshots (the `restic-NAME` wrapper's
 # `snapshots --latest 1 --json`), snapshoterr (its last stderr lines, then
-# "<nonce> exit <status>"), drill (the last drill's result, or "none").
+# "<nonce> exit <status>"), drill (the last drill's result, or "none"),
+# repoid ("expected <id>|none", the id the backup unit recorded after its first
+# backup, and "found <id>|none", the id of the repository the wrapper opens now:
+# `cat config`, only when an id is recorded).
 
 # @include backup-name.sh
 # @include layout.sh
@@ -61,6 +64,17 @@ $nonce exit 127"
   printf '%s\n' "$err" | tail -n 20
   section drill
   if [ -r "$drill_result" ]; then head -c 65536 "$drill_result"; else echo none; fi
+  section repoid
+  expected=none
+  if [ -r "$repository_id_file" ]; then
+    expected=$(head -c 64 "$repository_id_file" | tr -cd 0123456789abcdef)
+  fi
+  echo "expected ${expected:-none}"
+  if [ "$expected" != none ] && command -v "$wrapper_command" > /dev/null 2>&1; then
+    found=$(bounded 60 "$wrapper_command" --no-lock cat config 2> /dev/null |
+      sed -n 's/^ *"id": *"\([0-9a-f]\{64\}\)".*/\1/p' | head -n 1)
+    echo "found ${found:-none}"
+  fi
   section end
 }
 

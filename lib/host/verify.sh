@@ -5,7 +5,7 @@
 # deploy after `nixos-rebuild switch`, and by hand whenever you like.
 #
 #   verify.sh --backup-name NAME --restic PATH --env-file FILE --repository-file FILE
-#             --password-file FILE [--timeout SECONDS]
+#             --password-file FILE [--timeout SECONDS] [--repository-id-file FILE]
 #
 # restic gets the same environment as the backup unit: the agenix env file
 # (B2_ACCOUNT_ID/B2_ACCOUNT_KEY, sourced like the NixOS restic-<name> wrapper
@@ -24,6 +24,10 @@
 #   11  the repository is locked (restic >= 0.17's exit code 11, or its
 #       "repository is already locked" message): the key was accepted, and a
 #       held lock is no reason to fail a deploy
+#   14  not the repository this host backed up to: FILE (--repository-id-file,
+#       written by the backup unit after its first backup, lib/host/repo-guard.sh)
+#       records an id, and there is no repository at the configured location or
+#       its id differs; the backups fail until it is back or the record is reset
 #    1  anything else (an agenix file is missing, an unclassified restic error)
 #    2  bad arguments
 # It prints one line saying which, and restic's own message for 1/12/13/20.
@@ -36,17 +40,17 @@ umask 077
 
 PROG=restic-b2-verify
 
-backup_name='' restic='' env_file='' repo_file='' password_file='' timeout_s=60
+backup_name='' restic='' env_file='' repo_file='' password_file='' timeout_s=60 repository_id_file=
 
 usage() {
   printf '%s: error: %s\n' "$PROG" "$1" >&2
-  printf 'usage: %s --backup-name NAME --restic PATH --env-file FILE --repository-file FILE --password-file FILE [--timeout SECONDS]\n' "$PROG" >&2
+  printf 'usage: %s --backup-name NAME --restic PATH --env-file FILE --repository-file FILE --password-file FILE [--timeout SECONDS] [--repository-id-file FILE]\n' "$PROG" >&2
   exit 2
 }
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --backup-name | --restic | --env-file | --repository-file | --password-file | --timeout)
+    --backup-name | --restic | --env-file | --repository-file | --password-file | --timeout | --repository-id-file)
       [ $# -ge 2 ] || usage "$1 needs a value"
       case $1 in
         --backup-name) backup_name=$2 ;;
@@ -55,6 +59,7 @@ while [ $# -gt 0 ]; do
         --repository-file) repo_file=$2 ;;
         --password-file) password_file=$2 ;;
         --timeout) timeout_s=$2 ;;
+        --repository-id-file) repository_id_file=$2 ;;
       esac
       shift 2
       ;;
@@ -99,6 +104,14 @@ if [ -n "$env_file" ]; then
 fi
 export RESTIC_REPOSITORY_FILE="$repo_file" RESTIC_PASSWORD_FILE="$password_file"
 
+# The repository id the backup unit recorded after its first backup (empty: none).
+recorded=''
+if [ -n "$repository_id_file" ] && [ -e "$repository_id_file" ]; then
+  { IFS= read -r recorded || [ -n "$recorded" ]; } <"$repository_id_file" 2>/dev/null
+  [[ $recorded =~ ^[0-9a-f]{64}$ ]] || recorded=''
+fi
+reset_command="restic-b2-reset-$backup_name"
+
 out=$(timeout --kill-after=5 "$timeout_s" "$restic" --no-cache --no-lock cat config 2>&1 >/dev/null)
 rc=$?
 
@@ -112,6 +125,13 @@ server='\((500|502|503|504)\)|: (500|502|503|504):|service_unavailable|internal 
 missing='Is there a repository at the following location\?'
 
 if [ "$rc" -eq 0 ]; then
+  if [ -n "$recorded" ]; then
+    found=$(timeout --kill-after=5 "$timeout_s" "$restic" --no-cache --no-lock cat config 2>/dev/null | jq -r '.id // empty' 2>/dev/null)
+    if [ -n "$found" ] && [ "$found" != "$recorded" ]; then
+      say "not this host's repository: expected repository id $recorded, found repository id $found; backups fail until the location points at it again, or $reset_command (as root) accepts this one"
+      exit 14
+    fi
+  fi
   say "repository opens: the password and the storage key are accepted"
   exit 0
 elif [ "$rc" -eq 11 ] || [[ $out =~ repository\ is\ already\ locked|unable\ to\ create\ lock ]]; then
@@ -135,6 +155,10 @@ elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
   show_restic "$out"
   exit 20
 elif [ "$rc" -eq 10 ] || [[ $out =~ $missing ]]; then
+  if [ -n "$recorded" ]; then
+    say "no repository at the configured location, but this host has backed up to repository id $recorded: backups fail instead of creating a new one; restore it (or fix the location), or run $reset_command as root to start over"
+    exit 14
+  fi
   say "no repository yet: the first backup run will create it (initialize)"
   exit 10
 fi

@@ -97,7 +97,9 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
   const verify = shellScriptExpr(
     "writeShellScriptBin",
     layout.verifyCommand,
-    wrapper(VERIFY_SCRIPT, "restic-b2-verify", credentialArgs, ["--backup-name", name, "--timeout", String(VERIFY_TIMEOUT_SECONDS)]),
+    wrapper(VERIFY_SCRIPT, "restic-b2-verify", credentialArgs, [
+      "--backup-name", name, "--timeout", String(VERIFY_TIMEOUT_SECONDS), "--repository-id-file", layout.repositoryIdFile,
+    ]),
   );
 
   const lines: string[] = [];
@@ -114,6 +116,7 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       "--check-groups", String(d.checkGroups),
       "--repository-lock", layout.repositoryLock,
       "--repository-lock-wait", String(REPOSITORY_LOCK_WAIT_SECONDS),
+      "--repository-id-file", layout.repositoryIdFile,
       ...opts.paths.flatMap((p) => ["--backup-path", p]),
     ];
     const exec = shellScriptExpr("writeShellScript", unit, wrapper(DRILL_SCRIPT, "restic-b2-drill", credentialArgs, args));
@@ -171,7 +174,7 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
     "",
     `# Credentials check, run by the deploy after the switch: \`${layout.verifyCommand}\``,
     "# exits 0 (opens), 10 (no repository yet), 12 (wrong password), 13 (key",
-    "# refused) or 20 (unreachable).",
+    "# refused), 14 (not the repository this host backed up to) or 20 (unreachable).",
     "environment.systemPackages = [",
     ...opts.otherPackages.map((p) => `  ${p}`),
     ...verify.map((l) => `  ${l}`),

@@ -17,6 +17,7 @@ import { UNIX_USER_PATTERN } from "../config/values";
 import { BackupLayout, LOG_IDENTIFIERS, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
 import { backupLockLines, backupUnitLines } from "./backup-steps";
 import { renderRestoreChecks } from "./drill";
+import { renderRepoGuard } from "./repo-guard";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
 import { excludeFileLine, filesFromLine, resticOptionText } from "./restic-args";
 import { checkTimerSettings, systemdEscape, timerSettingsLines } from "./systemd";
@@ -307,7 +308,13 @@ function notifyUnit(o: Out, ctx: RenderContext, watched: string, unitName: strin
   o.close("};");
 }
 
-/** Writes the collected environment.systemPackages (always the last section). */
+/** The repository's identity (./repo-guard): its hooks in the backup unit and the reset command. */
+function repoGuardSection(o: Out, ctx: RenderContext): void {
+  const g = renderRepoGuard(ctx.name);
+  for (const l of g.lines) o.line(l);
+  ctx.systemPackages.push(g.resetPackage);
+}
+
 /** Heartbeat and ntfy hooks (./monitoring); nothing when neither is configured. */
 function monitoringSection(o: Out, ctx: RenderContext): void {
   const m = ctx.backup.monitoring;
@@ -377,6 +384,7 @@ export function renderModule(opts: ModuleOptions): string {
   ageSecretsSection(o, ctx);
   resticSection(o, ctx);
   notifySection(o, ctx);
+  repoGuardSection(o, ctx);
   restoreChecksSection(o, ctx);
   // After every unit it attaches to: its hooks are attribute paths into units
   // defined above as attribute sets (Nix lets a path extend an earlier set,

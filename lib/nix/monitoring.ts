@@ -13,7 +13,7 @@
 // down to the script (healthcheckUrl → --healthcheck-url).
 
 import type { MonitoringConfig, MonitoringFlags } from "../config/types";
-import { LOG_IDENTIFIERS, MONITOR_AGE_FILES, MonitorAgeFile, MonitorAgeKey, agenixSecretName, backupLayout } from "../host/layout";
+import { LOG_IDENTIFIERS, MONITOR_AGE_FILES, MONITOR_STATE_DIR, MonitorAgeFile, MonitorAgeKey, agenixSecretName, backupLayout } from "../host/layout";
 import { MONITOR_SCRIPT } from "../host/scripts";
 import { nixAttrName, nixString } from "./escape";
 import { journalCommand } from "./systemd";
@@ -121,7 +121,7 @@ export function monitorHooks(serviceName: string, healthcheckUrl: string | undef
   check(SERVICE_NAME.test(serviceName), `invalid service name ${JSON.stringify(serviceName)}`);
   // systemd-cat: the lines are `journalctl -t restic-b2-monitor`'s, not the store file's name.
   const script = journalCommand(LOG_IDENTIFIERS.monitor, `\${config.system.build.${MONITOR_BUILD_ATTR}}`);
-  const common = `--unit ${serviceName}`;
+  const common = `--unit ${serviceName} --state-dir ${MONITOR_STATE_DIR}`;
   const hc = healthcheckUrl === undefined ? "" : ` --healthcheck-url ${secretPathRef(healthcheckUrl)}`;
   let alert = "";
   if (ntfy !== undefined) {

@@ -14,6 +14,8 @@ import { sshRun } from "./ssh";
 import { loadStacks, runAdminMain, stackReadErrorText } from "./stacks";
 
 export interface StatusArgs {
+  /** --help or -h: print the usage and exit 0. */
+  help?: boolean;
   stack?: string;
   json: boolean;
   maxAgeHours?: number;
@@ -22,7 +24,19 @@ export interface StatusArgs {
 
 export const USAGE = "usage: npm run status -- [--stack NAME] [--json] [--max-age 26h|90m|2d] [--project DIR]";
 
+export const HELP = `${USAGE}
+
+Every machine's backup state (newest snapshot, last run, timer), one SSH session per host.
+  --stack NAME   only this stack (default: every stack of the project)
+  --json         one JSON document instead of the table
+  --max-age AGE  how old the newest snapshot may be (default: from the stack's timer)
+  --project DIR  the project directory (default: the current one)
+  --help, -h     this text
+Exit status: 0 all well, 1 some machine needs attention, 2 the command itself failed.`;
+
+/** The arguments; `--help` wins over everything else. Throws an Error naming a bad argument. */
 export function parseArgs(argv: readonly string[], cwd: string): StatusArgs {
+  if (argv.includes("--help") || argv.includes("-h")) return { json: false, projectDir: cwd, help: true };
   const a: StatusArgs = { json: false, projectDir: cwd };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -80,6 +94,10 @@ export async function statusMain(argv: readonly string[], out: (s: string) => vo
   } catch (e) {
     err(`${(e as Error).message}\n`);
     return 2;
+  }
+  if (args.help) {
+    out(`${HELP}\n`);
+    return 0;
   }
   let targets: StackTarget[];
   try {

@@ -101,6 +101,13 @@ export interface HostStatus {
   snapshotError?: string;
   /** null: no drill has run yet. */
   drill?: DrillInfo | null;
+  /**
+   * The repository's identity (lib/host/repo-guard.sh): `expected`, the id
+   * the backup unit recorded after its first backup (undefined: none yet);
+   * `found`, the id of the repository the host opens now (asked only when
+   * one is recorded; undefined: it could not be read).
+   */
+  repositoryId?: { expected?: string; found?: string };
   repository?: string;
   protection?: Protection;
   maxAgeHours: number;
@@ -257,6 +264,13 @@ export function parseStatusOutput(output: string, nonce: string, into: HostStatu
     }
   }
 
+  const ids: { expected?: string; found?: string } = {};
+  for (const l of sec.get("repoid") ?? []) {
+    const m = /^(expected|found) ([0-9a-f]{64})$/.exec(l.trim());
+    if (m) ids[m[1] as "expected" | "found"] = m[2];
+  }
+  into.repositoryId = ids;
+
   const drillText = (sec.get("drill") ?? []).join("\n").trim();
   if (drillText === "none" || drillText === "") {
     into.drill = null;
@@ -332,7 +346,12 @@ export function judge(s: HostStatus, now: Date): HostStatus {
     p.push("last run failed");
   }
   if (s.timer?.activeState !== undefined && s.timer.activeState !== "active") p.push(`timer is ${s.timer.activeState}: no backup is scheduled`);
+  const ids = s.repositoryId;
+  if (ids?.expected !== undefined && ids.found !== undefined && ids.found !== ids.expected) {
+    p.push(`the repository is another one: id ${ids.found}, expected ${ids.expected} (recorded after this host's first backup)`);
+  }
   if (s.snapshotError !== undefined) p.push(s.snapshotError);
+  else if (s.snapshot === null && ids?.expected !== undefined) p.push(`no snapshot, although this host has backed up to repository id ${ids.expected}: the snapshots may be gone`);
   else if (s.snapshot === null) p.push("no snapshot yet");
   else if (s.snapshot !== undefined) {
     s.snapshotAgeHours = Math.max(0, (now.getTime() - Date.parse(s.snapshot.time)) / 3_600_000);
@@ -385,14 +404,25 @@ function clean(s: string): string {
   });
 }
 
+/**
+ * The REPO ID cell: the expected id's first 8 digits, with the found one
+ * after "MISMATCH" when they differ; "none yet" before the first backup.
+ */
+export function repositoryIdCell(ids: HostStatus["repositoryId"]): string {
+  if (ids === undefined) return "-";
+  if (ids.expected === undefined) return "none yet";
+  const short = ids.expected.slice(0, 8);
+  return ids.found !== undefined && ids.found !== ids.expected ? `${short} MISMATCH ${ids.found.slice(0, 8)}` : short;
+}
+
 /** The human-readable table, one row per stack, then one line per problem. */
 export function formatTable(all: readonly HostStatus[]): string {
-  const header = ["STACK", "HOST", "LAST RUN", "RESULT", "NEXT RUN", "NEWEST SNAPSHOT", "AGE", "SIZE", "DRILL", "PROTECTED", "STATUS"];
+  const header = ["STACK", "HOST", "LAST RUN", "RESULT", "NEXT RUN", "NEWEST SNAPSHOT", "AGE", "SIZE", "DRILL", "PROTECTED", "REPO ID", "STATUS"];
   const rows = all.map((s) => {
     if (!s.checked) {
-      return [s.stack, s.host || "-", "-", "-", "-", "-", "-", "-", "-", protectionCell(s.protection), `not checked (deploy: false)${s.repository ? ` ${s.repository}` : ""}`];
+      return [s.stack, s.host || "-", "-", "-", "-", "-", "-", "-", "-", protectionCell(s.protection), "-", `not checked (deploy: false)${s.repository ? ` ${s.repository}` : ""}`];
     }
-    if (s.reachable === false) return [s.stack, s.host, "?", "?", "?", "?", "?", "?", "?", protectionCell(s.protection), "UNREACHABLE"];
+    if (s.reachable === false) return [s.stack, s.host, "?", "?", "?", "?", "?", "?", "?", protectionCell(s.protection), "?", "UNREACHABLE"];
     const run = s.lastRun;
     const snap = s.snapshot;
     return [
@@ -406,6 +436,7 @@ export function formatTable(all: readonly HostStatus[]): string {
       snap?.sizeBytes === undefined ? "-" : formatBytes(snap.sizeBytes),
       s.drill === null || s.drill === undefined ? "none yet" : `${s.drill.result ?? "?"} ${s.drill.time ? s.drill.time.slice(0, 10) : ""}`.trim(),
       protectionCell(s.protection),
+      repositoryIdCell(s.repositoryId),
       s.problems.length === 0 ? "OK" : "ATTENTION",
     ];
   });

@@ -107,3 +107,10 @@ test("--json parses; --stack picks one; --max-age raises the limit", async () =>
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toMatch(/no stack named "nope"/);
 }, 180000);
+
+test("--help by the documented entry point prints the usage and exits 0", async () => {
+  const r = await status(["--help"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^usage: npm run status/);
+  expect(r.stderr).toBe("");
+});

@@ -92,6 +92,15 @@ describeE2e("e2e refusals", () => {
     expect(r.code).not.toBe(0);
     for (const problem of problems) expect(text(r)).toContain(problem);
     expect(text(r)).toContain("nothing was changed");
+    // A user error (pulumi.RunError): each problem once, no stack trace, no colour, no "unhandled exception".
+    for (const problem of problems) expect(text(r).split(problem)).toHaveLength(2);
+    expect(text(r)).not.toMatch(/unhandled exception/i);
+    expect(text(r)).not.toMatch(/^\s+at .*[(:]\d+/m);
+    expect(text(r)).not.toContain("\u001b[");
+    const pr = await p.preview();
+    expect(pr.code).not.toBe(0);
+    for (const problem of problems) expect(text(pr).split(problem)).toHaveLength(2);
+    expect(text(pr)).not.toMatch(/unhandled exception/i);
     expect(srv.serverLog().slice(logBefore)).toBe(""); // not even a connection attempt
     expectHostUntouched(sessions);
     expect(fs.existsSync(path.join(keys, `secrets-${key}`))).toBe(false); // nothing written locally either

@@ -50,7 +50,7 @@ describeWhen(nixosEvalAvailability(), "the drill's monitoring in the NixOS modul
     const r = evaluate(render({ healthcheckUrl: false, ntfyUrl: true, ntfyToken: false }));
     expect(hook(r, "ExecStartPre")).toEqual([]);
     const [post] = hook(r, "ExecStopPost");
-    expect(post).toMatch(/^-\+\/nix\/store\/\S+ finish --unit restic-b2-drill-daily --ntfy-url \/run\/agenix\/restic-b2-daily-ntfy-url$/);
+    expect(post).toMatch(/^-\+\/nix\/store\/\S+ finish --unit restic-b2-drill-daily --state-dir \/var\/lib\/restic-b2-monitor --ntfy-url \/run\/agenix\/restic-b2-daily-ntfy-url$/);
   });
 
   test("drillHealthcheckUrl: the drill pings its own heartbeat at start and end; the backup's heartbeat stays its own", () => {
@@ -58,10 +58,10 @@ describeWhen(nixosEvalAvailability(), "the drill's monitoring in the NixOS modul
     expect(r.ageSecrets["restic-b2-daily-drill-healthcheck"].path).toBe("/run/agenix/restic-b2-daily-drill-healthcheck");
     expect(r.ageSecrets["restic-b2-daily-drill-healthcheck"].mode).toBe("0400");
     const [pre] = hook(r, "ExecStartPre");
-    expect(pre).toMatch(/ start --unit restic-b2-drill-daily --healthcheck-url \/run\/agenix\/restic-b2-daily-drill-healthcheck$/);
+    expect(pre).toMatch(/ start --unit restic-b2-drill-daily --state-dir \/var\/lib\/restic-b2-monitor --healthcheck-url \/run\/agenix\/restic-b2-daily-drill-healthcheck$/);
     const [post] = hook(r, "ExecStopPost");
     expect(post).toMatch(
-      / finish --unit restic-b2-drill-daily --healthcheck-url \/run\/agenix\/restic-b2-daily-drill-healthcheck --ntfy-url \/run\/agenix\/restic-b2-daily-ntfy-url --ntfy-token \/run\/agenix\/restic-b2-daily-ntfy-token$/,
+      / finish --unit restic-b2-drill-daily --state-dir \/var\/lib\/restic-b2-monitor --healthcheck-url \/run\/agenix\/restic-b2-daily-drill-healthcheck --ntfy-url \/run\/agenix\/restic-b2-daily-ntfy-url --ntfy-token \/run\/agenix\/restic-b2-daily-ntfy-token$/,
     );
     const backupPre = unitValues(r.services["restic-backups-daily"], "Service", "ExecStartPre").filter((l) => l.includes("restic-b2-monitor"));
     expect(backupPre).toHaveLength(1);

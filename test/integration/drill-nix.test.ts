@@ -14,7 +14,7 @@ import { DRILL_SCRIPT, REPO_LOCK_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/sc
 import { renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { StubScript, evaluateWithStubs, stubScript, stubScripts, withoutPruneStep } from "../support/nix-stubs";
+import { StubScript, evaluateWithStubs, stubScript, stubScripts, withoutPruneStep, withoutRepoGuard } from "../support/nix-stubs";
 import { ResticLab } from "../support/restic-repo";
 
 let nix: NixSandbox;
@@ -37,7 +37,7 @@ function render(b: BackupConfig, drill?: DrillSettings): string {
 
 /** The module applied to the stubs (test/support/nix-stubs.ts), with real executables: bash runs its wrappers. */
 function evaluate(text: string, agenixDir = "/run/agenix") {
-  const m = evaluateWithStubs(nix, writeModule(text), { bin: "/usr", restic: "/usr", agenixDir });
+  const m = withoutRepoGuard(evaluateWithStubs(nix, writeModule(text), { bin: "/usr", restic: "/usr", agenixDir }), "daily", "/usr");
   return { ...m, services: m.systemd?.services ?? {}, timers: m.systemd?.timers ?? {}, packages: m.systemPackages ?? [] };
 }
 
@@ -189,6 +189,7 @@ describe("drill on", () => {
       "--check-groups", "5",
       "--repository-lock", "/var/lib/restic-b2/daily/repository.lock",
       "--repository-lock-wait", "21600",
+      "--repository-id-file", "/var/lib/restic-b2/daily/repository-id",
       ...b.paths.flatMap((p) => ["--backup-path", p]),
       "--lock-delay", "9",
     ]);

@@ -29,9 +29,9 @@ describeWhen(nixosEvalAvailability(), "the drill's units in the NixOS module sys
     expect(r.failedAssertions).toEqual([]);
     expect(r.warnings).toEqual([]);
 
-    // The backup's notification dependency, the credentials check and the restic
-    // module's own wrapper; the drill adds no other package.
-    expect(r.systemPackages).toEqual(["libnotify-stub", "restic-b2-verify-daily", "restic-daily"]);
+    // The backup's notification dependency, the repository guard's reset command,
+    // the credentials check and the restic module's own wrapper; the drill adds no other package.
+    expect(r.systemPackages).toEqual(["libnotify-stub", "restic-b2-reset-daily", "restic-b2-verify-daily", "restic-daily"]);
     const service = r.services[DRILL].split("\n");
     for (const line of [
       "After=network-online.target restic-backups-daily.service",

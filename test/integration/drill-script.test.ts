@@ -261,6 +261,87 @@ function suite(release: ResticRelease): void {
     });
   });
 
+  describe("after the host's first backup (the repository id is recorded)", () => {
+    /** A record as the backup unit's guard writes it (lib/host/repo-guard.sh record). */
+    function record(label: string, id: string): string[] {
+      const file = lab.path("records", label);
+      mkdirSync(lab.path("records"), { recursive: true });
+      writeFileSync(file, `${id}\n`, { mode: 0o600 });
+      return ["--repository-id-file", file];
+    }
+    const idOf = (c: Credentials) => (JSON.parse(lab.restic(c, ["cat", "config"])) as { id: string }).id;
+
+    test("a missing repository is a failed drill, naming the expected id", () => {
+      const c = lab.credentials("gone", lab.path("gone-repo"), "pw");
+      const id = "ab".repeat(32);
+      const r = drill(c, "gone", record("gone", id));
+      expect(r.status).toBe(1);
+      expect(r.result).toMatchObject({ result: "fail", reason: `expected repository id ${id}, which this host has backed up to, but found no repository at the configured location: the snapshots may be gone` });
+      expect(r.stdout).toContain("FAIL: expected repository id");
+      // Without a record (never backed up), the same repository is "no snapshot yet".
+      expect(drill(c, "gone").result.result).toBe("no-snapshot");
+      expect(drill(c, "gone", ["--repository-id-file", lab.path("records", "none")]).result.result).toBe("no-snapshot");
+      expectNoScratchLeft("gone");
+    });
+
+    test("an empty repository (same id: every snapshot forgotten) is a failed drill", () => {
+      const c = lab.init("emptied");
+      const r = drill(c, "emptied", record("emptied", idOf(c)));
+      expect(r.status).toBe(1);
+      expect(r.result).toMatchObject({ result: "fail", reason: expect.stringContaining("but the repository has no snapshot") });
+    });
+
+    test("a replaced repository (another id) is a failed drill, even with snapshots", () => {
+      const c = lab.init("replaced");
+      lab.fill(c, "replaced", 1);
+      const other = "cd".repeat(32);
+      const r = drill(c, "replaced", record("replaced", other));
+      expect(r.status).toBe(1);
+      expect(r.result.reason).toBe(`expected repository id ${other}, found repository id ${idOf(c)}: the repository at the configured location is not the one this host backed up to`);
+      expect(r.stdout).not.toContain("restic check");
+    });
+
+    test("the recorded repository passes as before; a damaged record fails", () => {
+      const c = lab.init("recorded");
+      lab.fill(c, "recorded", 1);
+      const r = drill(c, "recorded", [...record("recorded", idOf(c)), "--sample-files", "1"]);
+      expect(r.status).toBe(0);
+      expect(r.result.result).toBe("pass");
+      const bad = drill(c, "recorded", record("recorded", "not an id"));
+      expect(bad.status).toBe(1);
+      expect(bad.result.reason).toContain("does not hold a repository id");
+    });
+  });
+
+  describe("the newest snapshot is the latest instant, whatever the time zones", () => {
+    test("a snapshot written in Asia/Tokyo at 09:00 is older than one written in UTC at 06:00 the same day", () => {
+      const c = lab.init("zones");
+      const src = lab.path("src", "zones");
+      mkdirSync(src, { recursive: true });
+      const backup = (tz: string, time: string, content: string) => {
+        writeFileSync(join(src, "f.txt"), content);
+        const r = spawnSync(RESTIC, ["--no-cache", "backup", "--quiet", "--time", time, src], {
+          encoding: "utf8",
+          env: { ...env(), TZ: tz, RESTIC_REPOSITORY_FILE: c.repo, RESTIC_PASSWORD_FILE: c.password },
+        });
+        expect(r.status).toBe(0);
+      };
+      backup("Asia/Tokyo", "2026-11-30 09:00:00", "older (00:00 UTC)\n");
+      backup("UTC", "2026-11-30 06:00:00", "newer (06:00 UTC)\n");
+      const snaps = JSON.parse(lab.restic(c, ["snapshots", "--json"])) as { id: string; time: string }[];
+      expect(snaps.map((x) => x.time)).toEqual([
+        expect.stringMatching(/^2026-11-30T09:00:00(\.\d+)?\+09:00$/),
+        expect.stringMatching(/^2026-11-30T06:00:00(\.\d+)?(Z|\+00:00)$/),
+      ]);
+      const newer = snaps.find((x) => x.time.startsWith("2026-11-30T06:00:00"))!;
+      // The string order would pick the Tokyo one.
+      expect([...snaps].sort((a, b) => a.time.localeCompare(b.time)).at(-1)!.id).not.toBe(newer.id);
+      const r = drill(c, "zones", ["--sample-files", "5"]);
+      expect(r.status).toBe(0);
+      expect(r.result).toMatchObject({ result: "pass", snapshot: newer.id.slice(0, 8), filesRestored: 1, bytesRestored: "newer (06:00 UTC)\n".length });
+    });
+  });
+
   describe("safety", () => {
     test("refuses a scratch directory inside a backed-up path, before touching anything", () => {
       const c = lab.init("inside");
@@ -339,8 +420,10 @@ function suite(release: ResticRelease): void {
       try {
         await until(() => spawnSync("flock", ["-n", join(state, "drill.lock"), "true"]).status !== 0);
         const r = drill(c, "single");
-        expect(r.status).toBe(1);
-        expect(r.stdout).toContain("another drill of this backup is running");
+        // Not a failure (exit 0, so no alert): the running drill reports for itself.
+        expect(r.status).toBe(0);
+        expect(r.stdout).toContain("another drill of this backup is running (lock ");
+        expect(r.stdout).toContain("this one does not run; the running drill records its own result");
         expect(readFileSync(join(state, "drill.json"), "utf8")).toBe(before);
       } finally {
         process.kill(-holder.pid!, "SIGKILL");

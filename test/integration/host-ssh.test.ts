@@ -505,6 +505,7 @@ describe("verify after the switch", () => {
   test.each([
     [12, "refused the deployed credentials (exit 12)", "Fatal: wrong password or no key found"],
     [13, "refused the deployed credentials (exit 13)", "b2_authorize_account: 401: unauthorized"],
+    [14, "the configured repository is not the one this host backed up to (exit 14)", "stub-verify: unexpected failure 14"],
     [7, "restic-b2-verify-daily failed (exit 7)", "stub-verify: unexpected failure 7"],
   ])("exit %i: fails and rolls back like a failed switch", async (code, message, detail) => {
     expectOk(await install());

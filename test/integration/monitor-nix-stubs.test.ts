@@ -14,7 +14,7 @@ import { MONITOR_SCRIPT } from "../../lib/host/scripts";
 import { monitorHooks, renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { StubEvaluated, evaluateWithStubs, stubScript } from "../support/nix-stubs";
+import { StubEvaluated, evaluateWithStubs, stubScript, withoutRepoGuard } from "../support/nix-stubs";
 
 const SERVICE = "restic-backups-daily";
 const DRILL = "restic-b2-drill-daily";
@@ -34,7 +34,7 @@ function withMonitoring(b: BackupConfig, m: MonitoringFlags | undefined): Backup
 function evaluate(text: string): StubEvaluated {
   const file = nix.writeModule(text, Object.values(MONITOR_AGE_FILES));
   nix.parseFile(file);
-  return evaluateWithStubs(nix, file);
+  return withoutRepoGuard(evaluateWithStubs(nix, file));
 }
 
 /** A unit's serviceConfig entry added with lib.mkBefore: its commands (fails when it is not mkBefore). */
@@ -81,8 +81,8 @@ describe.each<[string, () => BackupConfig]>([
     expect(m.secrets["restic-b2-daily-healthcheck"]).toEqual(secret(expect.stringMatching(/\/secrets\/healthcheck\.age$/), "restic-b2-daily-healthcheck"));
     expect(Object.keys(m.secrets).filter((k) => /ntfy/.test(k))).toEqual([]);
     const s = monitorScript(m);
-    expect(before(m, SERVICE, "ExecStartPre")).toEqual([`-+${s} start --unit ${SERVICE} --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
-    expect(before(m, SERVICE, "ExecStopPost")).toEqual([`-+${s} finish --unit ${SERVICE} --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
+    expect(before(m, SERVICE, "ExecStartPre")).toEqual([`-+${s} start --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
+    expect(before(m, SERVICE, "ExecStopPost")).toEqual([`-+${s} finish --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
   });
 
   test("ntfy only (with token): no start hook, the alert after the run", () => {
@@ -90,7 +90,7 @@ describe.each<[string, () => BackupConfig]>([
     expect(Object.keys(m.secrets).filter((k) => /ntfy|healthcheck/.test(k)).sort()).toEqual(["restic-b2-daily-ntfy-token", "restic-b2-daily-ntfy-url"]);
     expect(m.systemd!.services[SERVICE].serviceConfig!.ExecStartPre).toBeUndefined();
     expect(before(m, SERVICE, "ExecStopPost")).toEqual([
-      `-+${monitorScript(m)} finish --unit ${SERVICE} --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url --ntfy-token ${AGENIX}/restic-b2-daily-ntfy-token`,
+      `-+${monitorScript(m)} finish --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url --ntfy-token ${AGENIX}/restic-b2-daily-ntfy-token`,
     ]);
   });
 
@@ -99,7 +99,7 @@ describe.each<[string, () => BackupConfig]>([
     const m = evaluate(text);
     expect(m.secrets["restic-b2-daily-ntfy-token"]).toBeUndefined();
     expect(before(m, SERVICE, "ExecStopPost")).toEqual([
-      `-+${monitorScript(m)} finish --unit ${SERVICE} --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url`,
+      `-+${monitorScript(m)} finish --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url`,
     ]);
     expect(text.split("system.build.restic-b2-monitor = pkgs.writeShellScript").length).toBe(2);
   });
@@ -120,18 +120,18 @@ describe("the restore drill reports through the backup's channels", () => {
   test("ntfy only: a failed drill publishes the alert; no heartbeat for the drill", () => {
     const m = evaluate(render({ healthcheckUrl: false, ntfyUrl: true, ntfyToken: false }));
     expect(m.systemd!.services[DRILL].serviceConfig!.ExecStartPre).toBeUndefined();
-    expect(before(m, DRILL, "ExecStopPost")).toEqual([`-+${monitorScript(m)} finish --unit ${DRILL} --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url`]);
+    expect(before(m, DRILL, "ExecStopPost")).toEqual([`-+${monitorScript(m)} finish --unit ${DRILL} --state-dir /var/lib/restic-b2-monitor --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url`]);
   });
 
   test("drillHealthcheckUrl: the drill pings its own heartbeat; the backup's heartbeat stays its own", () => {
     const m = evaluate(render({ healthcheckUrl: true, ntfyUrl: true, ntfyToken: true, drillHealthcheckUrl: true }));
     const s = monitorScript(m);
     expect(m.secrets["restic-b2-daily-drill-healthcheck"]).toEqual(secret(expect.stringMatching(/\/secrets\/drill-healthcheck\.age$/), "restic-b2-daily-drill-healthcheck"));
-    expect(before(m, DRILL, "ExecStartPre")).toEqual([`-+${s} start --unit ${DRILL} --healthcheck-url ${AGENIX}/restic-b2-daily-drill-healthcheck`]);
+    expect(before(m, DRILL, "ExecStartPre")).toEqual([`-+${s} start --unit ${DRILL} --state-dir /var/lib/restic-b2-monitor --healthcheck-url ${AGENIX}/restic-b2-daily-drill-healthcheck`]);
     expect(before(m, DRILL, "ExecStopPost")).toEqual([
-      `-+${s} finish --unit ${DRILL} --healthcheck-url ${AGENIX}/restic-b2-daily-drill-healthcheck --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url --ntfy-token ${AGENIX}/restic-b2-daily-ntfy-token`,
+      `-+${s} finish --unit ${DRILL} --state-dir /var/lib/restic-b2-monitor --healthcheck-url ${AGENIX}/restic-b2-daily-drill-healthcheck --ntfy-url ${AGENIX}/restic-b2-daily-ntfy-url --ntfy-token ${AGENIX}/restic-b2-daily-ntfy-token`,
     ]);
-    expect(before(m, SERVICE, "ExecStartPre")).toEqual([`-+${s} start --unit ${SERVICE} --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
+    expect(before(m, SERVICE, "ExecStartPre")).toEqual([`-+${s} start --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --healthcheck-url ${AGENIX}/restic-b2-daily-healthcheck`]);
     // The drill's own settings are still there beside the hooks.
     expect(m.systemd!.services[DRILL].serviceConfig).toMatchObject({ Type: "oneshot", ProtectSystem: "strict" });
   });

@@ -86,8 +86,8 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
       const starts = pre(r, SERVICE);
       const stops = post(r, SERVICE);
       const s = scriptPath(r);
-      expect(starts[0]).toBe(`-+${s} start --unit ${SERVICE} --healthcheck-url /run/agenix/restic-b2-daily-healthcheck`);
-      expect(stops[0]).toBe(`-+${s} finish --unit ${SERVICE} --healthcheck-url /run/agenix/restic-b2-daily-healthcheck`);
+      expect(starts[0]).toBe(`-+${s} start --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --healthcheck-url /run/agenix/restic-b2-daily-healthcheck`);
+      expect(stops[0]).toBe(`-+${s} finish --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --healthcheck-url /run/agenix/restic-b2-daily-healthcheck`);
       // The restic module's own steps are still there, after ours.
       expect(starts.length).toBe(2);
       expect(starts[1]).toMatch(/^\/nix\/store\/[0-9a-z]{32}-restic-backups-daily-pre-start\/bin\/restic-backups-daily-pre-start$/);
@@ -108,7 +108,7 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
       ]);
       expect(pre(r, SERVICE).some((c) => c.includes("restic-b2-monitor"))).toBe(false);
       expect(post(r, SERVICE)[0]).toBe(
-        `-+${scriptPath(r)} finish --unit ${SERVICE} --ntfy-url /run/agenix/restic-b2-daily-ntfy-url --ntfy-token /run/agenix/restic-b2-daily-ntfy-token`,
+        `-+${scriptPath(r)} finish --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --ntfy-url /run/agenix/restic-b2-daily-ntfy-url --ntfy-token /run/agenix/restic-b2-daily-ntfy-token`,
       );
     });
 
@@ -118,7 +118,7 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
       expect(r.failedAssertions).toEqual([]);
       expect(r.ageSecrets["restic-b2-daily-ntfy-token"]).toBeUndefined();
       expect(post(r, SERVICE)[0]).toBe(
-        `-+${scriptPath(r)} finish --unit ${SERVICE} --healthcheck-url /run/agenix/restic-b2-daily-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
+        `-+${scriptPath(r)} finish --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --healthcheck-url /run/agenix/restic-b2-daily-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
       );
       // The script is defined once; the hooks refer to it.
       expect(text.split("system.build.restic-b2-monitor = pkgs.writeShellScript").length).toBe(2);
@@ -144,13 +144,13 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
     expect(r.ageSecrets["restic-b2-daily-drill-healthcheck"].path).toBe("/run/agenix/restic-b2-daily-drill-healthcheck");
     const s = scriptPath(r);
     expect(pre(r, "restic-b2-drill-daily")).toEqual([
-      `-+${s} start --unit restic-b2-drill-daily --healthcheck-url /run/agenix/restic-b2-daily-drill-healthcheck`,
+      `-+${s} start --unit restic-b2-drill-daily --state-dir /var/lib/restic-b2-monitor --healthcheck-url /run/agenix/restic-b2-daily-drill-healthcheck`,
     ]);
     expect(post(r, "restic-b2-drill-daily")).toEqual([
-      `-+${s} finish --unit restic-b2-drill-daily --healthcheck-url /run/agenix/restic-b2-daily-drill-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
+      `-+${s} finish --unit restic-b2-drill-daily --state-dir /var/lib/restic-b2-monitor --healthcheck-url /run/agenix/restic-b2-daily-drill-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
     ]);
     expect(post(r, SERVICE)[0]).toBe(
-      `-+${s} finish --unit ${SERVICE} --healthcheck-url /run/agenix/restic-b2-daily-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
+      `-+${s} finish --unit ${SERVICE} --state-dir /var/lib/restic-b2-monitor --healthcheck-url /run/agenix/restic-b2-daily-healthcheck --ntfy-url /run/agenix/restic-b2-daily-ntfy-url`,
     );
     expect(unitValues(r.services[SERVICE], "Service", "SuccessExitStatus")).toEqual(["3"]);
   });

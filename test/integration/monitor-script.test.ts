@@ -178,6 +178,39 @@ describe.each(["sh", "bash"])("monitor.sh with Healthchecks and ntfy (%s)", (she
   });
 });
 
+describe.each(["sh", "bash"])("ntfy: priorities and the recovered message (%s)", (shell) => {
+  test("exit status 3 (snapshot written, some files unreadable): default priority and a title that says so; a failure: high", async () => {
+    await host.run(finishArgs(), { ...failed, EXIT_STATUS: "3" }, shell);
+    const [partial] = byPath(`/${TOPIC}`);
+    expect(partial.headers["priority"]).toBe("default");
+    expect(partial.headers["title"]).toBe(`${HOST}: ${NAME} finished with unreadable files (partial snapshot)`);
+    srv.reset();
+    await host.run(finishArgs(), { ...failed, EXIT_STATUS: "4" }, shell);
+    expect(byPath(`/${TOPIC}`).map((q) => q.headers["priority"])).toEqual(["high"]);
+  });
+
+  test("with --state-dir: one short 'recovered' message on the first success after a failure, none after", async () => {
+    const state = host.secret(`state-${shell}`, "").replace(/[^/]+$/, `monitor-state-${shell}`);
+    const args = [...finishArgs(), "--state-dir", state];
+    await host.run(args, succeeded, shell);
+    expect(byPath(`/${TOPIC}`)).toHaveLength(0); // a success with no failure before it
+    await host.run(args, failed, shell);
+    expect(byPath(`/${TOPIC}`)).toHaveLength(1);
+    srv.reset();
+    const r = await host.run(args, succeeded, shell);
+    const ntfy = byPath(`/${TOPIC}`);
+    expect(ntfy).toHaveLength(1);
+    expect(ntfy[0].headers["title"]).toBe(`${HOST}: ${NAME} recovered`);
+    expect(ntfy[0].headers["priority"]).toBe("default");
+    expect(ntfy[0].headers["authorization"]).toBe(`Bearer ${TOKEN}`);
+    expect(ntfy[0].body.toString()).toBe(`${NAME} succeeded on ${HOST} (result success, exited, exit status 0)\nThe previous run had failed; this one succeeded.\n`);
+    expectNoSecretLeak(r);
+    srv.reset();
+    await host.run(args, succeeded, shell);
+    expect(byPath(`/${TOPIC}`)).toHaveLength(0);
+  });
+});
+
 test("slug URLs keep their own query (?create=1) and get the suffix before it", async () => {
   const slug = host.secret("hc-slug", srv.url("/ping/pingkey123/host-daily?create=1"));
   await host.run(["start", "--unit", NAME, "--healthcheck-url", slug], { INVOCATION_ID: INVOCATION });
@@ -218,6 +251,22 @@ describe("Uptime Kuma push URLs", () => {
     expect(down.searchParams.get("status")).toBe("down");
     expect(down.searchParams.get("msg")).toMatch(/FAILED .*: 2026-12-01T02:01:00\+0000 nixos restic\[42\]: Fatal: unable to open repository: the last line$/);
     expect([...up.searchParams.keys()].sort()).toEqual(["msg", "status"]);
+  });
+
+  test("with --state-dir: ping= is the run's duration in milliseconds, from the start hook to the result", async () => {
+    const state = host.secret("kuma-state", "").replace(/[^/]+$/, "kuma-monitor-state");
+    await host.run(["start", "--unit", NAME, "--healthcheck-url", kuma, "--state-dir", state], { INVOCATION_ID: INVOCATION });
+    await new Promise((res) => setTimeout(res, 1200));
+    await host.run(["finish", "--unit", NAME, "--healthcheck-url", kuma, "--state-dir", state], succeeded);
+    const up = new URL(srv.requests[0].url, "http://x");
+    const ms = Number(up.searchParams.get("ping"));
+    expect(up.searchParams.get("ping")).toMatch(/^\d+$/);
+    expect(ms).toBeGreaterThanOrEqual(1200);
+    expect(ms).toBeLessThan(60_000);
+    // Without a start time (it is used once), no ping=.
+    srv.reset();
+    await host.run(["finish", "--unit", NAME, "--healthcheck-url", kuma, "--state-dir", state], failed);
+    expect(new URL(srv.requests[0].url, "http://x").searchParams.has("ping")).toBe(false);
   });
 });
 

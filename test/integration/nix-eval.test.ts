@@ -164,6 +164,19 @@ describeWhen(nixosEvalAvailability(), "the generated module in the NixOS module 
       else expect(Object.keys(r.files).filter((p) => p.endsWith("-exclude-patterns"))).toEqual([]);
     });
 
+    test("the repository guard (lib/nix/repo-guard.ts): first in the pre-start, before `restic cat config || restic init`; record after the backup", () => {
+      const [, preStart] = storeFile(r, `${unit}-pre-start`);
+      const idFile = `'--id-file' '${backupLayout(name).repositoryIdFile}'`;
+      const guard = preStart.text.indexOf(` check --restic `);
+      expect(guard).toBeGreaterThan(-1);
+      expect(preStart.text).toContain(idFile);
+      expect(preStart.text.search(/cat config[^\n]*\|\|[^\n]* init/)).toBeGreaterThan(guard);
+      const [, postStart] = storeFile(r, `${unit}-post-start`);
+      expect(postStart.text).toContain(` record --restic `);
+      expect(postStart.text).toContain(idFile);
+      expect(unitValues(r.services[unit], "Service", "ExecStartPost")).toHaveLength(1);
+    });
+
     test("systemd-analyze verify accepts every unit", () => {
       expectVerified(r);
     });

@@ -16,7 +16,7 @@ import {
 import { excludePatternProblem } from "../../lib/config/restic-rules";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixResult, NixSandbox } from "../support/nix-instantiate";
-import { StubEvalOptions, evaluateWithStubs, pruneStepOptions, stubScript, withoutPruneStep } from "../support/nix-stubs";
+import { StubEvalOptions, evaluateWithStubs, pruneStepOptions, stubScript, withoutPruneStep, withoutRepoGuard } from "../support/nix-stubs";
 
 let nix: NixSandbox;
 let tmp: string;
@@ -37,7 +37,8 @@ function parses(file: string): NixResult {
 }
 
 /** The module applied to the stubs (test/support/nix-stubs.ts). */
-const evaluateModule = (file: string, stubs?: StubEvalOptions) => evaluateWithStubs(nix, file, stubs);
+// The repository guard's parts are checked (exactly) and set aside by withoutRepoGuard.
+const evaluateModule = (file: string, stubs?: StubEvalOptions) => withoutRepoGuard(evaluateWithStubs(nix, file, stubs), "daily", stubs?.restic);
 
 // The hostile strings that each option accepts (the others are refused by the
 // parser and the renderer; test/integration/nix-eval.test.ts covers which).

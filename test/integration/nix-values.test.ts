@@ -29,7 +29,7 @@ import {
 import { backupLayout } from "../../lib/host/layout";
 import { NixSandbox } from "../support/nix-instantiate";
 import { moduleOptions } from "../support/nix-module-fixtures";
-import { StubEvaluated, evaluateWithStubs, pruneStepOptions, withoutPruneStep } from "../support/nix-stubs";
+import { StubEvaluated, evaluateWithStubs, pruneStepOptions, withoutPruneStep, withoutRepoGuard } from "../support/nix-stubs";
 import {
   EXCLUDE_CASES,
   NAME_CASES,
@@ -62,7 +62,7 @@ const renderFor = (b: BackupConfig) => renderModule(moduleOptions(b));
 function stubEvaluate(b: BackupConfig): StubEvaluated & { dir: string } {
   const file = nix.writeModule(renderFor(b));
   nix.parseFile(file);
-  return { ...evaluateWithStubs(nix, file), dir: path.dirname(file) };
+  return { ...withoutRepoGuard(evaluateWithStubs(nix, file), b.backupName), dir: path.dirname(file) };
 }
 
 /** services.restic.backups.<name> of `b`'s module, as Nix evaluates it. */

@@ -47,6 +47,8 @@ beforeAll(async () => {
   const now = new Date();
   freshHost.setService({ LoadState: "loaded", ActiveState: "inactive", SubState: "dead", Result: "success", ExecMainStartTimestamp: unixStamp(new Date(now.getTime() - HOUR)), ExecMainExitTimestamp: unixStamp(now), ExecMainCode: "1", ExecMainStatus: "0" });
   freshHost.setTimer({ LoadState: "loaded", ActiveState: "active", NextElapseUSecRealtime: unixStamp(new Date(now.getTime() + 20 * HOUR)), LastTriggerUSec: unixStamp(new Date(now.getTime() - HOUR)) });
+  freshHost.setRepositoryId(freshHost.repositoryId());
+  staleHost.setRepositoryId(undefined);
   freshHost.setDrill({ version: 1, time: "2026-11-30T03:00:00Z", durationSeconds: 42, result: "pass", reason: "", snapshot: "abcd1234", filesRestored: 3, bytesRestored: 100, checkSubset: "1/12" });
   staleHost.setService({ LoadState: "loaded", ActiveState: "failed", SubState: "failed", Result: "exit-code", ExecMainStartTimestamp: unixStamp(new Date(now.getTime() - 2 * HOUR)), ExecMainExitTimestamp: unixStamp(new Date(now.getTime() - 2 * HOUR)), ExecMainCode: "1", ExecMainStatus: "1" });
   staleHost.setTimer({ LoadState: "loaded", ActiveState: "active", NextElapseUSecRealtime: unixStamp(new Date(now.getTime() + 22 * HOUR)) });
@@ -76,7 +78,9 @@ test("both hosts in parallel: the fresh one is OK, the stale one is reported wit
   expect(f.lastRun).toMatchObject({ result: "success", activeState: "inactive", exitStatus: 0 });
   expect(f.timer?.next).toBeDefined();
   expect(f.drill).toEqual({ time: "2026-11-30T03:00:00Z", result: "pass", reason: "", snapshot: "abcd1234" });
+  expect(f.repositoryId).toEqual({ expected: freshHost.repositoryId(), found: freshHost.repositoryId() });
   expect(f.problems).toEqual([]);
+  expect(s.repositoryId).toEqual({});
 
   expect(s.reachable).toBe(true);
   expect(s.snapshotAgeHours).toBeGreaterThan(71);
@@ -91,9 +95,9 @@ test("both hosts in parallel: the fresh one is OK, the stale one is reported wit
 test("the table shows both machines; --json parses back to the same data", () => {
   const table = formatTable(results);
   const lines = table.split("\n");
-  expect(lines[0]).toMatch(/^STACK\s+HOST\s+LAST RUN\s+RESULT\s+NEXT RUN\s+NEWEST SNAPSHOT\s+AGE\s+SIZE\s+DRILL\s+PROTECTED\s+STATUS$/);
-  expect(lines[1]).toMatch(new RegExp(`^laptop\\s+127\\.0\\.0\\.1\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+success\\s+.*${results[0].snapshot!.shortId}.*pass 2026-11-30\\s+-\\s+OK$`));
-  expect(lines[2]).toMatch(/^server\s+127\.0\.0\.1\s+.*exit-code\s+.*3d\s+-\s+none yet\s+-\s+ATTENTION$/);
+  expect(lines[0]).toMatch(/^STACK\s+HOST\s+LAST RUN\s+RESULT\s+NEXT RUN\s+NEWEST SNAPSHOT\s+AGE\s+SIZE\s+DRILL\s+PROTECTED\s+REPO ID\s+STATUS$/);
+  expect(lines[1]).toMatch(new RegExp(`^laptop\\s+127\\.0\\.0\\.1\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+success\\s+.*${results[0].snapshot!.shortId}.*pass 2026-11-30\\s+-\\s+${freshHost.repositoryId().slice(0, 8)}\\s+OK$`));
+  expect(lines[2]).toMatch(/^server\s+127\.0\.0\.1\s+.*exit-code\s+.*3d\s+-\s+none yet\s+-\s+none yet\s+ATTENTION$/);
   expect(table).toContain("server: last run failed (exit-code, exit status 1)");
   const parsed = JSON.parse(formatJson(results, new Date())) as { ok: boolean; machines: HostStatus[] };
   expect(parsed.ok).toBe(false);
@@ -117,6 +121,31 @@ test("an empty repository: 'no snapshot yet'; a wrong repository password: resti
     const w = await checkTarget(target(fresh, other.name, "empty"));
     expect(w.snapshotError).toMatch(new RegExp(`^restic-${other.name} snapshots exited [1-9]\\d*: .*(wrong password|no key found)`));
   } finally {
+    other.cleanup();
+  }
+});
+
+test("the recorded repository id: another repository at the location is marked; an emptied one is not 'no snapshot yet'", async () => {
+  const other = setUpBackupHost(fresh, `replaced${suffix}`);
+  try {
+    other.setService({ LoadState: "loaded", ActiveState: "inactive", Result: "success" });
+    other.setTimer({ LoadState: "loaded", ActiveState: "active" });
+    const recorded = "ab".repeat(32);
+    other.setRepositoryId(recorded);
+    const r = await checkTarget(target(fresh, other.name, "replaced"));
+    const found = other.repositoryId();
+    expect(r.repositoryId).toEqual({ expected: recorded, found });
+    expect(r.problems).toEqual([
+      `the repository is another one: id ${found}, expected ${recorded} (recorded after this host's first backup)`,
+      `no snapshot, although this host has backed up to repository id ${recorded}: the snapshots may be gone`,
+    ]);
+    expect(formatTable([r]).split("\n")[1]).toMatch(new RegExp(`\\sabababab MISMATCH ${found.slice(0, 8)}\\s+ATTENTION$`));
+    // The same id: only the missing snapshots are a problem.
+    other.setRepositoryId(found);
+    const same = await checkTarget(target(fresh, other.name, "replaced"));
+    expect(same.problems).toEqual([`no snapshot, although this host has backed up to repository id ${found}: the snapshots may be gone`]);
+  } finally {
+    other.setRepositoryId(undefined);
     other.cleanup();
   }
 });

@@ -228,4 +228,38 @@ function suite(release: ResticRelease): void {
     expect(r.status).toBe(11);
     expect(r.stdout).toContain("repository is locked by another restic process");
   });
+
+  describe("with the repository id the backup unit recorded (--repository-id-file)", () => {
+    const idOf = (c: Credentials) => (JSON.parse(lab.restic(c, ["cat", "config"])) as { id: string }).id;
+    const record = (id: string) => {
+      const f = lab.path(`record-${id.slice(0, 6)}`);
+      writeFileSync(f, `${id}\n`, { mode: 0o600 });
+      return ["--repository-id-file", f];
+    };
+
+    test("the recorded repository: 0, as without a record", () => {
+      const r = verify(repo, record(idOf(repo)));
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe("restic-b2-verify-daily: repository opens: the password and the storage key are accepted\n");
+    });
+
+    test("another repository at the location: 14, expected and found", () => {
+      const other = "12".repeat(32);
+      const r = verify(repo, record(other));
+      expect(r.status).toBe(14);
+      expect(r.stdout).toContain(`not this host's repository: expected repository id ${other}, found repository id ${idOf(repo)}`);
+      expect(r.stdout).toContain("restic-b2-reset-daily");
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    });
+
+    test("no repository at the location after a first backup: 14, not 'the first backup creates it'", () => {
+      const c = lab.credentials("vanished", lab.path("vanished-repo"), PASSWORD);
+      const id = "34".repeat(32);
+      const r = verify(c, record(id));
+      expect(r.status).toBe(14);
+      expect(r.stdout).toContain(`no repository at the configured location, but this host has backed up to repository id ${id}`);
+      // No record (or a missing record file): still 10.
+      expect(verify(c, ["--repository-id-file", lab.path("no-record")]).status).toBe(10);
+    });
+  });
 }

@@ -11,6 +11,8 @@
 // system.build entries are in `config` (the monitor script lives there).
 // evaluateWithStubs applies a module to them with nix-instantiate.
 
+import { backupLayout } from "../../lib/host/layout";
+import { REPO_GUARD_SCRIPT } from "../../lib/host/scripts";
 import type { NixSandbox } from "./nix-instantiate";
 
 /** A Nix function of { bin, restic } (store paths as strings): an attrset of package stand-ins. */
@@ -152,4 +154,43 @@ export function withoutPruneStep(m: StubEvaluated, backupUnit: string): Record<s
   services[backupUnit] = Object.keys(serviceConfig).length === 0 ? rest : { ...rest, serviceConfig };
   if (Object.keys(services[backupUnit]).length === 0) delete services[backupUnit];
   return services;
+}
+
+/**
+ * The repository guard's parts of an evaluated module (lib/nix/repo-guard.ts),
+ * checked exactly: its script in system.build, the backup unit's preStart
+ * (lib.mkBefore) and postStart, and the reset command in systemPackages.
+ * Returns the module without them, as it was before the guard, so tests
+ * about the other parts keep their own assertions. `restic`: the stub's
+ * restic store path.
+ */
+export function withoutRepoGuard(m: StubEvaluated, name = "daily", restic = "/stub/restic"): StubEvaluated {
+  const layout = backupLayout(name);
+  const attr = `restic-b2-repo-guard-${name}`;
+  const script = m.systemBuild?.[attr];
+  if (script === undefined) throw new Error(`withoutRepoGuard: no system.build.${attr}`);
+  const inner = stubScript(script);
+  expect(inner.name).toBe("restic-b2-repo-guard");
+  expect(inner.text).toMatch(/^PATH=[^\n]*:\$PATH\n/);
+  expect(inner.text.slice(inner.text.indexOf("\n") + 1)).toBe(REPO_GUARD_SCRIPT);
+  const args = `'--backup-name' '${name}' '--id-file' '${layout.repositoryIdFile}'`;
+  const services = { ...(m.systemd?.services ?? {}) };
+  const { preStart, postStart, ...rest } = services[layout.backupUnit] ?? {};
+  expect(preStart).toEqual({ _type: "order", priority: 500, content: `${script} check --restic ${restic}/bin/restic ${args}\n` });
+  expect(postStart).toBe(`${script} record --restic ${restic}/bin/restic ${args}\n`);
+  if (Object.keys(rest).length === 0) delete services[layout.backupUnit];
+  else services[layout.backupUnit] = rest;
+  const resets = (m.systemPackages ?? []).filter((p) => p.startsWith("/stub-script:") && stubScript(p).name === layout.resetCommand);
+  expect(resets.map((p) => stubScript(p).text)).toEqual([`exec ${script} reset ${args}\n`]);
+  const build = { ...m.systemBuild };
+  delete build[attr];
+  const hasBuild = Object.keys(build).length > 0;
+  const hasSystemd = Object.keys(services).length > 0 || m.systemd?.timers !== undefined;
+  return {
+    ...m,
+    topLevel: m.topLevel.filter((k) => (k !== "system" || hasBuild) && (k !== "systemd" || hasSystemd)),
+    systemd: hasSystemd ? { ...m.systemd!, services } : null,
+    systemPackages: (m.systemPackages ?? []).filter((p) => !resets.includes(p)),
+    systemBuild: hasBuild ? build : null,
+  };
 }

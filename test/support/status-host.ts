@@ -21,6 +21,10 @@ export interface FakeBackupHost {
   setTimer(props: Record<string, string>): void;
   /** Writes /var/lib/restic-b2/<name>/drill.json (or removes it with undefined). */
   setDrill(json: unknown): void;
+  /** Writes the backup's recorded repository id, /var/lib/restic-b2/<name>/repository-id (or removes it with undefined). */
+  setRepositoryId(id: string | undefined): void;
+  /** The id of this host's repository (restic cat config). */
+  repositoryId(): string;
   cleanup(): void;
 }
 
@@ -80,6 +84,15 @@ exec ${shellQuote(orig)} "$@"
         fs.writeFileSync(path.join(drillDir, "drill.json"), JSON.stringify(json), { mode: 0o600 });
       }
     },
+    setRepositoryId: (id) => {
+      const file = path.join(drillDir, "repository-id");
+      if (id === undefined) fs.rmSync(file, { force: true });
+      else {
+        fs.mkdirSync(drillDir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, `${id}\n`, { mode: 0o600 });
+      }
+    },
+    repositoryId: () => (JSON.parse(restic(["--no-lock", "cat", "config"])) as { id: string }).id,
     cleanup: () => {
       fs.rmSync(drillDir, { recursive: true, force: true });
       try {

@@ -9,7 +9,7 @@ const files = fileGraph();
 const folders = folderGraph(files);
 
 test("the graph covers the program: every lib/ folder, the components and index.ts", () => {
-  expect([...folders.keys()]).toEqual(["components", "index.ts", "lib/age", "lib/config", "lib/engine", "lib/host", "lib/nix", "lib/recover", "lib/status"]);
+  expect([...folders.keys()]).toEqual(["components", "index.ts", "lib/age", "lib/config", "lib/engine", "lib/host", "lib/nix", "lib/recover", "lib/setup", "lib/status"]);
   expect(files.get("index.ts")).toEqual(expect.arrayContaining(["lib/config/index.ts", "components/host.ts"]));
 });
 

@@ -19,7 +19,7 @@ import {
   isBackupName,
   layoutShell,
 } from "../../lib/host/layout";
-import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, PRUNE_SCRIPT, REPO_LOCK_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
+import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, PRUNE_SCRIPT, REPO_GUARD_SCRIPT, REPO_LOCK_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
 
 const RULE_FILE = path.resolve(__dirname, "../../lib/host/backup-name.sh");
 const STACK_RULE_FILE = path.resolve(__dirname, "../../lib/host/stack-id.sh");
@@ -192,6 +192,8 @@ describe("the names and paths of one backup", () => {
       repositoryLock: "/var/lib/restic-b2/daily/repository.lock",
       pruneSkipped: "/var/lib/restic-b2/daily/prune-skipped",
       drillResult: "/var/lib/restic-b2/daily/drill.json",
+      repositoryIdFile: "/var/lib/restic-b2/daily/repository-id",
+      resetCommand: "restic-b2-reset-daily",
     });
   });
 
@@ -232,6 +234,10 @@ describe("the shipped scripts", () => {
     expect(VERIFY_SCRIPT).toContain(`PROG="${BACKUP_NAMES.verifyCommand.replace("{name}", "$backup_name")}"`);
     expect(BACKUP_NAMES.drillResult).toBe("{stateDir}/drill.json");
     expect(DRILL_SCRIPT).toContain('atomic_write "$state_dir/drill.json"');
+    // repo-guard.sh names the reset command in its messages.
+    for (const text of [REPO_GUARD_SCRIPT, VERIFY_SCRIPT]) {
+      expect(text).toContain(`reset_command="${BACKUP_NAMES.resetCommand.replace("{name}", "$backup_name")}"`);
+    }
   });
 
   test("the journal identifiers the scripts name and match are the layout's (LOG_IDENTIFIERS)", () => {
@@ -246,7 +252,7 @@ describe("the shipped scripts", () => {
   });
 
   test("the scripts the module embeds are their files byte for byte (they include nothing)", () => {
-    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT], ["prune.sh", PRUNE_SCRIPT], ["repo-lock.sh", REPO_LOCK_SCRIPT]]) {
+    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT], ["prune.sh", PRUNE_SCRIPT], ["repo-lock.sh", REPO_LOCK_SCRIPT], ["repo-guard.sh", REPO_GUARD_SCRIPT]]) {
       expect(text).toBe(fs.readFileSync(path.resolve(__dirname, "../../lib/host", file), "utf8"));
     }
   });

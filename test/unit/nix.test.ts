@@ -258,6 +258,12 @@ describe("renderModule: default config", () => {
     expect(text).not.toMatch(/\brunCheck\b/);
     expect(text).not.toMatch(/onFailure/);
     expect(text).not.toMatch(/restic-b2-drill/);
+    // The backup unit's only additions are the prune step (lib/nix/backup-steps.ts) and the repository guard's pre-start and postStart (lib/nix/repo-guard.ts).
+    expect(text.match(/^ *systemd\.services\.[^ ]+/gm)).toEqual([
+      "  systemd.services.restic-backups-daily.serviceConfig.ExecStart",
+      "  systemd.services.restic-backups-daily.preStart",
+      "  systemd.services.restic-backups-daily.postStart",
+    ]);
     expect(text).not.toMatch(/libnotify/);
     expect(text).not.toMatch(/notify-send/);
   });
@@ -449,7 +455,9 @@ describe("renderModule: user values", () => {
       '${pkgs.writeShellScript "restic-b2-prune" ("PATH=',
       "${config.services.restic.backups.daily.package or pkgs.restic",
       "${lib.escapeShellArg config.age.secrets.restic-b2-daily-",
-      `\${"'--backup-name' 'daily' '--timeout' '60'"`,
+      `\${"'--backup-name' 'daily' '--timeout' '60' '--repository-id-file' '/var/lib/restic-b2/daily/repository-id'"`,
+      "${config.system.build.restic-b2-repo-guard-daily",
+      `\${"'--backup-name' 'daily' '--id-file' '/var/lib/restic-b2/daily/repository-id'"`,
     ];
     expect(live.filter((l) => !own.some((o) => l.startsWith(o)))).toEqual([]);
     expect(own.filter((o) => !live.some((l) => l.startsWith(o)))).toEqual([]);

@@ -1,8 +1,8 @@
 // The pure half of `npm run status`: remote output parsing, the verdict, the
 // formatters, argument parsing and the stack-config mapping. No I/O.
 
-import { HostStatus, defaultMaxAgeHours, exitCode, formatAge, formatTable, judge, newestSnapshot, parseMaxAge, parseStatusOutput, splitSections, statusCommand, systemdTime } from "../../lib/status/report";
-import { parseArgs } from "../../lib/status/main";
+import { HostStatus, defaultMaxAgeHours, exitCode, formatAge, formatTable, judge, newestSnapshot, parseMaxAge, parseStatusOutput, repositoryIdCell, splitSections, statusCommand, systemdTime } from "../../lib/status/report";
+import { USAGE, parseArgs, statusMain } from "../../lib/status/main";
 import { targetFromConfig } from "../../lib/status/stacks";
 
 const NONCE = "a1b2c3d4e5f6a7b8";
@@ -90,6 +90,31 @@ describe("parseStatusOutput", () => {
     ]);
   });
 
+  test("the repository id: recorded and found, a mismatch, none recorded yet, and what the table shows", () => {
+    const A = "a".repeat(64);
+    const B = "b".repeat(64);
+    const base = { service: "LoadState=loaded\nResult=success", timer: "LoadState=loaded\nActiveState=active", snapshots: JSON.stringify([SNAP("2026-12-01T02:00:00Z", "e".repeat(64))]), snapshoterr: `${NONCE} exit 0`, drill: "none" };
+    const run = (repoid: string) => {
+      const s = status();
+      parseStatusOutput(output({ ...base, repoid }), NONCE, s);
+      return judge(s, NOW);
+    };
+    const same = run(`expected ${A}\nfound ${A}`);
+    expect(same.repositoryId).toEqual({ expected: A, found: A });
+    expect(same.problems).toEqual([]);
+    expect(repositoryIdCell(same.repositoryId)).toBe("aaaaaaaa");
+    const other = run(`expected ${A}\nfound ${B}`);
+    expect(other.problems).toEqual([`the repository is another one: id ${B}, expected ${A} (recorded after this host's first backup)`]);
+    expect(repositoryIdCell(other.repositoryId)).toBe("aaaaaaaa MISMATCH bbbbbbbb");
+    expect(formatTable([other]).split("\n")[1]).toMatch(/\saaaaaaaa MISMATCH bbbbbbbb\s+ATTENTION$/);
+    const none = run("expected none");
+    expect(none.repositoryId).toEqual({});
+    expect(repositoryIdCell(none.repositoryId)).toBe("none yet");
+    // Garbage is not an id; an old host script without the section: "-".
+    expect(run(`expected ${A.slice(1)}x\nfound $(id)`).repositoryId).toEqual({});
+    expect(repositoryIdCell(undefined)).toBe("-");
+  });
+
   test("sections split on the exact marker only", () => {
     const m = splitSections(`x\n==${NONCE} a==\n1\n==${NONCE}  b==\n2\n\n`, NONCE);
     expect([...m.entries()]).toEqual([["a", ["1", `==${NONCE}  b==`, "2"]]]);
@@ -144,6 +169,18 @@ test("arguments", () => {
   expect(() => parseArgs(["--nope"], "/p")).toThrow(/unknown argument/);
 });
 
+test("--help (or -h, anywhere) prints the usage on stdout and exits 0, without reading any stack", async () => {
+  for (const argv of [["--help"], ["-h"], ["--stack", "x", "--help"], ["--nope", "-h"]]) {
+    let out = "";
+    let err = "";
+    const code = await statusMain(argv, (s) => (out += s), (s) => (err += s));
+    expect(code).toBe(0);
+    expect(out).toContain(USAGE);
+    expect(out).toContain("--max-age");
+    expect(err).toBe("");
+  }
+});
+
 test("the remote command quotes everything and refuses odd names", () => {
   const c = statusCommand("daily", NONCE, true);
   expect(c.startsWith("sudo -n sh -c '#!/bin/sh")).toBe(true);
@@ -174,10 +211,10 @@ describe("protection: whether the host's key can destroy the backups, and the wi
   });
   test("the table's PROTECTED column: yes with the window, no, existing key", () => {
     const row = (protection: { protected?: boolean; windowDays: number }) => formatTable([judge(status({ protection }), NOW)]);
-    expect(row({ protected: true, windowDays: 30 }).split("\n")[0]).toMatch(/DRILL\s+PROTECTED\s+STATUS$/);
-    expect(row({ protected: true, windowDays: 30 }).split("\n")[1]).toMatch(/\s+yes, 30d\s+\S+$/);
-    expect(row({ protected: false, windowDays: 30 }).split("\n")[1]).toMatch(/\s+no\s+\S+$/);
-    expect(row({ windowDays: 30 }).split("\n")[1]).toMatch(/\s+existing key\s+\S+$/);
+    expect(row({ protected: true, windowDays: 30 }).split("\n")[0]).toMatch(/DRILL\s+PROTECTED\s+REPO ID\s+STATUS$/);
+    expect(row({ protected: true, windowDays: 30 }).split("\n")[1]).toMatch(/\s+yes, 30d\s+-\s+\S+$/);
+    expect(row({ protected: false, windowDays: 30 }).split("\n")[1]).toMatch(/\s+no\s+-\s+\S+$/);
+    expect(row({ windowDays: 30 }).split("\n")[1]).toMatch(/\s+existing key\s+-\s+\S+$/);
   });
 });
 
