@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AgenixSecrets } from "./components/secrets";
 import { HostDeployment } from "./components/host";
 import { B2Storage } from "./components/storage";
-import { FORM_CHECKED_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "./lib/config";
+import { FORM_CHECKED_SECRET_KEYS, PROJECT, SECRET_KEYS, SecretKey, parseConfig, protectionWarning, readRawConfig } from "./lib/config";
 import { monitorSecretFiles, renderModule } from "./lib/nix";
 import { AGE_FILES, MODULE_FILE, backupLayout, installLayout, moduleAgeFileRef } from "./lib/host/layout";
 import { restoreCommands } from "./lib/host/restore";
@@ -26,6 +26,8 @@ for (const key of FORM_CHECKED_SECRET_KEYS) {
 const configWarnings: string[] = [];
 const cfg = parseConfig(raw, secrets, stack, { warnings: configWarnings, secretText });
 for (const w of configWarnings) pulumi.log.warn(w);
+const unprotected = protectionWarning(cfg.storage);
+if (unprotected !== undefined) pulumi.log.warn(unprotected);
 
 const storage = new B2Storage(stack, { ...cfg.storage, namePrefix: stack });
 
@@ -57,6 +59,8 @@ const agenix = new AgenixSecrets(stack, {
 
 if (cfg.host.deploy) {
   new HostDeployment(stack, {
+    project: pulumi.getProject(),
+    stack,
     host: cfg.host.host,
     sshPort: cfg.host.sshPort,
     sshUser: cfg.host.sshUser,

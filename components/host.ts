@@ -3,8 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { ImportMode } from "../lib/config/types";
 import { AGE_FILES, AgeFile, MODULE_FILE, backupLayout, hostAgeFile, installLayout } from "../lib/host/layout";
 import { hostCommand, hostStdin } from "../lib/host/shell";
+import { armoredFileText } from "../lib/age/ssh";
 
 export interface HostDeploymentArgs {
+  /** The Pulumi project and stack, recorded on the host as its owner (a second stack is refused). */
+  project: string;
+  stack: string;
+  /** How to reach the machine (not which machine it is): a change is an update over the new connection. */
   host: string;
   sshPort: number;
   sshUser: string;
@@ -39,6 +44,12 @@ export interface HostDeploymentArgs {
  *
  * The engine runs the command only when its inputs change, so a `pulumi up`
  * with unchanged configuration runs nothing on the host.
+ *
+ * Nothing ever replaces the command (a replacement would run the uninstall
+ * of the old one around the install of the new): a new host, port or user is
+ * an update over the new connection, and a new backup name or config dir is
+ * an update too, which the host script does as one swap (it finds the old
+ * install in its owner record). The delete runs with the connection in state.
  */
 export class HostDeployment extends pulumi.ComponentResource {
   public readonly modulePath: string;
@@ -55,13 +66,19 @@ export class HostDeployment extends pulumi.ComponentResource {
     this.timer = units.backupTimer;
 
     const sudo = args.sshUser !== "root";
-    const common = { hostConfigDir: args.hostConfigDir, backupName: args.backupName, importMode: args.importMode };
+    const common = {
+      hostConfigDir: args.hostConfigDir,
+      backupName: args.backupName,
+      importMode: args.importMode,
+      project: args.project,
+      stack: args.stack,
+    };
     const extra = args.extraFiles ?? {};
     const names: string[] = [...AGE_FILES, ...Object.keys(extra).sort()];
     const input = (f: string) => (f in extra ? extra[f] : args.files[f as AgeFile]);
     const files = pulumi.all(names.map((f) => pulumi.output(input(f)))).apply((texts) => {
       const out: Record<string, string> = { [MODULE_FILE]: args.module };
-      names.forEach((f, i) => (out[hostAgeFile(f)] = texts[i]));
+      names.forEach((f, i) => (out[hostAgeFile(f)] = armoredFileText(texts[i])));
       return out;
     });
     // The command names the files by sha256 (a few hundred bytes, so a diff or
@@ -92,14 +109,13 @@ export class HostDeployment extends pulumi.ComponentResource {
         // Only the script's summary is streamed; a failure's lines (stderr)
         // are shown once, in the engine's error.
         logging: "stdout",
-        // Where the files live: when any of these change, the old install is
-        // removed (with the old connection and paths) before the new one.
-        // Not importMode: an update handles that, while an uninstall would
-        // refuse to run as long as the user's own import line exists.
-        triggers: [args.host, args.sshPort, args.hostConfigDir, args.backupName],
         addPreviousOutputInEnv: false,
       },
-      { parent: this, replaceOnChanges: ["triggers"], deleteBeforeReplace: true },
+      // No triggers: a change of them would replace the command. Stacks
+      // deployed before this kept [host, sshPort, hostConfigDir, backupName]
+      // in state; ignoring the property keeps that old value, so dropping it
+      // is no change (and no replacement) either.
+      { parent: this, ignoreChanges: ["triggers"] },
     );
     this.summary = deploy.stdout;
 

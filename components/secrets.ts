@@ -44,7 +44,7 @@ export interface AgenixSecretsArgs {
  * set because an absolute path would differ between checkouts and make every
  * admin's first `pulumi up` re-encrypt.
  */
-export function localFilesCommand(verb: "encrypt" | "write", file: string): string {
+export function localFilesCommand(verb: "encrypt" | "write" | "remove", file: string): string {
   return `node -r ts-node/register/transpile-only lib/age/local-files.ts ${verb} ${shellQuote(file)}`;
 }
 
@@ -122,6 +122,18 @@ export class AgenixSecrets extends pulumi.ComponentResource {
       new command.local.Command(
         `${name}-${file.replace(/\.nix$/, "")}-nix`,
         { create: localFilesCommand("write", path.join(args.agenixDir, file)), stdin: text, logging: "stderr" },
+        child,
+      );
+    }
+    if (args.module === undefined) {
+      // Deployed by this program: a module.nix left in agenixDir by an
+      // earlier deploy: false would be stale (a flake still importing it would
+      // run an old module). The same resource as the writer above, so
+      // deploy false → true is an update that removes the file, and true →
+      // false one that writes it again.
+      new command.local.Command(
+        `${name}-module-nix`,
+        { create: localFilesCommand("remove", path.join(args.agenixDir, MODULE_FILE)), logging: "stderr" },
         child,
       );
     }

@@ -9,7 +9,7 @@
 //   the B2 plugin is never needed); the outputs are the given name and key.
 import * as pulumi from "@pulumi/pulumi";
 import * as b2 from "@pulumi/b2";
-import { StorageConfig, bucketNameProblem, keyNamePrefix, missingForExistingBucket, normalizeRepositoryPath, repositoryUrl, valueProblem } from "../lib/config";
+import { StorageConfig, bucketNameProblem, destructiveCapabilities, keyNamePrefix, missingForExistingBucket, normalizeRepositoryPath, repositoryUrl, valueProblem } from "../lib/config";
 import { randomHex } from "./random";
 
 export { BUCKET_NAME_PATTERN, bucketNameProblem } from "../lib/config";
@@ -91,6 +91,13 @@ function checkArgs(args: B2StorageArgs): void {
     const problem = valueProblem(key, args[key]);
     if (problem !== undefined) throw new Error(`B2Storage: ${key} ${problem}`);
   }
+  if (args.keyCapabilities.length === 0) throw new Error("B2Storage: keyCapabilities must list at least one capability");
+  // The parser's cross-key rule, said once more for callers that skipped it:
+  // a protected key must never be created with a capability that defeats it.
+  const destructive = destructiveCapabilities(args.keyCapabilities);
+  if (args.hostCanDelete === false && destructive.length > 0) {
+    throw new Error(`B2Storage: keyCapabilities contradicts hostCanDelete: false (${destructive.join(", ")})`);
+  }
   const missing = missingForExistingBucket(args);
   if (missing.length > 0) throw new Error(`B2Storage: ${missing.join(", ")} required when createBucket is false`);
 }
@@ -153,7 +160,11 @@ export class B2Storage extends pulumi.ComponentResource {
           namePrefix: keyNamePrefix(repositoryPath),
         },
         // The key is not needed once the stack is gone: always deleted.
-        { parent: this, provider, retainOnDelete: false },
+        // B2 keys cannot be changed, so a new capability list (hostCanDelete
+        // turned on or off) replaces the key, said here as well as by the
+        // provider: the new key is created first, the agenix files and the
+        // host get its id and key, and the old key is deleted last.
+        { parent: this, provider, retainOnDelete: false, replaceOnChanges: ["capabilities"], deleteBeforeReplace: false },
       );
 
       this.bucketName = bucket.bucketName;

@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     const create: string = deploy.inputs.create;
     const stdin: string = deploy.inputs.stdin;
     console.log(`remote command text: ${kib(Buffer.byteLength(create))}; stdin bundle: ${kib(Buffer.byteLength(stdin))}`);
-    console.log(`  (the bundle's script part: ${kib(Buffer.byteLength(hostStdin()))}; uninstall command: ${kib(Buffer.byteLength(hostCommand("uninstall", { hostConfigDir: srv.configDir, backupName: "daily", importMode: "auto" }, { sudo: false })))})`);
+    console.log(`  (the bundle's script part: ${kib(Buffer.byteLength(hostStdin()))}; uninstall command: ${kib(Buffer.byteLength(hostCommand("uninstall", { hostConfigDir: srv.configDir, backupName: "daily", importMode: "auto", project: "nixos-restic-b2", stack: "measure" }, { sudo: false })))})`);
 
     cfg("paths[1]", "/var/lib");
     const diff = must(["preview", "--diff", ...stackArgs]);

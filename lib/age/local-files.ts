@@ -6,6 +6,8 @@
 //       writes the ASCII-armored age file to <file> and prints it on stdout
 //   node -r ts-node/register/transpile-only lib/age/local-files.ts write <file>
 //       stdin: the file's text; writes it to <file>
+//   node -r ts-node/register/transpile-only lib/age/local-files.ts remove <file>
+//       removes <file> if it exists (a file the program no longer writes)
 //
 // The plaintext travels only through stdin and memory: it is never put in an
 // argument, an environment variable, a log line or a file. Writes are atomic
@@ -57,8 +59,12 @@ async function readStdin(): Promise<string> {
 
 export async function main(argv: string[]): Promise<void> {
   const [verb, file] = argv;
-  if ((verb !== "encrypt" && verb !== "write") || !file || argv.length !== 2) {
-    throw new Error("usage: local-files.ts encrypt|write <file>");
+  if ((verb !== "encrypt" && verb !== "write" && verb !== "remove") || !file || argv.length !== 2) {
+    throw new Error("usage: local-files.ts encrypt|write|remove <file>");
+  }
+  if (verb === "remove") {
+    fs.rmSync(file, { force: true });
+    return;
   }
   const input = await readStdin();
   if (verb === "write") {

@@ -651,3 +651,14 @@ export async function encryptBinary(plaintext: string | Uint8Array, recipients: 
 export async function encryptArmored(plaintext: string | Uint8Array, recipients: readonly string[]): Promise<string> {
   return age().armor.encode(await encryptBinary(plaintext, recipients));
 }
+
+/**
+ * An armored age file's exact text, from the ciphertext a local command
+ * printed: the command provider trims the trailing newline of a command's
+ * stdout, and every armored file (encryptArmored, the copy in agenixDir) ends
+ * with exactly one. Putting it back makes the host's copy byte-identical to
+ * the local one, so their checksums match.
+ */
+export function armoredFileText(stdout: string): string {
+  return stdout.replace(/\n*$/, "\n");
+}

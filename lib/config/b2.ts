@@ -27,6 +27,44 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
   "shareFiles", "writeBucketEncryption", "writeBucketReplications", "writeFiles",
 ];
 
+/**
+ * Capabilities a protected host key (hostCanDelete: false) must not hold:
+ * deleteFiles (b2_delete_file_version destroys a version at once, the
+ * lifecycle window does not apply), bypassGovernance (deletes through a
+ * governance-mode file lock), and every write of the bucket's or a file's
+ * settings a compromised host could turn against the backups: encryption,
+ * replication, event notifications, the bucket's default retention, a file's
+ * retention or legal hold (a retention set by an attacker keeps garbage
+ * billed for years). The bucket's lifecycle rules need writeBuckets, which a
+ * bucket-restricted key can never have (ACCOUNT_ONLY_CAPABILITIES).
+ */
+export const HOST_DESTRUCTIVE_CAPABILITIES: readonly string[] = [
+  "deleteFiles", "bypassGovernance",
+  "writeBucketEncryption", "writeBucketReplications", "writeBucketNotifications", "writeBucketRetentions",
+  "writeFileRetentions", "writeFileLegalHolds",
+];
+
+/**
+ * The protected host key's capability list: the recipe's without
+ * HOST_DESTRUCTIVE_CAPABILITIES. restic needs no more: when B2 refuses it a
+ * delete it hides the file instead (restic 0.15.0, "Support B2 API keys
+ * restricted to hiding but not deleting files"), and b2_hide_file needs only
+ * writeFiles.
+ */
+export const PROTECTED_CAPABILITIES: readonly string[] = DEFAULT_CAPABILITIES.filter(
+  (c) => !HOST_DESTRUCTIVE_CAPABILITIES.includes(c),
+);
+
+/** The default capability list for a stack's hostCanDelete (unset counts as true, the released behaviour). */
+export function defaultCapabilities(hostCanDelete: boolean): readonly string[] {
+  return hostCanDelete ? DEFAULT_CAPABILITIES : PROTECTED_CAPABILITIES;
+}
+
+/** The entries of a capability list a protected key must not hold (empty: the key is protected). */
+export function destructiveCapabilities(capabilities: readonly string[]): string[] {
+  return capabilities.filter((c) => HOST_DESTRUCTIVE_CAPABILITIES.includes(c));
+}
+
 /** Why one entry of keyCapabilities cannot be used, or undefined. */
 export function capabilityProblem(c: string): string | undefined {
   if (!B2_CAPABILITIES.includes(c)) return `each entry must be a capability B2 accepts (${B2_CAPABILITIES.join(", ")})`;

@@ -34,12 +34,16 @@ export {
   B2_CAPABILITIES,
   BUCKET_NAME_PATTERN,
   DEFAULT_CAPABILITIES,
+  HOST_DESTRUCTIVE_CAPABILITIES,
+  PROTECTED_CAPABILITIES,
   bucketNameProblem,
+  defaultCapabilities,
+  destructiveCapabilities,
   keyNamePrefix,
   normalizeRepositoryPath,
   repositoryUrl,
 } from "./b2";
-export { missingForExistingBucket } from "./storage";
+export { UNPROTECTED_WARNING, missingForExistingBucket, protectionWarning } from "./storage";
 export { DEFAULT_AGENIX_URL, DEFAULT_PRUNE_OPTS, DEFAULT_TIMER_CONFIG } from "./backup";
 export { DEFAULT_DRILL_SETTINGS } from "./drill";
 export { heartbeatUrlProblem, ntfyUrlProblem } from "./monitoring";

@@ -12,7 +12,7 @@
 //
 // Pure: no Pulumi, no I/O.
 
-import { DEFAULT_CAPABILITIES, bucketNameProblem, capabilityProblem, repositoryPathProblem } from "./b2";
+import { DEFAULT_CAPABILITIES, HOST_DESTRUCTIVE_CAPABILITIES, PROTECTED_CAPABILITIES, bucketNameProblem, capabilityProblem, repositoryPathProblem } from "./b2";
 import { DEFAULT_NIXOS_RELEASE } from "./nixos-release";
 import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "./restic-rules";
 import { hostNameProblem, unixUserProblem } from "./values";
@@ -135,18 +135,30 @@ export const CONFIG = {
     area: "storage",
     doc: "Days from hiding to deleting old file versions (the bucket's one lifecycle rule).",
   },
+  hostCanDelete: {
+    type: "tristate",
+    area: "storage",
+    doc: "`false` protects the backups from the host: its key can hide, not delete (the lifecycle is the window).",
+    defaultText: "unset (can delete); new stacks: `false`",
+    details:
+      "`false`: the host's key is created without " +
+      HOST_DESTRUCTIVE_CAPABILITIES.map((c) => `\`${c}\``).join(", ") +
+      " (see [Protection against a compromised host](#protection-against-a-compromised-host)); restic hides instead of deleting and the lifecycle rule deletes " +
+      "`lifecycleDays` later. Changing it on a deployed stack replaces the key: a new key id and key are encrypted and pushed to the host, then the old key is deleted. " +
+      "Unset keeps a stack's key as it was (with `deleteFiles`) and `pulumi up` warns; `true` says so on purpose. Only with `createBucket: true` (an existing key is yours to restrict).",
+  },
   keyCapabilities: {
     type: "list",
-    default: DEFAULT_CAPABILITIES,
     entry: capabilityProblem,
-    nonEmpty: "must list at least one capability",
     area: "storage",
-    doc: "Capabilities of the restic key: names B2 accepts on a key restricted to one bucket.",
-    defaultText: "the 12 restic needs",
+    doc: "Capabilities of the restic key (names B2 accepts on a bucket-restricted key); unset: from `hostCanDelete`.",
+    defaultText: "from `hostCanDelete`",
     details:
-      "Only names B2 accepts, and none that B2 refuses on a bucket-restricted key. The default is what restic's `b2:` backend needs: " +
+      "Only names B2 accepts, and none that B2 refuses on a bucket-restricted key. Unset (or `[]`), the list follows `hostCanDelete`: what restic's `b2:` backend needs, " +
       DEFAULT_CAPABILITIES.map((c) => `\`${c}\``).join(", ") +
-      ".",
+      "; with `hostCanDelete: false`, " +
+      PROTECTED_CAPABILITIES.map((c) => `\`${c}\``).join(", ") +
+      ". A list set by hand must agree with `hostCanDelete`: with `false` it may hold none of the capabilities above that protection leaves out, with `true` it must hold `deleteFiles`.",
   },
   repositoryPath: {
     type: "string",

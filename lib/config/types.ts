@@ -23,6 +23,12 @@ export interface StorageConfig<S> {
   /** Set by the user; undefined means "derive from the stack name plus a random suffix". */
   bucketName?: string;
   lifecycleDays: number;
+  /**
+   * As set: false, the host's key cannot delete (protected); true, it can, on
+   * purpose; undefined, never chosen (the key keeps the released list).
+   */
+  hostCanDelete?: boolean;
+  /** The host key's capabilities: as set, or the default for hostCanDelete. */
   keyCapabilities: string[];
   /** Sub-path inside the bucket, no leading slash; undefined for the bucket root. */
   repositoryPath?: string;

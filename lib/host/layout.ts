@@ -176,6 +176,19 @@ export const INSTALL_DIR = "restic-b2";
 export const MODULE_FILE = "module.nix";
 export const HOST_AGE_DIR = "secrets";
 
+/**
+ * The host-wide owner record: which stack (project, stack, backup name,
+ * config dir) owns the install on this host. Root-only (0600), beside the
+ * backups' state directories (BACKUP_NAMES.stateDir; a backup name has no
+ * '.', so no backup's directory can take this name). The host script writes it
+ * as the last step of a successful install, refuses a host whose record names
+ * another stack, and removes it with its own stack's uninstall.
+ */
+export const OWNER_RECORD = "/var/lib/restic-b2/owner.conf";
+
+/** A Pulumi project or stack name as the owner record holds it (its shell twin: rb2_stack_id_ok in lib/host/stack-id.sh). */
+export const STACK_ID_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
+
 /** The module relative to hostConfigDir (what configuration.nix imports as ./<this>). */
 export const MODULE_REF = `${INSTALL_DIR}/${MODULE_FILE}`;
 
@@ -222,7 +235,7 @@ function shellLiteral(text: string): string {
 
 /**
  * POSIX sh: the install layout as variables (install_dir, module_file,
- * module_ref) and `rb2_layout NAME`, which sets one variable per BACKUP_NAMES
+ * module_ref, owner_record) and `rb2_layout NAME`, which sets one variable per BACKUP_NAMES
  * entry (backup_unit, backup_service, ..., drill_result) for backup NAME.
  * Call it only with a name rb2_backup_name_ok accepts. lib/host/scripts.ts
  * puts this text where a host script includes layout.sh.
@@ -234,6 +247,7 @@ export function layoutShell(): string {
     `install_dir='${shellLiteral(INSTALL_DIR)}'`,
     `module_file='${shellLiteral(MODULE_FILE)}'`,
     `module_ref='${shellLiteral(MODULE_REF)}'`,
+    `owner_record='${shellLiteral(OWNER_RECORD)}'`,
     "rb2_layout() {",
   ];
   for (const [key, template] of Object.entries(BACKUP_NAMES)) {

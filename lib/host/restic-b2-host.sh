@@ -11,10 +11,11 @@
 # runs before the final `main "$@"` arrives: a cut connection runs nothing.
 #
 #   install   --host-config-dir DIR --backup-name NAME --import-mode auto|manual
+#             --project PROJECT --stack STACK
 #             --file REL=SHA256 [--file REL=SHA256]... [--run-first-backup 0|1]
 #             [--verify-on-deploy 0|1] [--system-profile PATH]
 #   uninstall --host-config-dir DIR --backup-name NAME [--import-mode auto|manual]
-#             [--system-profile PATH]
+#             [--project PROJECT --stack STACK] [--system-profile PATH]
 #
 # Options are named after the stack config keys they carry (--run-first-backup
 # is runFirstBackup). Every name and path the script uses comes from the host
@@ -30,6 +31,21 @@
 # Working files (lock, staging, backup, logs) live in DIR/.restic-b2.* while a
 # run is active and are removed at the end.
 #
+# The owner record ($owner_record, root-only, one host-wide file) says which
+# stack owns the install: project, stack, backup name and config dir. install
+# refuses a host another stack owns (nothing is changed) and writes the record
+# as the last step of a successful run; uninstall removes only the install its
+# own stack owns (the config dir and backup name the record names) and says so
+# when the host belongs to another stack. A host installed before the record
+# existed has none: the first install adopts what is in DIR. A test host
+# (test/support/sshd.ts) moves the record into its fake root with the
+# environment variable RESTIC_B2_OWNER_RECORD.
+# A run never uninstalls before it installs: a new backup name is the same
+# directory swap as any update, and a new config dir installs in the new one
+# and takes the old install and its marked import out of the old one in the
+# same transaction, with one switch. Any failure puts every byte back (both
+# directories, configuration.nix, the record) and rolls the system back.
+#
 # Style: POSIX sh only; everything runs from main().
 
 PROG=restic-b2-host
@@ -44,6 +60,7 @@ VERIFY_SECONDS=120
 rb2_n=0
 
 # @include backup-name.sh
+# @include stack-id.sh
 # @include layout.sh
 
 # A line of its own inside an existing imports list:
@@ -54,6 +71,13 @@ ADD_MARK="imports = [ ./$module_ref ]; $MARK_TEXT"
 INLINE_MARK=" ./$module_ref /* added by nixos-restic-b2; removed by pulumi destroy */"
 MANUAL_LINE="imports = [ ./$module_ref ];"
 LOCK=.$install_dir.lock
+OWNER_LOCK_SUFFIX=.lock
+# In the owner record: what comes before and after the config dir.
+OWNER_DIR_KEY='
+host_config_dir='
+OWNER_END='
+end
+'
 
 # One file of the bundle: REL and its exact text (before main runs).
 rb2_file() {
@@ -72,8 +96,8 @@ die() {
 
 usage_die() {
   warn "error: $*"
-  warn "usage: $PROG install --host-config-dir DIR --backup-name NAME --import-mode auto|manual --file REL=SHA256... [--run-first-backup 0|1] [--verify-on-deploy 0|1]"
-  warn "       $PROG uninstall --host-config-dir DIR --backup-name NAME [--import-mode auto|manual]"
+  warn "usage: $PROG install --host-config-dir DIR --backup-name NAME --import-mode auto|manual --project PROJECT --stack STACK --file REL=SHA256... [--run-first-backup 0|1] [--verify-on-deploy 0|1]"
+  warn "       $PROG uninstall --host-config-dir DIR --backup-name NAME [--import-mode auto|manual] [--project PROJECT --stack STACK]"
   exit 2
 }
 
@@ -91,11 +115,13 @@ valid_rel() {
 
 parse_args() {
   host_config_dir='' backup_name='' import_mode='' run_first_backup=0 verify_on_deploy=0 nfiles=0 has_module=0
+  project='' stack=''
+  owner_record=${RESTIC_B2_OWNER_RECORD:-$owner_record}
   profile=/nix/var/nix/profiles/system
   while [ $# -gt 0 ]; do
     opt=$1
     case $opt in
-      --host-config-dir | --backup-name | --import-mode | --file | --run-first-backup | --verify-on-deploy | --system-profile)
+      --host-config-dir | --backup-name | --import-mode | --file | --run-first-backup | --verify-on-deploy | --system-profile | --project | --stack)
         [ $# -ge 2 ] || usage_die "$opt needs a value"
         val=$2
         shift 2
@@ -109,6 +135,8 @@ parse_args() {
       --run-first-backup) run_first_backup=$val ;;
       --verify-on-deploy) verify_on_deploy=$val ;;
       --system-profile) profile=$val ;;
+      --project) project=$val ;;
+      --stack) stack=$val ;;
       --file)
         [ "$action" = install ] || usage_die "--file is only valid for install"
         rel=${val%%=*}
@@ -128,9 +156,17 @@ parse_args() {
     '') usage_die "--host-config-dir is required" ;;
     *) usage_die "--host-config-dir must be an absolute path" ;;
   esac
+  case $owner_record in
+    /*/*) ;;
+    *) usage_die "RESTIC_B2_OWNER_RECORD must be an absolute path below a directory" ;;
+  esac
   rb2_backup_name_ok "$backup_name" ||
     usage_die "--backup-name must be 1 to 64 letters, digits, '_' or '-', not starting with '-': $backup_name"
   rb2_layout "$backup_name"
+  if [ -n "$project$stack" ] || [ "$action" = install ]; then
+    rb2_stack_id_ok "$project" || usage_die "--project must be 1 to 100 letters, digits, '_', '.' or '-': $project"
+    rb2_stack_id_ok "$stack" || usage_die "--stack must be 1 to 100 letters, digits, '_', '.' or '-': $stack"
+  fi
   case $import_mode in
     auto | manual) ;;
     '') [ "$action" = uninstall ] || usage_die "--import-mode is required" ;;
@@ -401,6 +437,7 @@ restore_previous() {
       ok=1
     fi
   fi
+  if ! restore_old_dir; then ok=1; fi
   if [ "$switched" = 1 ] && [ "$(profile_target)" != "$profile_before" ]; then
     warn "system profile changed; running nixos-rebuild switch --rollback"
     if run_child "$rebuild" switch --rollback >"$tmp/rollback.log" 2>&1 </dev/null; then
@@ -420,17 +457,163 @@ on_exit() {
   keep=0
   if [ "$rc" -ne 0 ] && [ "$changed" = 1 ]; then
     if restore_previous; then
-      warn "restored the previous state of $host_config_dir"
+      warn "restored the previous state of $host_config_dir${old_dir:+ and $old_dir}: $before_msg"
     else
       keep=1
-      warn "RESTORE INCOMPLETE: the previous files are kept in $host_config_dir/${tmp#./}; the lock $host_config_dir/$LOCK stays until this is fixed by hand"
+      warn "RESTORE INCOMPLETE: the previous files are kept in $host_config_dir/${tmp#./}${old_tmp:+ and $old_tmp}; the lock $host_config_dir/$LOCK stays until this is fixed by hand"
     fi
   fi
+  [ -z "$owner_new" ] || rm -f "$owner_new"
   if [ "$keep" = 0 ]; then
     [ -z "$tmp" ] || rm -rf "$tmp"
     [ "$locked" = 0 ] || rmdir "$LOCK" 2>/dev/null
+    [ -z "$old_tmp" ] || rm -rf "$old_tmp"
+    [ "$old_locked" = 0 ] || rmdir "$old_dir/$LOCK" 2>/dev/null
+    [ "$host_locked" = 0 ] || rmdir "$owner_record$OWNER_LOCK_SUFFIX" 2>/dev/null
+    # The record's directory goes when this run made it, or took the record
+    # out of it, and nothing else is in it (a backup's state directory stays).
+    if [ "$made_owner_dir" = 1 ] || [ "$removed_owner" = 1 ]; then
+      if [ ! -e "$owner_record" ]; then rmdir "${owner_record%/*}" 2>/dev/null; fi
+    fi
   fi
   exit "$rc"
+}
+
+# ---- the owner record ----------------------------------------------------------
+
+# The host-wide lock (one run per host, whatever its config dir), taken before
+# the record is read. Creates the record's directory (0755, as systemd makes
+# the backups' StateDirectory parent) when it is missing.
+take_host_lock() {
+  od=${owner_record%/*}
+  if [ ! -d "$od" ]; then
+    [ -d "${od%/*}" ] || die "${od%/*} does not exist (it holds the owner record's directory $od); nothing was changed"
+    mkdir -m 0755 "$od"
+    made_owner_dir=1
+  fi
+  mkdir "$owner_record$OWNER_LOCK_SUFFIX" 2>/dev/null ||
+    die "another restic-b2-host run holds $owner_record$OWNER_LOCK_SUFFIX (remove that directory if no run is active)"
+  host_locked=1
+}
+
+# Sets owner_present (0/1) and owner_project, owner_stack, owner_backup_name,
+# owner_host_config_dir from the record. A record that cannot be read is
+# refused: it is never taken for "no owner".
+read_owner() {
+  owner_present=0 owner_project='' owner_stack='' owner_backup_name='' owner_host_config_dir=''
+  if [ ! -e "$owner_record" ] && [ ! -L "$owner_record" ]; then return 0; fi
+  [ -f "$owner_record" ] && [ ! -L "$owner_record" ] && [ -r "$owner_record" ] ||
+    die "$owner_record is not a readable file; nothing was changed. Look at it, and remove it if no stack owns this host"
+  # The one-line fields come before host_config_dir; the directory (any
+  # bytes but NUL, line breaks too) runs from host_config_dir= to the final
+  # line "end".
+  owner_project=$(sed -n '/^host_config_dir=/q; s/^project=//p' "$owner_record")
+  owner_stack=$(sed -n '/^host_config_dir=/q; s/^stack=//p' "$owner_record")
+  owner_backup_name=$(sed -n '/^host_config_dir=/q; s/^backup_name=//p' "$owner_record")
+  rec=$(cat "$owner_record" && printf x) || rec=''
+  rec=${rec%x}
+  owner_host_config_dir=''
+  case $rec in
+    *"$OWNER_DIR_KEY"*"$OWNER_END")
+      owner_host_config_dir=${rec#*"$OWNER_DIR_KEY"}
+      owner_host_config_dir=${owner_host_config_dir%"$OWNER_END"}
+      ;;
+  esac
+  if ! rb2_stack_id_ok "$owner_project" || ! rb2_stack_id_ok "$owner_stack" ||
+    ! rb2_backup_name_ok "$owner_backup_name" || [ "${owner_host_config_dir#/}" = "$owner_host_config_dir" ]; then
+    die "$owner_record is damaged (it needs project=, stack=, backup_name= and host_config_dir= lines); nothing was changed. Look at it, and remove it if no stack owns this host"
+  fi
+  owner_present=1
+}
+
+owner_is_us() {
+  [ "$owner_present" = 1 ] && [ "$owner_project" = "$project" ] && [ "$owner_stack" = "$stack" ]
+}
+
+# The record of this run, staged beside the record (moved into place by commit_owner).
+stage_owner() {
+  owner_new=$owner_record.new
+  {
+    printf '%s\n' "# nixos-restic-b2: the stack that owns the backup installed on this host."
+    printf '%s\n' "# Written by restic-b2-host on every successful pulumi up, removed by that stack's pulumi destroy."
+    printf '%s\n' "# To hand this host to another stack: remove this file, then pulumi up in that stack (it adopts the install)."
+    printf 'project=%s\nstack=%s\nbackup_name=%s%s%s%s' "$project" "$stack" "$backup_name" "$OWNER_DIR_KEY" "$host_config_dir" "$OWNER_END"
+  } >"$owner_new"
+  chmod 0600 "$owner_new"
+}
+
+commit_owner() {
+  mv -f "$owner_new" "$owner_record"
+  owner_new=''
+}
+
+remove_owner() {
+  rm -f "$owner_record"
+  removed_owner=1
+}
+
+refuse_foreign_owner() {
+  die "this host's backup belongs to stack $owner_project/$owner_stack (backup $owner_backup_name in $owner_host_config_dir, recorded in $owner_record); stack $project/$stack does not replace it. Nothing was changed. One stack backs up one machine: point this stack at another host, or move the machine to this stack: either run pulumi destroy in stack $owner_stack first, or (keeping the backup running) remove $owner_record on the host and run pulumi up here, which adopts the install; a later pulumi destroy of $owner_stack then leaves the host alone"
+}
+
+# ---- the old config dir (hostConfigDir changed) ----------------------------------
+
+# Everything about the install in the old config dir is checked and staged
+# before anything changes; apply_old_dir takes it out after the new install is
+# in place, restore_old_dir puts it back byte for byte.
+prepare_old_dir() {
+  old_has_mark=0 old_has_dir=0
+  if [ ! -d "$old_dir" ]; then old_dir=''; return 0; fi
+  # The same directory under another name (a symlink): nothing moves.
+  if [ "$(cd -P "$old_dir" && pwd)" = "$(pwd -P)" ]; then old_dir=''; return 0; fi
+  if [ -f "$old_dir/configuration.nix" ] && [ -n "$(mark_line "$old_dir/configuration.nix")" ]; then old_has_mark=1; fi
+  if [ -e "$old_dir/$install_dir" ] || [ -L "$old_dir/$install_dir" ]; then old_has_dir=1; fi
+  if [ "$old_has_mark" = 0 ] && [ "$old_has_dir" = 0 ]; then old_dir=''; return 0; fi
+  if [ "$old_has_mark" = 1 ] && [ -L "$old_dir/configuration.nix" ]; then
+    die "the install moves from $old_dir to $host_config_dir, but $old_dir/configuration.nix is a symlink; remove the line '$MARK' from it yourself, then run again. Nothing was changed"
+  fi
+  old_refs=$(cd "$old_dir" && find_refs) || old_refs=''
+  [ -z "$old_refs" ] ||
+    die "the install moves from $old_dir to $host_config_dir, but these files still import the old ./$module_ref: ${old_refs}. Import $host_config_dir/$module_ref instead (or nothing, in import mode auto), then run again. Nothing was changed"
+  [ ! -e "$old_dir/$LOCK" ] ||
+    die "another restic-b2-host run holds $old_dir/$LOCK (remove that directory if no run is active)"
+  mkdir "$old_dir/$LOCK"
+  old_locked=1
+  old_tmp=$(mktemp -d "$old_dir/.$install_dir.tmp.XXXXXX")
+  if [ "$old_has_mark" = 1 ]; then
+    cp -p "$old_dir/configuration.nix" "$old_tmp/conf.new"
+    edit_file "$old_dir/configuration.nix" "$old_tmp/conf.new" remove
+  fi
+}
+
+apply_old_dir() {
+  [ -n "$old_dir" ] || return 0
+  if [ "$old_has_mark" = 1 ]; then
+    ln "$old_dir/configuration.nix" "$old_tmp/conf.orig" 2>/dev/null || cp -p "$old_dir/configuration.nix" "$old_tmp/conf.orig"
+    mv -f "$old_tmp/conf.new" "$old_dir/configuration.nix"
+    old_conf_changed=1
+  fi
+  if [ "$old_has_dir" = 1 ]; then
+    mv "$old_dir/$install_dir" "$old_tmp/old"
+    old_moved=1
+  fi
+}
+
+restore_old_dir() {
+  rok=0
+  if [ "$old_conf_changed" = 1 ]; then
+    if mv -f "$old_tmp/conf.orig" "$old_dir/configuration.nix"; then old_conf_changed=0; else rok=1; fi
+  fi
+  if [ "$old_moved" = 1 ]; then
+    if [ -e "$old_dir/$install_dir" ] || [ -L "$old_dir/$install_dir" ]; then
+      rok=1
+    elif mv "$old_tmp/old" "$old_dir/$install_dir"; then
+      old_moved=0
+    else
+      rok=1
+    fi
+  fi
+  return "$rok"
 }
 
 take_lock() {
@@ -580,8 +763,8 @@ apply_import() {
 }
 
 # After the switch: $verify_command (installed by the module) opens the
-# repository with the deployed credentials. 0 and 10 pass, 20 warns, anything
-# else fails (and so rolls back).
+# repository with the deployed credentials. 0, 10 and 11 (locked by another
+# restic) pass, 20 warns, anything else fails (and so rolls back).
 verify_repository() {
   verify_msg=skipped
   [ "$verify_on_deploy" = 1 ] || return 0
@@ -597,6 +780,7 @@ verify_repository() {
   case $vrc in
     0) verify_msg="repository opens" ;;
     10) verify_msg="repository does not exist yet; the first backup run will create it" ;;
+    11) verify_msg="repository opens; it is locked by another restic process right now (not a failure)" ;;
     20)
       verify_msg="warning: repository not reachable, credentials not checked (exit 20${vline:+: $vline})"
       ;;
@@ -618,11 +802,40 @@ verify_repository() {
   esac
 }
 
+# What the host had before this run, for the summary and the restore message;
+# sets owner_msg and before_msg.
+describe_before() {
+  had_dir=0
+  if [ -e "$install_dir" ] || [ -L "$install_dir" ]; then had_dir=1; fi
+  if owner_is_us; then
+    owner_msg="$project/$stack"
+    before_msg="backup $owner_backup_name as before this run"
+    if [ "$owner_host_config_dir" != "$host_config_dir" ]; then
+      owner_msg="$owner_msg (moved from $owner_host_config_dir/$install_dir)"
+    fi
+    if [ "$owner_backup_name" != "$backup_name" ]; then
+      owner_msg="$owner_msg (backup $owner_backup_name renamed to $backup_name)"
+    fi
+  elif [ "$had_dir" = 1 ]; then
+    owner_msg="$project/$stack (recorded now: adopted the install made before owner records)"
+    before_msg="the install found before this run"
+  else
+    owner_msg="$project/$stack"
+    before_msg="nothing installed, as before this run"
+  fi
+}
+
 do_install() {
+  if [ "$owner_present" = 1 ] && ! owner_is_us; then refuse_foreign_owner; fi
+  old_dir=''
+  if owner_is_us && [ "$owner_host_config_dir" != "$host_config_dir" ]; then old_dir=$owner_host_config_dir; fi
   install_preflight
+  describe_before
   take_lock
   stage_files "$@"
   if [ "$import_plan" = edit ]; then prepare_import; fi
+  if [ -n "$old_dir" ]; then prepare_old_dir; fi
+  stage_owner
 
   changed=1
   if [ -e "$install_dir" ] || [ -L "$install_dir" ]; then
@@ -632,6 +845,7 @@ do_install() {
   mv "$tmp/new" "$install_dir"
   placed_new=1
   if [ "$import_plan" = edit ]; then apply_import; fi
+  apply_old_dir
 
   switch_system "install"
 
@@ -658,6 +872,7 @@ do_install() {
     backup_msg=ok
   fi
 
+  commit_owner
   changed=0
   case $import_plan in
     edit) import_msg="added to configuration.nix" ;;
@@ -671,17 +886,39 @@ do_install() {
   say "$backup_timer: active"
   say "verify: $verify_msg"
   say "first backup: $backup_msg"
+  if [ -n "$old_dir" ]; then say "removed the old install from $old_dir"; fi
+  say "owner: $owner_msg"
 }
 
 # ---- uninstall -----------------------------------------------------------------
 
+# Which install this uninstall may remove: only its own stack's. Sets
+# host_config_dir (and the layout) to the record's when the record is ours;
+# exits 0 without changing anything when the host belongs to another stack.
+uninstall_owner() {
+  [ "$owner_present" = 1 ] || return 0
+  if [ -n "$stack" ] && owner_is_us; then
+    host_config_dir=$owner_host_config_dir backup_name=$owner_backup_name
+    rb2_layout "$backup_name"
+    return 0
+  fi
+  if [ -n "$stack" ]; then
+    say "this host's backup belongs to stack $owner_project/$owner_stack (backup $owner_backup_name in $owner_host_config_dir, $owner_record), not to $project/$stack: nothing removed"
+  else
+    say "this host's backup is recorded as stack $owner_project/$owner_stack's (backup $owner_backup_name in $owner_host_config_dir, $owner_record), and this uninstall does not say which stack it is: nothing removed (run pulumi up once, then pulumi destroy, or remove it with that stack)"
+  fi
+  exit 0
+}
+
 do_uninstall() {
+  before_msg="the install as before this run"
   has_mark=0
   if [ -f configuration.nix ] && [ -n "$(mark_line configuration.nix)" ]; then
     [ ! -L configuration.nix ] || die "$host_config_dir/configuration.nix is a symlink; remove the line '$MARK' yourself"
     has_mark=1
   fi
   if [ "$has_mark" = 0 ] && [ ! -e "$install_dir" ] && [ ! -L "$install_dir" ]; then
+    if owner_is_us; then remove_owner; fi
     say "nothing installed in $host_config_dir; nothing to do"
     return 0
   fi
@@ -708,6 +945,7 @@ do_uninstall() {
 
   switch_system "uninstall"
 
+  if owner_is_us; then remove_owner; fi
   changed=0
   say "removed $host_config_dir/$install_dir"
   if [ "$has_mark" = 1 ]; then say "import: removed from configuration.nix"; fi
@@ -737,17 +975,29 @@ main() {
   esac
   parse_args "$@"
 
-  [ -d "$host_config_dir" ] || die "config dir $host_config_dir does not exist"
+  tmp='' locked=0 changed=0 moved_old=0 placed_new=0 conf_changed=0 switched=0
+  profile_before='' rebuild='' before_msg='' old_dir='' old_tmp='' old_locked=0
+  old_conf_changed=0 old_moved=0 host_locked=0 made_owner_dir=0 owner_new='' removed_owner=0
+  trap 'on_exit $?' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  take_host_lock
+  read_owner
+  if [ "$action" = uninstall ]; then uninstall_owner; fi
+
+  if [ ! -d "$host_config_dir" ]; then
+    if [ "$action" = uninstall ] && owner_is_us; then
+      remove_owner
+      say "nothing installed in $host_config_dir (the directory is gone); nothing to do"
+      exit 0
+    fi
+    die "config dir $host_config_dir does not exist"
+  fi
   cd -P "$host_config_dir" || die "cannot enter $host_config_dir"
   if [ -e "$LOCK" ]; then
     die "another restic-b2-host run holds $host_config_dir/$LOCK (remove that directory if no run is active)"
   fi
-
-  tmp='' locked=0 changed=0 moved_old=0 placed_new=0 conf_changed=0 switched=0
-  profile_before='' rebuild=''
-  trap 'on_exit $?' EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
 
   if [ "$action" = install ]; then
     do_install "$@"

@@ -10,7 +10,7 @@
 // is one shellQuote'd word.
 
 import * as crypto from "crypto";
-import { MODULE_FILE, checkBackupName } from "./layout";
+import { MODULE_FILE, STACK_ID_PATTERN, checkBackupName } from "./layout";
 import { HOST_SCRIPT } from "./scripts";
 
 /**
@@ -48,6 +48,13 @@ export interface HostCommandParams {
   /** Backup name: the script gets the units and commands named after it (lib/host/layout.ts). */
   backupName: string;
   importMode: "auto" | "manual";
+  /**
+   * The Pulumi project and stack: the install records them as the host's
+   * owner (lib/host/layout.ts OWNER_RECORD), refuses a host another stack
+   * owns, and the uninstall removes only its own stack's install.
+   */
+  project: string;
+  stack: string;
   /**
    * install only (ignored by uninstall): relative path under restic-b2/ → file
    * text, e.g. {"module.nix": "...", "secrets/env.age": "-----BEGIN AGE..."}.
@@ -112,6 +119,11 @@ export function hostCommand(
   if (p.importMode !== "auto" && p.importMode !== "manual") {
     throw new Error(`hostCommand: importMode must be "auto" or "manual", got ${JSON.stringify(p.importMode)}`);
   }
+  for (const key of ["project", "stack"] as const) {
+    if (!STACK_ID_PATTERN.test(p[key])) {
+      throw new Error(`hostCommand: ${key} must be 1 to 100 letters, digits, '_', '.' or '-', got ${JSON.stringify(p[key])}`);
+    }
+  }
   if (p.systemProfile !== undefined && !p.systemProfile.startsWith("/")) {
     throw new Error(`hostCommand: systemProfile must be an absolute path, got ${JSON.stringify(p.systemProfile)}`);
   }
@@ -121,6 +133,8 @@ export function hostCommand(
     "--host-config-dir", p.hostConfigDir,
     "--backup-name", p.backupName,
     "--import-mode", p.importMode,
+    "--project", p.project,
+    "--stack", p.stack,
   ];
   if (action === "install") {
     const names = sortedFiles(p.files);

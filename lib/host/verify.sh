@@ -12,14 +12,18 @@
 # does), RESTIC_REPOSITORY_FILE and RESTIC_PASSWORD_FILE. Credentials travel
 # only as file paths and environment variables, never as arguments.
 #
-# It runs `restic cat config` (reads the repository's config file, which needs
-# the key to decrypt; takes no lock, writes nothing) under a time bound, and
-# exits with:
+# It runs `restic --no-lock cat config` (reads the repository's config file,
+# which needs the key to decrypt; --no-lock: no lock file is written, so it
+# writes nothing, and a lock another restic holds, e.g. a prune or the drill's
+# check, cannot make it fail) under a time bound, and exits with:
 #    0  the repository opens (password and key accepted)
 #   10  there is no repository yet (the first backup creates it: initialize)
 #   12  wrong password (the repository exists but no key matches)
 #   13  the storage refused the key (HTTP 401/403, B2 unauthorized)
 #   20  unreachable (DNS, connection refused/reset, timeout, 5xx)
+#   11  the repository is locked (restic >= 0.17's exit code 11, or its
+#       "repository is already locked" message): the key was accepted, and a
+#       held lock is no reason to fail a deploy
 #    1  anything else (an agenix file is missing, an unclassified restic error)
 #    2  bad arguments
 # It prints one line saying which, and restic's own message for 1/12/13/20.
@@ -95,7 +99,7 @@ if [ -n "$env_file" ]; then
 fi
 export RESTIC_REPOSITORY_FILE="$repo_file" RESTIC_PASSWORD_FILE="$password_file"
 
-out=$(timeout --kill-after=5 "$timeout_s" "$restic" --no-cache cat config 2>&1 >/dev/null)
+out=$(timeout --kill-after=5 "$timeout_s" "$restic" --no-cache --no-lock cat config 2>&1 >/dev/null)
 rc=$?
 
 # Classify. Order matters: restic before 0.17 adds "Is there a repository at
@@ -110,6 +114,10 @@ missing='Is there a repository at the following location\?'
 if [ "$rc" -eq 0 ]; then
   say "repository opens: the password and the storage key are accepted"
   exit 0
+elif [ "$rc" -eq 11 ] || [[ $out =~ repository\ is\ already\ locked|unable\ to\ create\ lock ]]; then
+  say "repository is locked by another restic process (a backup, prune or check); the password and key were accepted"
+  show_restic "$out"
+  exit 11
 elif [ "$rc" -eq 12 ] || [[ $out =~ wrong\ password\ or\ no\ key\ found ]]; then
   say "wrong password: the repository exists but does not accept the deployed password (resticPassword)"
   show_restic "$out"

@@ -50,6 +50,7 @@ export async function checkTarget(t: StackTarget, now: () => Date = () => new Da
     maxAgeHours: t.maxAgeHours,
     problems: [],
     ...(t.repository === undefined ? {} : { repository: t.repository }),
+    ...(t.protection === undefined ? {} : { protection: t.protection }),
   };
   if (t.configError !== undefined) {
     s.problems.push(`configuration: ${t.configError}`);

@@ -7,6 +7,26 @@ import { backupLayout, checkBackupName } from "../host/layout";
 import { STATUS_SCRIPT } from "../host/scripts";
 import { shellQuote } from "../host/shell";
 
+/** Whether the host's key can destroy the backups (from the stack's configuration). */
+export interface Protection {
+  /**
+   * true: the key holds no capability that deletes a version or changes the
+   * bucket (hostCanDelete false, or such a hand-set keyCapabilities); false:
+   * it can delete; undefined: an existing key (createBucket false), which
+   * this program did not make.
+   */
+  protected?: boolean;
+  /** lifecycleDays: how long a hidden or overwritten version stays restorable. */
+  windowDays: number;
+}
+
+/** The PROTECTED cell: `yes, 30d`, `no`, or `existing key`. */
+export function protectionCell(p: Protection | undefined): string {
+  if (p === undefined) return "-";
+  if (p.protected === undefined) return "existing key";
+  return p.protected ? `yes, ${p.windowDays}d` : "no";
+}
+
 /** What the status command knows about one stack before asking its host. */
 export interface StackTarget {
   stack: string;
@@ -25,6 +45,7 @@ export interface StackTarget {
   repository?: string;
   /** The stack's configuration could not be used: the parser's message (never a secret's value). */
   configError?: string;
+  protection?: Protection;
 }
 
 export interface LastRun {
@@ -81,6 +102,7 @@ export interface HostStatus {
   /** null: no drill has run yet. */
   drill?: DrillInfo | null;
   repository?: string;
+  protection?: Protection;
   maxAgeHours: number;
   /** Age of the newest snapshot at report time, in hours. */
   snapshotAgeHours?: number;
@@ -365,12 +387,12 @@ function clean(s: string): string {
 
 /** The human-readable table, one row per stack, then one line per problem. */
 export function formatTable(all: readonly HostStatus[]): string {
-  const header = ["STACK", "HOST", "LAST RUN", "RESULT", "NEXT RUN", "NEWEST SNAPSHOT", "AGE", "SIZE", "DRILL", "STATUS"];
+  const header = ["STACK", "HOST", "LAST RUN", "RESULT", "NEXT RUN", "NEWEST SNAPSHOT", "AGE", "SIZE", "DRILL", "PROTECTED", "STATUS"];
   const rows = all.map((s) => {
     if (!s.checked) {
-      return [s.stack, s.host || "-", "-", "-", "-", "-", "-", "-", "-", `not checked (deploy: false)${s.repository ? ` ${s.repository}` : ""}`];
+      return [s.stack, s.host || "-", "-", "-", "-", "-", "-", "-", "-", protectionCell(s.protection), `not checked (deploy: false)${s.repository ? ` ${s.repository}` : ""}`];
     }
-    if (s.reachable === false) return [s.stack, s.host, "?", "?", "?", "?", "?", "?", "?", "UNREACHABLE"];
+    if (s.reachable === false) return [s.stack, s.host, "?", "?", "?", "?", "?", "?", "?", protectionCell(s.protection), "UNREACHABLE"];
     const run = s.lastRun;
     const snap = s.snapshot;
     return [
@@ -383,6 +405,7 @@ export function formatTable(all: readonly HostStatus[]): string {
       s.snapshotAgeHours === undefined ? "-" : formatAge(s.snapshotAgeHours),
       snap?.sizeBytes === undefined ? "-" : formatBytes(snap.sizeBytes),
       s.drill === null || s.drill === undefined ? "none yet" : `${s.drill.result ?? "?"} ${s.drill.time ? s.drill.time.slice(0, 10) : ""}`.trim(),
+      protectionCell(s.protection),
       s.problems.length === 0 ? "OK" : "ATTENTION",
     ];
   });

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { INSTALL_CLI, findEngine } from "../engine/find";
-import { ConfigError, PROJECT, RawConfig, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "../config";
+import { ConfigError, PROJECT, destructiveCapabilities, RawConfig, SECRET_KEYS, SecretKey, parseConfig, readRawConfig } from "../config";
 import { StackTarget, defaultMaxAgeHours } from "./report";
 
 /**
@@ -75,6 +75,10 @@ export function targetFromConfig(
       hostKey: cfg.secrets.hostKey,
       sshPrivateKey: cfg.host.sshPrivateKey,
       maxAgeHours: maxAgeHours ?? defaultMaxAgeHours(cfg.backup.timerConfig),
+      protection: {
+        ...(cfg.storage.createBucket ? { protected: destructiveCapabilities(cfg.storage.keyCapabilities).length === 0 } : {}),
+        windowDays: cfg.storage.lifecycleDays,
+      },
       ...(repository === undefined ? {} : { repository }),
     };
   } catch (e) {

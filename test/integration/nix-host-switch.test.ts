@@ -46,7 +46,7 @@ const install = (moduleText: string) => {
   return srv.run(
     hostCommand(
       "install",
-      { hostConfigDir: srv.configDir, backupName: "daily", importMode: "auto", systemProfile: srv.systemProfile, files },
+      { hostConfigDir: srv.configDir, backupName: "daily", importMode: "auto", project: "nixos-restic-b2", stack: "switch", systemProfile: srv.systemProfile, files },
       { sudo: false },
     ),
     { stdin: hostStdin(files) },

@@ -123,7 +123,7 @@ test("config → password → agenix files → module → push → switch → de
   });
   const files: Record<string, string> = { "module.nix": module };
   for (const f of AGE_FILES) files[`secrets/${f}`] = ciphertexts[f];
-  const params = { hostConfigDir: cfg.host.hostConfigDir, backupName: cfg.backup.backupName, importMode: cfg.host.importMode, systemProfile: srv.systemProfile };
+  const params = { hostConfigDir: cfg.host.hostConfigDir, backupName: cfg.backup.backupName, importMode: cfg.host.importMode, project: "nixos-restic-b2", stack: "pipeline", systemProfile: srv.systemProfile };
   const before = srv.rebuildCalls().length;
   // As HostDeployment registers it: the short create command, the bundle on stdin.
   const create = hostCommand("install", { ...params, files, runFirstBackup: false, verifyOnDeploy: true }, { sudo: false });

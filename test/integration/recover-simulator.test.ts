@@ -29,6 +29,7 @@ import { FileVersion } from "../../lib/recover/plan";
 import { RecoverTarget, recover } from "../../lib/recover/run";
 import { B2Simulator, createBucket, createKey, hide, simulatorAvailability, startLargeFile, upload, visibleFiles } from "../support/b2-simulator";
 import { describeWhen } from "../support/requires";
+import { DEFAULT_CAPABILITIES, PROTECTED_CAPABILITIES } from "../../lib/config/b2";
 
 const DAY = 86_400_000;
 /** restic's hide-only key in its changelog (0.15.0, issue 2134): restic hides instead of deleting with it. */
@@ -193,6 +194,76 @@ describeWhen(simulatorAvailability(), "recover against b2sdk's B2 simulator", ()
     expect(log.length).toBeGreaterThan(10);
     expect(text).not.toContain(sim.masterKey);
     expect(text).not.toMatch(/auth_token_\d/);
+  });
+});
+
+// The program's own capability list for a protected host key (hostCanDelete:
+// false, lib/config/b2.ts PROTECTED_CAPABILITIES), not a list written here:
+// what restic does with it (upload, overwrite, hide instead of delete) works,
+// and what would destroy a version or change the bucket is refused. The same
+// simulator limits as above: the key is account-wide here (the simulator
+// refuses every write to a bucket-restricted key, whatever its capabilities,
+// so the bucket and name-prefix restriction the program adds is not exercised),
+// file lock calls are not offered (the list is checked to hold none of their
+// capabilities), and no lifecycle rule ever deletes anything.
+describeWhen(simulatorAvailability(), "the program's protected host key against b2sdk's B2 simulator", () => {
+  let sim: B2Simulator;
+  let master: B2Client;
+  let bucketId: string;
+  const refused = async (p: Promise<unknown>) => {
+    const e = await p.then(() => undefined, (e: unknown) => e);
+    expect(e).toBeInstanceOf(B2Error);
+    return e as B2Error;
+  };
+  const keyWith = async (name: string, capabilities: readonly string[]) => {
+    const k = await createKey(master, name, [...capabilities]);
+    return B2Client.authorize(k.applicationKeyId, k.applicationKey, { realm: sim.realm, backoffMs: 1 });
+  };
+
+  beforeAll(async () => {
+    sim = await B2Simulator.start();
+    master = await sim.master();
+    bucketId = await createBucket(master, "restic-protected-sim", 30);
+  }, 60000);
+  afterAll(() => sim?.stop());
+
+  test("restic's operations work with it: list the bucket, upload, overwrite, read back, hide", async () => {
+    const host = await keyWith("restic-protected", PROTECTED_CAPABILITIES);
+    expect(host.allowed.capabilities.slice().sort()).toEqual([...PROTECTED_CAPABILITIES].sort());
+    expect((await host.bucket("restic-protected-sim"))?.bucketId).toBe(bucketId);
+    await upload(host, bucketId, "host/config", "repository config");
+    await upload(host, bucketId, "host/locks/l1", "lock");
+    await upload(host, bucketId, "host/index/i1", "index");
+    await upload(host, bucketId, "host/index/i1", "index, rewritten");
+    // What restic does when a delete is refused: it hides the file (restic 0.15.0, B2 keys that may hide but not delete).
+    await hide(host, bucketId, "host/locks/l1");
+    expect(await visibleFiles(host, bucketId, "host/")).toEqual({ "host/config": expect.any(String), "host/index/i1": expect.any(String) });
+  });
+
+  test("and nothing that destroys a version or changes the bucket: every delete refused, the bucket settings kept", async () => {
+    const host = await keyWith("restic-protected-2", PROTECTED_CAPABILITIES);
+    await upload(host, bucketId, "host/data/p1", "pack");
+    const versions = await host.listFileVersions(bucketId, "host/");
+    expect(versions.length).toBeGreaterThanOrEqual(5);
+    for (const v of versions) expect([(await refused(host.deleteFileVersion(v.fileName, v.fileId))).status]).toEqual([401]);
+    expect((await refused(host.call("b2_update_bucket", { accountId: host.accountId, bucketId, lifecycleRules: [{ fileNamePrefix: "", daysFromHidingToDeleting: 1 }] }))).status).toBe(401);
+    // (An encryption change answers 400 here before any capability check, so it proves nothing and is left out;
+    // the list's lack of writeBucketEncryption is checked below.)
+    expect((await refused(host.call("b2_create_key", { accountId: host.accountId, keyName: "mine", capabilities: ["deleteFiles"] }))).status).toBe(401);
+    expect((await refused(host.call("b2_delete_bucket", { accountId: host.accountId, bucketId }))).status).toBe(401);
+    // File lock is not simulated: the list holds none of what B2 asks for it.
+    for (const c of ["deleteFiles", "bypassGovernance", "writeFileRetentions", "writeFileLegalHolds", "writeBucketRetentions", "writeBucketEncryption"]) {
+      expect(PROTECTED_CAPABILITIES).not.toContain(c);
+    }
+    expect(await host.listFileVersions(bucketId, "host/")).toEqual(versions);
+    expect((await master.bucket("restic-protected-sim"))?.lifecycleRules).toEqual([expect.objectContaining({ daysFromHidingToDeleting: 30 })]);
+  });
+
+  test("the control: the program's unprotected list (DEFAULT_CAPABILITIES, with deleteFiles) may delete", async () => {
+    const unprotected = await keyWith("restic-unprotected", DEFAULT_CAPABILITIES);
+    const id = await upload(unprotected, bucketId, "scratch/file", "x");
+    await unprotected.deleteFileVersion("scratch/file", id);
+    expect((await master.listFileVersions(bucketId, "scratch/")).length).toBe(0);
   });
 });
 

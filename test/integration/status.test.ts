@@ -91,9 +91,9 @@ test("both hosts in parallel: the fresh one is OK, the stale one is reported wit
 test("the table shows both machines; --json parses back to the same data", () => {
   const table = formatTable(results);
   const lines = table.split("\n");
-  expect(lines[0]).toMatch(/^STACK\s+HOST\s+LAST RUN\s+RESULT\s+NEXT RUN\s+NEWEST SNAPSHOT\s+AGE\s+SIZE\s+DRILL\s+STATUS$/);
-  expect(lines[1]).toMatch(new RegExp(`^laptop\\s+127\\.0\\.0\\.1\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+success\\s+.*${results[0].snapshot!.shortId}.*pass 2026-11-30\\s+OK$`));
-  expect(lines[2]).toMatch(/^server\s+127\.0\.0\.1\s+.*exit-code\s+.*3d\s+-\s+none yet\s+ATTENTION$/);
+  expect(lines[0]).toMatch(/^STACK\s+HOST\s+LAST RUN\s+RESULT\s+NEXT RUN\s+NEWEST SNAPSHOT\s+AGE\s+SIZE\s+DRILL\s+PROTECTED\s+STATUS$/);
+  expect(lines[1]).toMatch(new RegExp(`^laptop\\s+127\\.0\\.0\\.1\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+success\\s+.*${results[0].snapshot!.shortId}.*pass 2026-11-30\\s+-\\s+OK$`));
+  expect(lines[2]).toMatch(/^server\s+127\.0\.0\.1\s+.*exit-code\s+.*3d\s+-\s+none yet\s+-\s+ATTENTION$/);
   expect(table).toContain("server: last run failed (exit-code, exit status 1)");
   const parsed = JSON.parse(formatJson(results, new Date())) as { ok: boolean; machines: HostStatus[] };
   expect(parsed.ok).toBe(false);

@@ -177,6 +177,42 @@ test("restic gets the env file's variables exactly (as the agenix env.age render
   expect(lines).toContain(`RESTIC_REPOSITORY_FILE=${c.repo}`);
   expect(lines.filter((l) => l.startsWith("RESTIC_PASSWORD=") || l.startsWith("RESTIC_REPOSITORY="))).toEqual([]);
   const argv = lines.filter((l) => l.startsWith("ARG:"));
-  expect(argv).toEqual(["ARG:--no-cache", "ARG:cat", "ARG:config"]);
+  expect(argv).toEqual(["ARG:--no-cache", "ARG:--no-lock", "ARG:cat", "ARG:config"]);
   expect(r.stdout + r.stderr).not.toContain(key);
+});
+
+test("a held exclusive lock: the check still opens the repository, takes no lock and writes nothing", async () => {
+  const repoDir = readFileSync(repo.repo, "utf8").trim();
+  const locks = () => spawnSync("ls", [join(repoDir, "locks")], { encoding: "utf8" }).stdout.split("\n").filter((l) => l !== "");
+  expect(locks()).toEqual([]);
+  // `restic key passwd` holds an exclusive lock while it waits for the new password on stdin.
+  const holder = spawn(RESTIC, ["key", "passwd"], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: lab.path(), RESTIC_REPOSITORY_FILE: repo.repo, RESTIC_PASSWORD_FILE: repo.password },
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  try {
+    const deadline = Date.now() + 20_000;
+    while (locks().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const held = locks();
+    expect(held).toHaveLength(1);
+    const r = await verifyAsync(repo);
+    expect(r.stdout).toContain("repository opens");
+    expect(r.status).toBe(0);
+    expect(locks()).toEqual(held);
+  } finally {
+    holder.kill("SIGKILL");
+    await new Promise((r) => holder.once("close", r));
+    spawnSync(RESTIC, ["unlock", "--remove-all"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: lab.path(), RESTIC_REPOSITORY_FILE: repo.repo, RESTIC_PASSWORD_FILE: repo.password },
+    });
+  }
+  expect(locks()).toEqual([]);
+});
+
+test("11: a lock failure (restic >= 0.17's exit code) is reported as locked, not as a failure", () => {
+  const fake = lab.path("restic-locked");
+  writeFileSync(fake, "#!/bin/sh\necho 'Fatal: unable to create lock in backend: repository is already locked exclusively by PID 42' >&2\nexit 11\n", { mode: 0o755 });
+  const r = spawnSync("bash", verifyArgs(repo, [], fake), { encoding: "utf8", env: verifyEnv() });
+  expect(r.status).toBe(11);
+  expect(r.stdout).toContain("repository is locked by another restic process");
 });

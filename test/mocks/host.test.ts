@@ -1,9 +1,11 @@
 // HostDeployment under Pulumi mocks: the one remote command it registers,
-// its pinned connection, secret handling and stable inputs.
+// its pinned connection, secret handling and stable inputs, and which changes
+// the engine would run as an update or a replacement (test/support/replace-plan.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { hostCommand, hostStdin } from "../../lib/host/shell";
 import type { HostDeploymentArgs } from "../../components/host";
-import { MockRecorder, installPulumiMocks, isSecret, settled } from "../support/pulumi-mocks";
+import { MockRecorder, RecordedResource, installPulumiMocks, isSecret, settled } from "../support/pulumi-mocks";
+import { COMMAND_REPLACE_KEYS, plannedStep } from "../support/replace-plan";
 
 const REMOTE = "command:remote:Command";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
@@ -26,6 +28,8 @@ beforeEach(() => mocks.reset());
 
 function args(over: Partial<HostDeploymentArgs> = {}): HostDeploymentArgs {
   return {
+    project: "nixos-restic-b2",
+    stack: "laptop",
     host: "nixos.lan",
     sshPort: 22,
     sshUser: "root",
@@ -59,7 +63,7 @@ test("one remote command: a short install on create (and so on update), uninstal
   await build();
   const r = mocks.one(REMOTE);
   expect(r.name).toBe("laptop-deploy");
-  const common = { hostConfigDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
+  const common = { hostConfigDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const, project: "nixos-restic-b2", stack: "laptop" };
   const install = hostCommand("install", { ...common, files: expectedFiles(args().module), runFirstBackup: false, verifyOnDeploy: true }, { sudo: false });
   expect(r.inputs.create).toBe(install);
   // No update command: the provider runs create again.
@@ -70,7 +74,7 @@ test("one remote command: a short install on create (and so on update), uninstal
   expect(r.inputs.create).not.toContain("AGE ENCRYPTED");
   expect(r.inputs.logging).toBe("stdout");
   expect(r.inputs.addPreviousOutputInEnv).toBe(false);
-  expect(r.inputs.triggers).toEqual(["nixos.lan", 22, "/etc/nixos", "daily"]);
+  expect(r.inputs.triggers).toBeUndefined();
   expect(mocks.resources.filter((x) => x.custom)).toHaveLength(1);
 });
 
@@ -99,17 +103,85 @@ test("a non-root SSH user runs the script through sudo -n", async () => {
   expect(r.inputs.connection).toMatchObject({ user: "deploy", port: 2222 });
 });
 
-test("moving the install (host, port, directory, backup name) replaces it, old one removed first", async () => {
-  await build();
-  const { opts } = mocks.optionsOf("laptop-deploy");
-  expect(opts.replaceOnChanges).toEqual(expect.arrayContaining(["triggers"]));
-  expect(opts.deleteBeforeReplace).toBe(true);
-  expect(opts.parent).toBeDefined();
+async function registered(a: HostDeploymentArgs): Promise<RecordedResource> {
+  mocks.reset();
+  await build(a);
+  return mocks.one(REMOTE);
+}
+
+/** The step the engine plans from a deploy registered with `from` to one registered with `to`. */
+async function stepBetween(from: HostDeploymentArgs, to: HostDeploymentArgs) {
+  const old = await registered(from);
+  const next = await registered(to);
+  return { plan: plannedStep(old.inputs, next.inputs, next.request!, COMMAND_REPLACE_KEYS), old, next };
+}
+
+describe("which changes replace the deploy command: none", () => {
+  test("nothing ever asks for a replacement or a delete before it", async () => {
+    const r = await registered(args());
+    expect(r.request!.deleteBeforeReplace).not.toBe(true);
+    expect(r.request!.ignoreChanges).toEqual(["triggers"]);
+    // The command SDK's own replaceOnChanges (triggers[*]) stays; nothing of the program's.
+    expect(r.request!.replaceOnChanges).toEqual(["triggers[*]"]);
+    expect(mocks.optionsOf("laptop-deploy").opts.parent).toBeDefined();
+  });
+
+  test.each([
+    ["host", { host: "10.0.0.7" }, { host: "10.0.0.7" }],
+    ["sshPort", { sshPort: 2222 }, { port: 2222 }],
+    ["sshUser", { sshUser: "deploy" }, { user: "deploy" }],
+  ] as [string, Partial<HostDeploymentArgs>, Record<string, unknown>][])("a new %s is an update over the new connection, with the same install", async (key, over, connection) => {
+    const { plan, old, next } = await stepBetween(args(), args(over));
+    expect(plan.step).toBe("update");
+    expect(plan.replaceBy).toEqual([]);
+    expect(plan.changed).toContain("connection");
+    expect(next.inputs.connection).toMatchObject(connection);
+    // A non-root user also puts sudo -n in front of the commands.
+    if (key !== "sshUser") {
+      // Where the machine is reached changed, not what is installed on it.
+      expect(plan.changed).toEqual(["connection"]);
+      expect(next.inputs.create).toBe(old.inputs.create);
+    }
+  });
+
+  test.each([
+    ["backupName", { backupName: "monthly" }],
+    ["hostConfigDir", { hostConfigDir: "/srv/nixos" }],
+  ] as const)("a new %s is an update: the install swaps it on the host (the delete is the new one, for destroy)", async (_key, over) => {
+    const { plan, next } = await stepBetween(args(), args(over));
+    expect(plan.step).toBe("update");
+    expect(plan.replaceBy).toEqual([]);
+    expect(plan.changed).toEqual(expect.arrayContaining(["create", "delete"]));
+    expect(next.inputs.create).toContain(`'${Object.values(over)[0]}'`);
+  });
+
+  test("a stack deployed with the previous release (triggers in state) plans an update, not a replacement", async () => {
+    const old = await registered(args());
+    const previous = { ...old.inputs, triggers: ["nixos.lan", 22, "/etc/nixos", "daily"] };
+    const next = await registered(args({ sshPort: 2222, backupName: "monthly" }));
+    expect(plannedStep(previous, next.inputs, next.request!, COMMAND_REPLACE_KEYS).step).toBe("update");
+    expect(plannedStep(previous, old.inputs, old.request!, COMMAND_REPLACE_KEYS).step).toBe("same");
+    // Positive control: without ignoreChanges, dropping the triggers would replace (install, then the old uninstall).
+    const unguarded = plannedStep(previous, next.inputs, { ...next.request!, ignoreChanges: [] }, COMMAND_REPLACE_KEYS);
+    expect(unguarded).toMatchObject({ step: "replace", replaceBy: ["triggers"], deleteFirst: false });
+  });
+
+  test("the same arguments plan no step", async () => {
+    const { plan } = await stepBetween(args(), args());
+    expect(plan).toEqual({ step: "same", changed: [], replaceBy: [], deleteFirst: false });
+  });
+});
+
+test("the .age files reach the host with the final newline the command provider trims from stdout", async () => {
+  const trimmed = { "env.age": FILES["env.age"].trimEnd(), "repo.age": FILES["repo.age"].trimEnd(), "password.age": FILES["password.age"].trimEnd() };
+  await build(args({ files: trimmed }));
+  const r = mocks.one(REMOTE);
+  expect(r.inputs.stdin).toBe(hostStdin(expectedFiles(args().module)));
 });
 
 test("runFirstBackup reaches the host script", async () => {
   await build(args({ runFirstBackup: true }));
-  const common = { hostConfigDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const };
+  const common = { hostConfigDir: "/etc/nixos", backupName: "daily", importMode: "auto" as const, project: "nixos-restic-b2", stack: "laptop" };
   expect(mocks.one(REMOTE).inputs.create).toBe(
     hostCommand("install", { ...common, files: expectedFiles(args().module), runFirstBackup: true, verifyOnDeploy: true }, { sudo: false }),
   );
@@ -135,7 +207,6 @@ test("the same arguments give byte-identical inputs; a changed module changes on
   expect(changed.create).not.toBe(first.create);
   expect(changed.stdin).not.toBe(first.stdin);
   expect(changed.delete).toBe(first.delete);
-  expect(changed.triggers).toEqual(first.triggers);
   // Only the module's hash changed on the command line.
   const words = (c: string) => c.split(" ");
   const differing = words(changed.create).filter((w: string, i: number) => w !== words(first.create)[i]);

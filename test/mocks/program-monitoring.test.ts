@@ -34,7 +34,7 @@ test("all three keys: three more .age files, pushed to the host; the module has 
   const stdin = String(deploy.inputs.stdin);
   for (const f of ["healthcheck", "ntfy-url", "ntfy-token"]) {
     // The command names each file by sha256; the ciphertext travels on stdin.
-    const text = `CIPHERTEXT of secrets/laptop/restic/${f}.age`;
+    const text = `CIPHERTEXT of secrets/laptop/restic/${f}.age\n`;
     expect(create).toContain(`'--file' 'secrets/${f}.age=${createHash("sha256").update(text, "utf8").digest("hex")}'`);
     expect(stdin).toContain(`rb2_file 'secrets/${f}.age' '${text}'\n`);
   }
@@ -65,7 +65,7 @@ test("drillHealthcheckUrl: its own .age file, pushed to the host; the drill unit
   await run({ ...BASE, "nixos-restic-b2:drillHealthcheckUrl": DRILL_HC });
   expect(mocks.resources.map((r) => r.name)).toContain("laptop-drill-healthcheck");
   const deploy = mocks.one("command:remote:Command", "laptop-deploy");
-  const text = "CIPHERTEXT of secrets/laptop/restic/drill-healthcheck.age";
+  const text = "CIPHERTEXT of secrets/laptop/restic/drill-healthcheck.age\n";
   expect(String(deploy.inputs.create)).toContain(`'--file' 'secrets/drill-healthcheck.age=${createHash("sha256").update(text, "utf8").digest("hex")}'`);
   const stdin = String(deploy.inputs.stdin);
   expect(stdin).toContain(`rb2_file 'secrets/drill-healthcheck.age' '${text}'\n`);

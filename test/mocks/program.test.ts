@@ -4,7 +4,7 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockRecorder, RecordedResource, fakeHex, valueOf } from "../support/pulumi-mocks";
-import { installProgramMocks, loadProgram, runProgram, settle } from "../support/program-mocks";
+import { installProgramMocks, loadProgram, programError, runProgram, settle } from "../support/program-mocks";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@nixos-dev";
 const ALICE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIhfSSyTIQCzFS8LNPRK0xzfk2xqaiagdjeuM8bKx6K alice@laptop";
@@ -46,6 +46,7 @@ describe("default config (create the bucket)", () => {
       "b2:index/bucket:Bucket laptop-bucket",
       "command:local:Command laptop-bucket-suffix",
       "command:local:Command laptop-env",
+      "command:local:Command laptop-module-nix",
       "command:local:Command laptop-password",
       "command:local:Command laptop-repo",
       "command:local:Command laptop-restic-password",
@@ -82,10 +83,11 @@ describe("default config (create the bucket)", () => {
     await run(config, ["b2:applicationKeyId", "b2:applicationKey"]);
     const { create, stdin } = mocks.one("command:remote:Command").inputs as { create: string; stdin: string };
     for (const f of ["env", "repo", "password"]) {
-      const text = `CIPHERTEXT of secrets/laptop/restic/${f}.age`;
+      // The mock's stdout, with the final newline the provider trims put back.
+      const text = `CIPHERTEXT of secrets/laptop/restic/${f}.age\n`;
       // The command names each file by sha256; the bytes travel on stdin.
       expect(create).toContain(`'secrets/${f}.age=${createHash("sha256").update(text).digest("hex")}'`);
-      expect(create).not.toContain(text);
+      expect(create).not.toContain(text.trimEnd());
       expect(stdin).toContain(`rb2_file 'secrets/${f}.age' '${text}'\n`);
     }
     expect(stdin).toContain("rb2_file 'module.nix' '");
@@ -134,6 +136,52 @@ describe("default config (create the bucket)", () => {
       expect(JSON.parse(after[f].stdin).recipients).toHaveLength(3);
       expect(JSON.parse(after[f].stdin).plaintext).toBe(JSON.parse(before[f].stdin).plaintext);
     }
+  });
+});
+
+describe("hostCanDelete (protection against a compromised host)", () => {
+  const config = { ...BASE, "b2:applicationKeyId": SECRETS["b2:applicationKeyId"], "b2:applicationKey": SECRETS["b2:applicationKey"] };
+  const mgmt = ["b2:applicationKeyId", "b2:applicationKey"];
+  const KEY = "b2:index/applicationKey:ApplicationKey";
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+  const warned = () => warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes("hostCanDelete is unset"));
+
+  test("unset: the key keeps the released list (deleteFiles) and pulumi up warns once, naming the key to set", async () => {
+    await run(config, mgmt);
+    expect(mocks.one(KEY).inputs.capabilities).toContain("deleteFiles");
+    expect(warned()).toHaveLength(1);
+    expect(warned()[0]).toContain("pulumi config set hostCanDelete false");
+  });
+
+  test("false: the same key resource gets the protected list, the env file is made from that key's outputs, no warning", async () => {
+    await run(config, mgmt);
+    const before = mocks.one(KEY);
+    await run({ ...config, "nixos-restic-b2:hostCanDelete": "false" }, mgmt);
+    const after = mocks.one(KEY);
+    expect(after.name).toBe(before.name);
+    expect(after.inputs.capabilities).toEqual([
+      "listAllBucketNames", "listBuckets", "listFiles", "readBucketEncryption", "readBucketReplications", "readBuckets", "readFiles", "shareFiles", "writeFiles",
+    ]);
+    expect(after.request?.replaceOnChanges).toEqual(["capabilities"]);
+    const env = JSON.parse(mocks.one("command:local:Command", "laptop-env").inputs.stdin);
+    expect(env.plaintext).toBe(`B2_ACCOUNT_ID="kid-0001"\nB2_ACCOUNT_KEY="${KEY_FROM_B2}"\n`);
+    expect(warned()).toHaveLength(1); // the first run's only
+  });
+
+  test("false with deleteFiles in a hand-set keyCapabilities: the program refuses before registering anything", async () => {
+    mocks.reset();
+    const err = programError(
+      { ...config, "nixos-restic-b2:hostCanDelete": "false", "nixos-restic-b2:keyCapabilities": JSON.stringify(["listBuckets", "writeFiles", "deleteFiles"]) },
+      mgmt,
+    );
+    expect(err.message).toContain("nixos-restic-b2:keyCapabilities: contradicts hostCanDelete: false, which forbids deleteFiles");
+    for (const s of Object.values(SECRETS)) expect(err.message).not.toContain(s);
+    await settle(mocks);
+    expect(mocks.resources).toHaveLength(0);
   });
 });
 

@@ -27,6 +27,7 @@ test("registers the password and one command per file, and nothing else", async 
   await build();
   expect(mocks.resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
     `${COMMAND} laptop-env`,
+    `${COMMAND} laptop-module-nix`,
     `${COMMAND} laptop-password`,
     `${COMMAND} laptop-repo`,
     `${COMMAND} laptop-restic-password`,
@@ -120,4 +121,11 @@ test("no plaintext secret reaches a non-secret input or output", async () => {
     }
   }
   expect(JSON.stringify(s.recipients) + s.secretsNix).not.toContain(KEY);
+});
+
+test("deployed by this program: the module-nix command removes a module.nix an earlier deploy: false left in agenixDir", async () => {
+  await build();
+  const r = mocks.one(COMMAND, "laptop-module-nix");
+  expect(r.inputs.create).toMatch(/ lib\/age\/local-files\.ts remove '.*\/module\.nix'$/);
+  expect(r.inputs.stdin).toBeUndefined();
 });

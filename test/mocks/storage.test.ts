@@ -211,6 +211,68 @@ describe("lifecycle and capabilities follow the args", () => {
   });
 });
 
+describe("hostCanDelete: the host's key with and without delete", () => {
+  // What lib/config gives for hostCanDelete false with keyCapabilities unset.
+  const PROTECTED = [
+    "listAllBucketNames", "listBuckets", "listFiles", "readBucketEncryption", "readBucketReplications",
+    "readBuckets", "readFiles", "shareFiles", "writeFiles",
+  ];
+  // Everything that would let the host destroy a version or change the bucket's encryption, replication or file lock.
+  const NEVER_ON_A_PROTECTED_KEY = [
+    "deleteFiles", "bypassGovernance", "writeBucketEncryption", "writeBucketReplications", "writeBucketNotifications",
+    "writeBucketRetentions", "writeFileRetentions", "writeFileLegalHolds", "writeBuckets", "writeKeys",
+  ];
+
+  test("protected: the key gets exactly the protected list, the bucket (and its lifecycle window) stays the same", async () => {
+    await build("web-01", args({ hostCanDelete: false, keyCapabilities: [...PROTECTED] }));
+    const key = mocks.one(KEY).inputs;
+    expect(key).toStrictEqual({ keyName: "restic-web-01", capabilities: PROTECTED, bucketId: "bkt-web-01-bucket" });
+    for (const c of NEVER_ON_A_PROTECTED_KEY) expect(key.capabilities).not.toContain(c);
+    // hiding is b2_hide_file, which needs writeFiles; restic lists and reads with the rest.
+    expect(key.capabilities).toEqual(expect.arrayContaining(["writeFiles", "listFiles", "readFiles", "listBuckets"]));
+    expect(mocks.one(BUCKET).inputs.lifecycleRules).toStrictEqual([{ fileNamePrefix: "", daysFromHidingToDeleting: 30 }]);
+  });
+
+  test("not protected (unset or true): the released list, with deleteFiles", async () => {
+    await build("web-01", args({ hostCanDelete: true }));
+    expect(mocks.one(KEY).inputs.capabilities).toStrictEqual(RECIPE);
+    mocks.reset();
+    await build("web-01", args({ hostCanDelete: undefined }));
+    expect(mocks.one(KEY).inputs.capabilities).toStrictEqual(RECIPE);
+  });
+
+  test.each(["deleteFiles", "writeBucketEncryption", "writeFileRetentions", "bypassGovernance"])(
+    "hostCanDelete false with %s is refused before anything is registered",
+    (bad) => {
+      expect(() => new storage.B2Storage("contra", args({ hostCanDelete: false, keyCapabilities: [...PROTECTED, bad] }))).toThrow(
+        `B2Storage: keyCapabilities contradicts hostCanDelete: false (${bad})`,
+      );
+      expect(mocks.resources).toHaveLength(0);
+    },
+  );
+
+  test("turning protection on replaces the same key (one name, new capabilities), new key first, old key deleted last", async () => {
+    await build("web-01", args());
+    const before = mocks.one(KEY);
+    mocks.reset();
+    await build("web-01", args({ hostCanDelete: false, keyCapabilities: [...PROTECTED] }));
+    const after = mocks.one(KEY);
+    // The same resource (name, parent, bucket) with another capability list: B2
+    // keys cannot change, so the engine replaces it...
+    expect(after.name).toBe(before.name);
+    expect(after.request?.parent).toBe(before.request?.parent);
+    expect(after.inputs.bucketId).toBe(before.inputs.bucketId);
+    expect(after.inputs.capabilities).not.toEqual(before.inputs.capabilities);
+    expect(after.request?.replaceOnChanges).toEqual(["capabilities"]);
+    // ... creating the new key before deleting the old one, so the host keeps a
+    // working key until the new id and key (outputs the agenix files are made
+    // from) have been pushed; then the old key is deleted.
+    expect(after.request?.deleteBeforeReplace).toBe(false);
+    expect(after.request?.retainOnDelete).toBe(false);
+    expect(mocks.optionsOf("web-01-key").opts).toMatchObject({ replaceOnChanges: ["capabilities"], deleteBeforeReplace: false });
+  });
+});
+
 describe("deleteBucketOnDestroy", () => {
   test.each([
     [false, true],

@@ -56,6 +56,10 @@ export interface RegisterRequestFields {
   protect?: boolean;
   additionalSecretOutputs: string[];
   ignoreChanges: string[];
+  /** The request's replaceOnChanges (the SDK's own, e.g. the command SDK's "triggers[*]", and the program's). */
+  replaceOnChanges: string[];
+  /** undefined when not set. */
+  deleteBeforeReplace?: boolean;
 }
 
 export interface RecordedOptions {
@@ -174,6 +178,8 @@ export async function installPulumiMocks(options: MockOptions = {}): Promise<Moc
       protect: req.hasProtect() ? req.getProtect() : undefined,
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       ignoreChanges: req.getIgnorechangesList(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
     };
     try {
       return registerResource(req, callback);

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { OWNER_RECORD } from "../../lib/host/layout";
 import { shellQuote } from "../../lib/host/shell";
 import { NIX_INSTANTIATE, makeNixDirs, nixEnvironment } from "./nix-instantiate";
 import { hostSwitchEvaluation, nixosEvalAvailability } from "./nixos-eval";
@@ -310,6 +311,13 @@ export function snapshotTree(dir: string): TreeEntry[] {
 
 // ---- sudo test user ---------------------------------------------------------
 
+/**
+ * The environment variable that moves the host script's owner record
+ * (lib/host/layout.ts OWNER_RECORD) into the fake root: every session of the
+ * test sshd has it (SetEnv), and sudo keeps it for the test user.
+ */
+export const OWNER_RECORD_ENV = "RESTIC_B2_OWNER_RECORD";
+
 export const SUDO_USER = "restic-b2-test";
 
 /**
@@ -335,6 +343,7 @@ export function ensureSudoUser(stubBin: string, user: string = SUDO_USER): strin
   const entry =
     `# nixos-restic-b2 integration tests (test/support/sshd.ts): passwordless sudo for the test user\n` +
     `Defaults:${user} !secure_path\n` +
+    `Defaults:${user} env_keep += "${OWNER_RECORD_ENV}"\n` +
     `${user} ALL=(ALL) NOPASSWD: ALL\n`;
   const target = sudoEntryPath(user);
   const tmp = `/etc/sudoers.d/.${user}.${process.pid}.tmp`;
@@ -371,6 +380,8 @@ export class TestSshd {
   readonly state: string;
   /** The fake system profile symlink, for HostCommandParams.systemProfile. */
   readonly systemProfile: string;
+  /** The host script's owner record, inside the fake root (OWNER_RECORD_ENV). */
+  readonly ownerRecord: string;
   readonly hostKey: string;
   readonly hostPubKey: string;
   readonly clientKey: string;
@@ -391,6 +402,7 @@ export class TestSshd {
     this.stubBin = path.join(this.dir, "bin");
     this.state = path.join(this.dir, "state");
     this.systemProfile = path.join(this.state, "profiles", "system");
+    this.ownerRecord = path.join(this.root, OWNER_RECORD);
     this.hostKey = path.join(this.dir, "ssh_host_ed25519_key");
     this.hostPubKey = this.hostKey + ".pub";
     this.clientKey = path.join(this.dir, "client_ed25519_key");
@@ -443,7 +455,7 @@ export class TestSshd {
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   }
 
-  /** Puts the default etc/nixos back and removes anything else from the fake root. */
+  /** Puts the default etc/nixos and an empty var/lib back and removes anything else from the fake root. */
   resetRoot(): void {
     for (const name of fs.readdirSync(this.root)) {
       if (name !== "etc") fs.rmSync(path.join(this.root, name), { recursive: true, force: true });
@@ -452,6 +464,10 @@ export class TestSshd {
     fs.mkdirSync(this.configDir, { recursive: true, mode: 0o755 });
     fs.writeFileSync(path.join(this.configDir, "configuration.nix"), DEFAULT_CONFIGURATION_NIX, { mode: 0o644 });
     fs.writeFileSync(path.join(this.configDir, "hardware-configuration.nix"), DEFAULT_HARDWARE_NIX, { mode: 0o644 });
+    // Where the owner record's directory goes, as on every NixOS host.
+    fs.mkdirSync(path.dirname(path.dirname(this.ownerRecord)), { recursive: true, mode: 0o755 });
+    fs.chmodSync(path.join(this.root, "var"), 0o755);
+    fs.chmodSync(path.dirname(path.dirname(this.ownerRecord)), 0o755);
   }
 
   /** Writes a default NixOS config into another directory (e.g. one with a hostile name). */
@@ -541,7 +557,7 @@ export class TestSshd {
           `PermitRootLogin prohibit-password`,
           `PasswordAuthentication no`,
           `KbdInteractiveAuthentication no`,
-          `SetEnv PATH=${this.stubBin}:/usr/bin:/bin`,
+          `SetEnv PATH=${this.stubBin}:/usr/bin:/bin ${OWNER_RECORD_ENV}=${this.ownerRecord}`,
           ``,
         ].join("\n"),
       );
@@ -618,8 +634,28 @@ export class TestSshd {
     });
   }
 
+  /**
+   * Moves sshd to another free port on the same fake root, as an admin who
+   * moves a machine's sshd does: the old port stops listening before the new
+   * one opens. The server log starts over. Returns the new port.
+   */
+  async movePort(): Promise<number> {
+    const old = this.port;
+    await this.stopProcess();
+    for (;;) {
+      await this.launch();
+      if (this.port !== old) return this.port;
+      await this.stopProcess();
+    }
+  }
+
   /** Stops sshd (SIGTERM, then SIGKILL) and removes the temp dir. Safe to call twice. */
   async stop(): Promise<void> {
+    await this.stopProcess();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async stopProcess(): Promise<void> {
     const proc = this.proc;
     this.proc = undefined;
     if (proc && proc.exitCode === null && proc.signalCode === null) {
@@ -629,6 +665,5 @@ export class TestSshd {
       await gone;
       clearTimeout(timer);
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

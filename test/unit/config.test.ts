@@ -4,6 +4,10 @@ import {
   DEFAULT_AGENIX_URL,
   DEFAULT_CAPABILITIES,
   DEPRECATED_KEYS,
+  HOST_DESTRUCTIVE_CAPABILITIES,
+  PROTECTED_CAPABILITIES,
+  UNPROTECTED_WARNING,
+  protectionWarning,
   MachineConfig,
   PLAIN_KEYS,
   RawConfig,
@@ -29,6 +33,7 @@ describe("defaults", () => {
       createBucket: true,
       bucketName: undefined,
       lifecycleDays: 30,
+      hostCanDelete: undefined,
       keyCapabilities: [...DEFAULT_CAPABILITIES],
       repositoryPath: undefined,
       deleteBucketOnDestroy: false,
@@ -89,7 +94,7 @@ const cases: Case[] = [
   { key: "lifecycleDays", good: "365", check: (c) => c.storage.lifecycleDays, expected: 365, bad: "1.5", rule: "whole number" },
   { key: "keyCapabilities", good: JSON.stringify(["listFiles", "readFiles"]), check: (c) => c.storage.keyCapabilities, expected: ["listFiles", "readFiles"], bad: JSON.stringify(["readFiles", "readEverything"]), rule: "a capability B2 accepts", shows: "readEverything" },
   { key: "keyCapabilities", good: JSON.stringify(["writeFiles"]), check: (c) => c.storage.keyCapabilities, expected: ["writeFiles"], bad: JSON.stringify(["writeKeys"]), rule: "restricted to one bucket", shows: "writeKeys" },
-  { key: "keyCapabilities", good: JSON.stringify(["listFiles"]), check: (c) => c.storage.keyCapabilities, expected: ["listFiles"], bad: JSON.stringify([]), rule: "at least one capability", shows: null },
+  { key: "hostCanDelete", good: "false", check: (c) => c.storage.hostCanDelete, expected: false, bad: "no", rule: "must be true or false" },
   { key: "keyCapabilities", good: JSON.stringify(["listFiles"]), check: (c) => c.storage.keyCapabilities, expected: ["listFiles"], bad: "listFiles", rule: "list of strings" },
   { key: "repositoryPath", good: "hosts/laptop", check: (c) => c.storage.repositoryPath, expected: "hosts/laptop", bad: "/hosts/laptop", rule: "must not start with '/'" },
   { key: "repositoryPath", good: "a.b/c_d-e", check: (c) => c.storage.repositoryPath, expected: "a.b/c_d-e", bad: "hosts/../other", rule: "must not contain '..'" },
@@ -195,6 +200,68 @@ describe("cross-key rules", () => {
     );
     const msg = problems({ bucketName: "?", host: "?", paths: "[]" }, secrets);
     expect(msg).not.toContain(SECRET);
+  });
+});
+
+describe("hostCanDelete and keyCapabilities", () => {
+  test("the protected list is the recipe's without deleteFiles and without every write of bucket or file settings", () => {
+    expect(PROTECTED_CAPABILITIES).toEqual([
+      "listAllBucketNames", "listBuckets", "listFiles", "readBucketEncryption", "readBucketReplications", "readBuckets", "readFiles", "shareFiles", "writeFiles",
+    ]);
+    for (const c of ["deleteFiles", "bypassGovernance", "writeBucketEncryption", "writeBucketReplications", "writeBucketRetentions", "writeFileRetentions", "writeFileLegalHolds"]) {
+      expect(HOST_DESTRUCTIVE_CAPABILITIES).toContain(c);
+    }
+  });
+
+  test("unset (also as the [] Pulumi.yaml passes): the released list for unset or true, the protected list for false", () => {
+    expect(parse().storage.keyCapabilities).toEqual([...DEFAULT_CAPABILITIES]);
+    expect(parse({ keyCapabilities: "[]" }).storage.keyCapabilities).toEqual([...DEFAULT_CAPABILITIES]);
+    expect(parse({ hostCanDelete: "true" }).storage).toMatchObject({ hostCanDelete: true, keyCapabilities: [...DEFAULT_CAPABILITIES] });
+    expect(parse({ hostCanDelete: "false" }).storage).toMatchObject({ hostCanDelete: false, keyCapabilities: [...PROTECTED_CAPABILITIES] });
+    expect(parse({ hostCanDelete: "false", keyCapabilities: "[]" }).storage.keyCapabilities).toEqual([...PROTECTED_CAPABILITIES]);
+    // "" is how Pulumi.yaml's default of an unset tristate arrives.
+    expect(parse({ hostCanDelete: "" }).storage).toMatchObject({ hostCanDelete: undefined, keyCapabilities: [...DEFAULT_CAPABILITIES] });
+  });
+
+  test("a hand-set list agreeing with hostCanDelete is kept as it is", () => {
+    expect(parse({ hostCanDelete: "false", keyCapabilities: JSON.stringify(["listBuckets", "listFiles", "readFiles", "writeFiles"]) }).storage.keyCapabilities).toEqual([
+      "listBuckets", "listFiles", "readFiles", "writeFiles",
+    ]);
+    expect(parse({ hostCanDelete: "true", keyCapabilities: JSON.stringify(["deleteFiles", "listBuckets"]) }).storage.keyCapabilities).toEqual(["deleteFiles", "listBuckets"]);
+  });
+
+  test.each([["deleteFiles"], ["writeBucketEncryption"], ["writeFileRetentions"], ["bypassGovernance"]])(
+    "hostCanDelete false with %s set by hand is an error naming both keys, the capability and the list",
+    (bad) => {
+      const list = JSON.stringify(["listBuckets", "readFiles", "writeFiles", bad]);
+      const msg = problems({ hostCanDelete: "false", keyCapabilities: list });
+      expect(msg).toContain("nixos-restic-b2:keyCapabilities: contradicts hostCanDelete: false");
+      expect(msg).toContain(`forbids ${bad} (`);
+      expect(msg).toContain("unset keyCapabilities to get the protected list");
+      expect(msg).toContain(JSON.stringify(["listBuckets", "readFiles", "writeFiles", bad]).replace(/"/g, '\\"'));
+    },
+  );
+
+  test("hostCanDelete true with a hand-set list without deleteFiles is an error", () => {
+    const msg = problems({ hostCanDelete: "true", keyCapabilities: JSON.stringify(["listBuckets", "writeFiles"]) });
+    expect(msg).toContain("nixos-restic-b2:keyCapabilities: contradicts hostCanDelete: true: it lacks deleteFiles");
+  });
+
+  test("hostCanDelete false in existing-bucket mode is an error (the key is not this program's)", () => {
+    const msg = problems({ hostCanDelete: "false", createBucket: "false", bucketName: "shared-backups" }, { existingKeyId: SECRET, existingKey: SECRET });
+    expect(msg).toContain("nixos-restic-b2:hostCanDelete: false only restricts the key this program creates");
+    expect(msg).not.toContain(SECRET);
+  });
+
+  test("pulumi up warns a stack that never chose while its key can delete, and only then", () => {
+    expect(protectionWarning(parse().storage)).toBe(UNPROTECTED_WARNING);
+    expect(UNPROTECTED_WARNING).toContain("pulumi config set hostCanDelete false");
+    expect(protectionWarning(parse({ hostCanDelete: "true" }).storage)).toBeUndefined();
+    expect(protectionWarning(parse({ hostCanDelete: "false" }).storage)).toBeUndefined();
+    // Unset, but the hand-set list cannot delete or change the bucket: nothing to warn about.
+    expect(protectionWarning(parse({ keyCapabilities: JSON.stringify(["listBuckets", "writeFiles"]) }).storage)).toBeUndefined();
+    const existing = parse({ createBucket: "false", bucketName: "shared-backups" }, { existingKeyId: SECRET, existingKey: SECRET });
+    expect(protectionWarning(existing.storage)).toBeUndefined();
   });
 });
 

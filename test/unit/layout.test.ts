@@ -1,5 +1,6 @@
 // The host contract (lib/host/layout.ts): the backup-name rule in TypeScript
-// and in shell (lib/host/backup-name.sh) against one table, the names and
+// and in shell (lib/host/backup-name.sh) against one table, the same for the
+// owner record's project and stack names (lib/host/stack-id.sh), the names and
 // paths built from a name, and the scripts shipped with the shell rule in them.
 
 import { spawnSync } from "node:child_process";
@@ -9,6 +10,7 @@ import {
   BACKUP_NAMES,
   BACKUP_NAME_PATTERN,
   MODULE_REF,
+  STACK_ID_PATTERN,
   backupLayout,
   checkBackupName,
   drillScratchDir,
@@ -19,6 +21,7 @@ import {
 import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
 
 const RULE_FILE = path.resolve(__dirname, "../../lib/host/backup-name.sh");
+const STACK_RULE_FILE = path.resolve(__dirname, "../../lib/host/stack-id.sh");
 
 /** [name, is it a backup name] */
 const NAMES: [string, boolean][] = [
@@ -63,10 +66,35 @@ const NAMES: [string, boolean][] = [
   ["_" + "a".repeat(64), false],
 ];
 
-/** What the shell rule says about each name: one shell process for the whole table. */
-function shellVerdicts(shell: string, env: NodeJS.ProcessEnv): boolean[] {
-  const script = `. ${RULE_FILE}\nfor n; do if rb2_backup_name_ok "$n"; then echo 1; else echo 0; fi; done`;
-  const r = spawnSync(shell, ["-c", script, "sh", ...NAMES.map(([n]) => n)], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+/** [project or stack name, is it one the owner record may hold] */
+const STACK_IDS: [string, boolean][] = [
+  ["laptop", true],
+  ["nixos-restic-b2", true],
+  ["a", true],
+  ["dev.eu_1-x", true],
+  [".", true],
+  ["-", true],
+  ["A".repeat(100), true],
+  ["", false],
+  ["A".repeat(101), false],
+  ["a b", false],
+  ["a/b", false],
+  ["org/project/stack", false],
+  ["a=b", false],
+  ["$x", false],
+  ["a;b", false],
+  ["a'b", false],
+  ["a*", false],
+  ["é", false],
+  ["a\nb", false],
+  ["laptop\n", false],
+  ["a\tb", false],
+];
+
+/** What a shell rule says about each name: one shell process for the whole table. */
+function shellVerdicts(shell: string, env: NodeJS.ProcessEnv, file = RULE_FILE, fn = "rb2_backup_name_ok", table = NAMES): boolean[] {
+  const script = `. ${file}\nfor n; do if ${fn} "$n"; then echo 1; else echo 0; fi; done`;
+  const r = spawnSync(shell, ["-c", script, "sh", ...table.map(([n]) => n)], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
   if (r.error) throw r.error;
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
@@ -116,6 +144,28 @@ describe("the backup-name rule: one table through TypeScript and through shell",
     );
     expect(() => backupLayout("-x", "hostCommand")).toThrow(/^hostCommand: invalid backup name "-x"/);
     expect(() => checkBackupName("daily", "x")).not.toThrow();
+  });
+});
+
+describe("the project and stack name rule of the owner record: one table through TypeScript and through shell", () => {
+  const expected = STACK_IDS.map(([, ok]) => ok);
+
+  test("TypeScript (STACK_ID_PATTERN)", () => {
+    expect(STACK_IDS.map(([n]) => STACK_ID_PATTERN.test(n))).toEqual(expected);
+  });
+
+  test.each([
+    ["sh", "C"],
+    ["sh", "C.UTF-8"],
+    ["bash", "C.UTF-8"],
+  ])("shell (lib/host/stack-id.sh) under %s with LC_ALL=%s", (shell, locale) => {
+    const env = { PATH: process.env.PATH, LC_ALL: locale };
+    expect(shellVerdicts(shell, env, STACK_RULE_FILE, "rb2_stack_id_ok", STACK_IDS)).toEqual(expected);
+  });
+
+  test("the deploy script carries the rule once, spliced in", () => {
+    expect(HOST_SCRIPT).toContain(fs.readFileSync(STACK_RULE_FILE, "utf8").trimEnd());
+    expect(HOST_SCRIPT.split("rb2_stack_id_ok() {").length).toBe(2);
   });
 });
 

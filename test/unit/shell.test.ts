@@ -84,6 +84,8 @@ describe("hostCommand and hostStdin", () => {
     hostConfigDir: "/etc/nixos",
     backupName: "daily",
     importMode: "auto",
+    project: "nixos-restic-b2",
+    stack: "laptop",
     files: {
       "secrets/password.age": "-----BEGIN AGE ENCRYPTED FILE-----\npassword\n-----END AGE ENCRYPTED FILE-----\n",
       "module.nix": "{ ... }: { x = ''it's'' + \"$(touch /tmp/pwned-unit)\"; }\n",
@@ -115,6 +117,8 @@ describe("hostCommand and hostStdin", () => {
       "--host-config-dir", "/etc/nixos",
       "--backup-name", "daily",
       "--import-mode", "auto",
+      "--project", "nixos-restic-b2",
+      "--stack", "laptop",
       "--file", `module.nix=${sha(base.files!["module.nix"])}`,
       "--file", `secrets/env.age=${sha(base.files!["secrets/env.age"])}`,
       "--file", `secrets/password.age=${sha(base.files!["secrets/password.age"])}`,
@@ -135,8 +139,19 @@ describe("hostCommand and hostStdin", () => {
   test("uninstall: no files, no first backup, no verify; system profile passed when set", () => {
     expect(argsOf(hostCommand("uninstall", { ...base, systemProfile: "/x/profile" }, { sudo: false }))).toEqual([
       "uninstall", "--host-config-dir", "/etc/nixos", "--backup-name", "daily", "--import-mode", "auto",
+      "--project", "nixos-restic-b2", "--stack", "laptop",
       "--system-profile", "/x/profile",
     ]);
+  });
+
+  test("project and stack: Pulumi's names only (they go into the host's owner record)", () => {
+    for (const ok of ["a", "nixos-restic-b2", "Prod.eu_1", "x".repeat(100)]) {
+      expect(() => hostCommand("install", { ...base, stack: ok }, { sudo: false })).not.toThrow();
+    }
+    for (const bad of ["", "a b", "a/b", "x\ny", "x".repeat(101), "a'b", "$(id)"]) {
+      expect(() => hostCommand("install", { ...base, stack: bad }, { sudo: false })).toThrow(/stack must be/);
+      expect(() => hostCommand("uninstall", { ...base, project: bad }, { sudo: false })).toThrow(/project must be/);
+    }
   });
 
   test("deterministic: same input, same bytes, whatever the key order", () => {

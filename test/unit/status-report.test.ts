@@ -152,6 +152,35 @@ test("the remote command quotes everything and refuses odd names", () => {
   expect(() => statusCommand("daily", "x;y", false)).toThrow(/nonce/);
 });
 
+describe("protection: whether the host's key can destroy the backups, and the window", () => {
+  const base = {
+    "nixos-restic-b2:host": { value: "laptop.lan" },
+    "nixos-restic-b2:hostKey": { value: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt root@x" },
+    "nixos-restic-b2:paths": { value: '["/home"]' },
+  };
+  test("from the stack: hostCanDelete false (and lifecycleDays), unset, a hand-set list without delete, an existing key", () => {
+    const p = (extra: Record<string, { value: string }>, secrets: Record<string, { value: string; secret: true }> = {}) =>
+      targetFromConfig("laptop", { ...base, ...extra, ...secrets }).protection;
+    expect(p({ "nixos-restic-b2:hostCanDelete": { value: "false" }, "nixos-restic-b2:lifecycleDays": { value: "45" } })).toEqual({ protected: true, windowDays: 45 });
+    expect(p({})).toEqual({ protected: false, windowDays: 30 });
+    expect(p({ "nixos-restic-b2:keyCapabilities": { value: '["listBuckets","listFiles","readFiles","writeFiles"]' } })).toEqual({ protected: true, windowDays: 30 });
+    expect(p({ "nixos-restic-b2:keyCapabilities": { value: '["listBuckets","writeFiles","writeBucketEncryption"]' } })).toEqual({ protected: false, windowDays: 30 });
+    expect(
+      p(
+        { "nixos-restic-b2:createBucket": { value: "false" }, "nixos-restic-b2:bucketName": { value: "shared-backups" } },
+        { "nixos-restic-b2:existingKeyId": { value: "id", secret: true }, "nixos-restic-b2:existingKey": { value: "k", secret: true } },
+      ),
+    ).toEqual({ windowDays: 30 });
+  });
+  test("the table's PROTECTED column: yes with the window, no, existing key", () => {
+    const row = (protection: { protected?: boolean; windowDays: number }) => formatTable([judge(status({ protection }), NOW)]);
+    expect(row({ protected: true, windowDays: 30 }).split("\n")[0]).toMatch(/DRILL\s+PROTECTED\s+STATUS$/);
+    expect(row({ protected: true, windowDays: 30 }).split("\n")[1]).toMatch(/\s+yes, 30d\s+\S+$/);
+    expect(row({ protected: false, windowDays: 30 }).split("\n")[1]).toMatch(/\s+no\s+\S+$/);
+    expect(row({ windowDays: 30 }).split("\n")[1]).toMatch(/\s+existing key\s+\S+$/);
+  });
+});
+
 describe("targetFromConfig (getAllConfig's shape)", () => {
   const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYvFmkSzRt+uODC9gwpebjuPdajdgDPPdXqLlHdc0Gt";
   const base = {
@@ -169,6 +198,7 @@ describe("targetFromConfig (getAllConfig's shape)", () => {
     expect(t).toEqual({
       stack: "laptop", backupName: "daily", deploy: true, host: "laptop.lan", sshPort: 2222, sshUser: "root", hostKey,
       sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n", maxAgeHours: 170, repository: "b2:bucket:laptop",
+      protection: { protected: false, windowDays: 30 },
     });
     expect(targetFromConfig("laptop", base, 5).maxAgeHours).toBe(5);
   });
