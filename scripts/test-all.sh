@@ -104,6 +104,8 @@ if [ "${SKIP_NPM_CI:-0}" = 1 ]; then
 else
   run stop "npm ci" npm ci --no-audit --no-fund
 fi
+# npm ci has built bin/ (package.json's prepare); this makes it current after SKIP_NPM_CI=1 too.
+run stop "program build (bin/)" node program/build.js
 run stop "Python packages" scripts/python-packages.sh
 run stop "restic releases (restic-versions.sh)" scripts/restic-versions.sh
 run stop "Pulumi CLI (build-engine.sh)" scripts/build-engine.sh
