@@ -87,7 +87,12 @@ describe("a bad stack config under @pulumi/pulumi's program runner", () => {
 test("positive control: the same ConfigError thrown as it is, not as a RunError, is an unhandled exception with a stack trace", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "restic-b2-raw-error-"));
   const program = path.join(dir, "index.js");
-  fs.writeFileSync(program, `require(${JSON.stringify(path.join(PROJECT_DIR, "lib/config"))}).parseConfig({ bucketName: "Bad_Name!" }, {}, "laptop");\n`);
+  // Pulumi.yaml runs the program with typescript: false, so this plain program loads the TypeScript sources through ts-node itself.
+  fs.writeFileSync(
+    program,
+    `require(${JSON.stringify(path.join(PROJECT_DIR, "node_modules", "ts-node"))}).register({ transpileOnly: true, project: ${JSON.stringify(path.join(PROJECT_DIR, "tsconfig.json"))} });\n` +
+      `require(${JSON.stringify(path.join(PROJECT_DIR, "lib/config"))}).parseConfig({ bucketName: "Bad_Name!" }, {}, "laptop");\n`,
+  );
   try {
     const r = await runProgram({}, program);
     const errors = r.engine.logs.filter((l) => l.severity === "error").map((l) => l.message).join("\n");
