@@ -56,7 +56,7 @@ export function relativeLinks(markdown: string): string[] {
   const out: string[] = [];
   for (const line of proseLines(markdown)) {
     // Inline code cannot hold a link: drop it first.
-    const text = line.replace(/`+[^`]*`+/g, "");
+    const text = line.replace(/(`+)[^`][\s\S]*?\1/g, "");
     for (const m of text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
       if (!/^[a-z][a-z0-9+.-]*:/i.test(m[1])) out.push(m[1]);
     }
