@@ -1,5 +1,17 @@
 // npm run bench: a benchmark (prints figures; asserts nothing).
 //
+// Everywhere (no engine needed): how long the program's module graph takes to
+// load (index.ts's imports and everything they import, without running
+// index.ts, which needs an engine), each in a fresh Node process, compared
+// with @pulumi/pulumi alone (which every Pulumi Node.js program loads):
+//   - compiled, as Pulumi.yaml's main runs it now (program/: the stamp check,
+//     then bin/), and the same with age-encryption loaded eagerly (as before
+//     lib/age/ssh.ts loaded it on first use);
+//   - through ts-node transpile-only (program/'s fallback when bin/ is stale);
+//   - through ts-node type-checking, as the language host ran the program
+//     before (runtime.options.typescript true, tsconfig.json without noCheck).
+// bin/ is built first when it is not up to date (node program/build.js).
+//
 // On the engine the e2e suite uses and this machine, in one run:
 //   - median wall time of `pulumi preview` of the e2e stack (this program,
 //     existing-bucket mode, against a loopback sshd and fake NixOS root) and of
@@ -14,7 +26,7 @@
 // a complete Pulumi engine (lib/engine/find.ts); without one it prints one
 // SKIPPED line naming what is missing and exits 0.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -22,6 +34,7 @@ import { findEngine } from "../lib/engine/find";
 import { E2eProject, REPO, expectOk, sshSessions } from "../test/e2e/harness";
 import { skipLine } from "../test/support/requires";
 import { TestSshd } from "../test/support/sshd";
+import { fileGraph } from "./import-graph";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TIME = "/usr/bin/time";
@@ -110,7 +123,72 @@ function bareProgram(dir: string): string {
   return src;
 }
 
+// ---------------------------------------------------------------------------
+// The module graph, everywhere
+
+type LoadVariant = "pulumi" | "compiled" | "compiled-eager-age" | "ts-transpile" | "ts-typecheck";
+
+/**
+ * Run in a fresh `node -e`: loads @pulumi/pulumi, then the program's modules
+ * the way the variant runs them; prints the milliseconds that took.
+ */
+const LOADER = `
+const path = require("node:path");
+const [variant, root, ...modules] = process.argv.slice(1);
+const from = (m) => require(require.resolve(m, { paths: [root] }));
+const t0 = process.hrtime.bigint();
+from("@pulumi/pulumi");
+if (variant === "compiled" || variant === "compiled-eager-age") {
+  if (!require(path.join(root, "program", "stamp.js")).buildState(root).fresh) throw new Error("bin/ is not up to date");
+  if (variant === "compiled-eager-age") { from("age-encryption"); from("@noble/ciphers/chacha.js"); }
+  for (const m of modules) require(path.join(root, "bin", m.replace(/\\.ts$/, ".js")));
+} else if (variant === "ts-transpile" || variant === "ts-typecheck") {
+  // ts-transpile: as program/index.js falls back; ts-typecheck: the options
+  // the language host registers ts-node with when runtime.options.typescript is true.
+  from("ts-node").register(variant === "ts-transpile"
+    ? { transpileOnly: true, project: path.join(root, "tsconfig.json") }
+    : { compiler: "typescript", transpileOnly: undefined, project: path.join(root, "tsconfig.json"), skipProject: false,
+        compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true" } });
+  for (const m of modules) require(path.join(root, m));
+}
+process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6));
+`;
+
+function loadOnce(variant: LoadVariant, modules: string[]): number {
+  const r = spawnSync(process.execPath, ["-e", LOADER, variant, REPO, ...modules], { cwd: REPO, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`loading the module graph (${variant}) failed:\n${r.stderr}`);
+  return Number(r.stdout) / 1000;
+}
+
+function moduleGraphFigures(): string[] {
+  const state = spawnSync(process.execPath, [path.join(REPO, "program", "build.js")], { cwd: REPO, encoding: "utf8" });
+  if (state.status !== 0) throw new Error(`node program/build.js failed:\n${state.stdout}${state.stderr}`);
+  const modules = fileGraph(REPO).get("index.ts") ?? [];
+  const variants: [LoadVariant, string][] = [
+    ["pulumi", "@pulumi/pulumi alone"],
+    ["compiled", "program, compiled (program/ → bin/, now)"],
+    ["compiled-eager-age", "  the same, age-encryption loaded eagerly"],
+    ["ts-transpile", "program, ts-node transpile-only (stale bin/)"],
+    ["ts-typecheck", "program, ts-node type-checking (before)"],
+  ];
+  // One warm-up run each (the file cache), then the variants in turn, so a
+  // busy spell on a shared machine falls on all of them alike.
+  const runs = new Map<LoadVariant, number[]>(variants.map(([v]) => [v, []]));
+  for (const [v] of variants) loadOnce(v, modules);
+  for (let i = 0; i < RUNS; i++) for (const [v] of variants) runs.get(v)!.push(loadOnce(v, modules));
+  const base = median(runs.get("pulumi")!);
+  const lines = variants.map(([v, label]) => {
+    const m = median(runs.get(v)!);
+    const vs = v === "pulumi" ? "" : `  ${(m / base).toFixed(2)}x, the program's own +${(m - base).toFixed(2)} s`;
+    return `  ${label.padEnd(46)} ${m.toFixed(2)} s${vs}   (runs: ${runs.get(v)!.map((x) => x.toFixed(2)).join(" ")})`;
+  });
+  return [`module graph load (index.ts's ${modules.length} imports and theirs; fresh Node process each, median of ${RUNS}):`, ...lines];
+}
+
 async function main(): Promise<void> {
+  process.stdout.write(
+    [`machine: ${os.cpus().length} CPU(s), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`, ...moduleGraphFigures()].join("\n") + "\n",
+  );
   const found = findEngine();
   if (found.engine === undefined) {
     // Nothing to measure without a complete engine: say so in one line, and exit 0.

@@ -4,7 +4,9 @@
 # packages of scripts/debian-packages.txt, the npm packages with npm ci, the
 # Python packages of scripts/python-packages.txt in a venv in
 # ~/.cache/nixos-restic-b2-python, the Pulumi CLI built from the Go module
-# proxy by scripts/build-engine.sh, cached in ~/.cache/nixos-restic-b2-engine),
+# proxy by scripts/build-engine.sh, cached in ~/.cache/nixos-restic-b2-engine,
+# the restic release NixOS ships, built from the Go module proxy by
+# scripts/restic-versions.sh, cached in ~/.cache/nixos-restic-b2-restic),
 # then runs every suite: unit + mocks +
 # integration (npm test), the CLI checks (npm run test:cli) and the end-to-end
 # suite (npm run test:e2e).
@@ -102,7 +104,10 @@ if [ "${SKIP_NPM_CI:-0}" = 1 ]; then
 else
   run stop "npm ci" npm ci --no-audit --no-fund
 fi
+# npm ci has built bin/ (package.json's prepare); this makes it current after SKIP_NPM_CI=1 too.
+run stop "program build (bin/)" node program/build.js
 run stop "Python packages" scripts/python-packages.sh
+run stop "restic releases (restic-versions.sh)" scripts/restic-versions.sh
 run stop "Pulumi CLI (build-engine.sh)" scripts/build-engine.sh
 run go-on "npm test" jest_suite test
 run go-on "npm run test:cli" jest_suite test:cli

@@ -17,13 +17,21 @@
 
 import { constants as cryptoConstants, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import type * as Chacha from "@noble/ciphers/chacha.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bech32 } from "@scure/base";
-import { Encrypter, Stanza, armor } from "age-encryption";
-import type { Recipient } from "age-encryption";
+import type * as Age from "age-encryption";
+import type { Encrypter, Recipient, Stanza } from "age-encryption";
+
+// age-encryption and the cipher load on first use: the program only parses
+// keys here (lib/config), and encrypts in lib/age/local-files.ts's own
+// process; loading them would add about 50 ms to every preview (npm run bench).
+let ageModule: typeof Age | undefined;
+let chachaModule: typeof Chacha | undefined;
+const age = (): typeof Age => (ageModule ??= require("age-encryption") as typeof Age);
+const chacha = (): typeof Chacha => (chachaModule ??= require("@noble/ciphers/chacha.js") as typeof Chacha);
 
 // ---------------------------------------------------------------------------
 // Constants
@@ -563,8 +571,8 @@ export class SshEd25519Recipient implements Recipient {
     const tweak = hkdf(sha256, new Uint8Array(0), this.key.blob, label, 32);
     const tweaked = x25519.scalarMult(tweak, shared);
     const wrappingKey = hkdf(sha256, tweaked, concatBytes(share, this.x25519PublicKey), label, 32);
-    const body = chacha20poly1305(wrappingKey, new Uint8Array(12)).encrypt(fileKey);
-    return [new Stanza(["ssh-ed25519", this.tag, b64NoPad(share)], body)];
+    const body = chacha().chacha20poly1305(wrappingKey, new Uint8Array(12)).encrypt(fileKey);
+    return [new (age().Stanza)(["ssh-ed25519", this.tag, b64NoPad(share)], body)];
   }
 }
 
@@ -594,7 +602,7 @@ export class SshRsaRecipient implements Recipient {
       },
       fileKey,
     );
-    return [new Stanza(["ssh-rsa", this.tag], new Uint8Array(body))];
+    return [new (age().Stanza)(["ssh-rsa", this.tag], new Uint8Array(body))];
   }
 }
 
@@ -617,7 +625,7 @@ function buildEncrypter(recipients: readonly string[]): Encrypter {
   if (!Array.isArray(recipients) || recipients.length === 0) {
     throw new RecipientError("Cannot encrypt to an empty recipient list: give at least one recipient.");
   }
-  const enc = new Encrypter();
+  const enc = new (age().Encrypter)();
   const seen = new Set<string>();
   for (const s of recipients) {
     const parsed = parseRecipient(s);
@@ -641,7 +649,7 @@ export async function encryptBinary(plaintext: string | Uint8Array, recipients: 
 
 /** Like {@link encryptBinary}, but returns the ASCII-armored age file text. */
 export async function encryptArmored(plaintext: string | Uint8Array, recipients: readonly string[]): Promise<string> {
-  return armor.encode(await encryptBinary(plaintext, recipients));
+  return age().armor.encode(await encryptBinary(plaintext, recipients));
 }
 
 /**

@@ -7,6 +7,7 @@
 #            [--env-file FILE] --state-dir DIR --scratch-dir DIR
 #            [--sample-files N] [--max-file-bytes N] [--check-groups T]
 #            [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS]
+#            [--repository-lock FILE] [--repository-lock-wait SECONDS]
 #            [--repository-id-file FILE]
 #
 # One run:
@@ -33,17 +34,21 @@
 #     removed by the next one, which holds STATE/drill.lock like every run).
 #  4. writes STATE/drill.json atomically (0600, a temporary file renamed):
 #     {"version":1,"time":"<UTC start>","durationSeconds":N,
-#      "result":"pass"|"fail"|"no-snapshot","reason":"<empty on pass>",
+#      "result":"pass"|"fail"|"no-snapshot"|"skipped","reason":"<empty on pass>",
 #      "snapshot":"<short id>","filesRestored":N,"bytesRestored":N,
 #      "checkSubset":"n/T" (empty when no check ran)}
-#     and exits 0 (pass, no-snapshot) or 1 (fail), so OnFailure= and
-#     monitoring see a failure. A drill started while another drill of this
-#     backup runs does not run: it says so, leaves drill.json alone and exits 0
-#     (not a failure: the running drill reports for itself).
+#     and exits 0 (pass, no-snapshot, skipped) or 1 (fail), so OnFailure= and
+#     monitoring see a failure. The reason holds restic's message, also
+#     where restic printed it as JSON. A drill started while another drill of
+#     this backup runs does not run: it says so, leaves drill.json alone and
+#     exits 0 (not a failure: the running drill reports for itself).
 #
-# Each restic command takes (and releases) its own lock: snapshots, ls and
-# restore a shared one, check an exclusive one (restic's check locks the
-# repository exclusively, so a backup cannot start while it runs). A command
+# With --repository-lock, the whole run holds that host lock (flock), which the
+# backup unit takes too (lib/host/repo-lock.sh): a drill started while a
+# backup runs waits for it, up to --repository-lock-wait seconds (then it
+# records "skipped", a warning: exit 0, and the next drill runs at its time),
+# and a backup started while the drill runs waits for the drill. Each restic command also takes (and releases) restic's
+# own lock: snapshots, ls and restore a shared one, check an exclusive one. A command
 # that finds the repository locked is retried --lock-attempts times,
 # --lock-delay seconds apart. It never writes outside STATE and the scratch
 # directory, and refuses a scratch directory inside a --backup-path.
@@ -56,18 +61,19 @@ PROG=restic-b2-drill
 
 backup_name='' restic='' env_file='' repo_file='' password_file='' state_dir='' scratch_base=''
 sample_files=32 max_file_bytes=$((16 * 1024 * 1024)) check_groups=12 lock_attempts=6 lock_delay=300
+repository_lock='' repository_lock_wait=21600
 backup_paths=() repository_id_file=''
 
 usage() {
   printf '%s: error: %s\n' "$PROG" "$1" >&2
-  printf 'usage: %s --backup-name NAME --restic PATH --repository-file FILE --password-file FILE [--env-file FILE] --state-dir DIR --scratch-dir DIR [--sample-files N] [--max-file-bytes N] [--check-groups T] [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS] [--repository-id-file FILE]\n' "$PROG" >&2
+  printf 'usage: %s --backup-name NAME --restic PATH --repository-file FILE --password-file FILE [--env-file FILE] --state-dir DIR --scratch-dir DIR [--sample-files N] [--max-file-bytes N] [--check-groups T] [--backup-path PATH]... [--lock-attempts N] [--lock-delay SECONDS] [--repository-lock FILE] [--repository-lock-wait SECONDS] [--repository-id-file FILE]\n' "$PROG" >&2
   exit 2
 }
 
 while [ $# -gt 0 ]; do
   case $1 in
     --backup-name | --restic | --env-file | --repository-file | --password-file | --state-dir | --scratch-dir | \
-      --sample-files | --max-file-bytes | --check-groups | --backup-path | --lock-attempts | --lock-delay | --repository-id-file)
+      --sample-files | --max-file-bytes | --check-groups | --backup-path | --lock-attempts | --lock-delay | --repository-lock | --repository-lock-wait | --repository-id-file)
       [ $# -ge 2 ] || usage "$1 needs a value"
       case $1 in
         --backup-name) backup_name=$2 ;;
@@ -83,6 +89,8 @@ while [ $# -gt 0 ]; do
         --backup-path) backup_paths+=("$2") ;;
         --lock-attempts) lock_attempts=$2 ;;
         --lock-delay) lock_delay=$2 ;;
+        --repository-lock) repository_lock=$2 ;;
+        --repository-lock-wait) repository_lock_wait=$2 ;;
         --repository-id-file) repository_id_file=$2 ;;
       esac
       shift 2
@@ -100,6 +108,7 @@ whole --max-file-bytes "$max_file_bytes"
 whole --check-groups "$check_groups"
 whole --lock-attempts "$lock_attempts"
 whole --lock-delay "$lock_delay"
+whole --repository-lock-wait "$repository_lock_wait"
 # restic refuses --read-data-subset=n/t with t above 256.
 [ "$check_groups" -ge 1 ] && [ "$check_groups" -le 256 ] || usage "--check-groups must be from 1 to 256"
 [ "$lock_attempts" -ge 1 ] || usage "--lock-attempts must be at least 1"
@@ -144,6 +153,7 @@ finish() { # RESULT REASON
   case $1 in
     pass) say "pass: snapshot $snap_short, check $subset, $files files ($bytes bytes) restored and verified" ;;
     no-snapshot) say "no snapshot yet: $2; nothing to check" ;;
+    skipped) say "warning: skipped: $2" ;;
     *) say "FAIL: $2"; rc=1 ;;
   esac
   exit "$rc"
@@ -200,6 +210,18 @@ if ! flock -n 9; then
   say "another drill of this backup is running (lock $state_dir/drill.lock): this one does not run; the running drill records its own result"
   exit 0
 fi
+# The host lock shared with the backup unit: held until this run exits.
+if [ -n "$repository_lock" ]; then
+  if ! mkdir -p -m 0700 -- "$(dirname "$repository_lock")" || ! exec 8>"$repository_lock"; then
+    finish fail "cannot open the repository lock $repository_lock"
+  fi
+  if ! flock -n 8; then
+    say "a backup of $backup_name is running (lock $repository_lock); waiting up to ${repository_lock_wait}s for it"
+    flock -w "$repository_lock_wait" 8 ||
+      finish skipped "a backup of $backup_name held the repository lock $repository_lock for more than ${repository_lock_wait}s; the drill did not run and runs at its next time"
+    say "the backup has finished; the drill starts"
+  fi
+fi
 for d in "$sb"/drill.*; do
   if [ -d "$d" ] && [ ! -L "$d" ]; then
     say "removing $d, left by an interrupted run"
@@ -255,8 +277,17 @@ run_restic() {
   done
 }
 
-# The last lines of restic's output, on one line, for the reason field.
-tail_of() { printf '%s\n' "$1" | grep -v '^\[' | tail -n 4 | tr '\n' ' ' | sed 's/  */ /g; s/ $//' | cut -c 1-600; }
+# The last lines of restic's output, on one line, for the reason field. With
+# --json, restic 0.17+ prints its errors as JSON lines
+# ({"message_type":"exit_error","code":12,"message":"..."}): their message.
+tail_of() {
+  printf '%s\n' "$1" | grep -v '^\[' |
+    jq -Rr '. as $line | (try fromjson catch null) as $j
+      | if ($j | type) == "object" and ($j.message | type) == "string" then $j.message
+        elif ($j | type) == "object" and ($j.error.message | type) == "string" then $j.error.message
+        else $line end' 2>/dev/null |
+    tail -n 4 | tr '\n' ' ' | sed 's/  */ /g; s/ $//' | cut -c 1-600
+}
 
 # ---- 1. the newest snapshot ------------------------------------------------------
 

@@ -77,6 +77,15 @@ export const BACKUP_NAMES = {
   /** The last drill's result (JSON, format in lib/host/drill.sh). */
   drillResult: "{stateDir}/drill.json",
   /**
+   * The host-side lock between the backup and the drill (flock; lib/host/repo-lock.sh
+   * and lib/host/drill.sh): one of them uses the repository at a time. In the
+   * state directory, never below /run: a runtime directory is removed when its
+   * unit stops, and a lock file removed while held lets a second holder in.
+   */
+  repositoryLock: "{stateDir}/repository.lock",
+  /** How many runs in a row the backup's prune was skipped because the repository was locked (lib/host/prune.sh). */
+  pruneSkipped: "{stateDir}/prune-skipped",
+  /**
    * The id of the repository this host backs up to (one line, 64 hex digits),
    * written by the first successful backup (lib/host/repo-guard.sh record); from
    * then on a missing or different repository fails the backup and the drill.
@@ -125,6 +134,24 @@ export function drillScratchDir(backupName: string, paths: readonly string[]): {
   }
   return undefined;
 }
+
+/**
+ * The journal identifiers (SYSLOG_IDENTIFIER, `journalctl -t <id>`) of what
+ * the module runs besides restic itself: the hooks log through systemd-cat
+ * with these, the drill's unit sets SyslogIdentifier=. Stable across
+ * rebuilds (a store file's name would carry its hash) and the same for every
+ * backup: each line names its backup or unit.
+ */
+export const LOG_IDENTIFIERS = {
+  /** lib/host/monitor.sh, in the backup's and the drill's units. */
+  monitor: "restic-b2-monitor",
+  /** lib/host/repo-lock.sh, the backup's wait for the drill (in its pre-start step). */
+  repoLock: "restic-b2-repo-lock",
+  /** lib/host/prune.sh, the backup's forget --prune. */
+  prune: "restic-b2-prune",
+  /** lib/host/drill.sh and the restic it runs. */
+  drill: "restic-b2-drill",
+} as const;
 
 /**
  * Root-only state of lib/host/monitor.sh, one file per unit and purpose

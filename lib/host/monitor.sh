@@ -159,6 +159,15 @@ journal() {
   "$@" 2> /dev/null
 }
 
+# restic's lines of this run, for the alert: the journal without the monitor's
+# own lines (journal identifier restic-b2-monitor, lib/host/layout.ts
+# LOG_IDENTIFIERS) and systemd's messages about the unit (PID 1), so the
+# error restic printed is what the user reads. journal() prints short-iso:
+# "<time> <host> <identifier>[<pid>]: <message>".
+restic_lines() {
+  printf '%s\n' "$log" | sed -e '/^[^ ]* [^ ]* restic-b2-monitor\[[0-9]*\]: /d' -e '/^[^ ]* [^ ]* systemd\[1\]: /d'
+}
+
 # stdin cut to at most $1 bytes, keeping the end: when anything is cut, a
 # marker line replaces the beginning and the first partial line is dropped.
 tail_bytes() {
@@ -328,7 +337,7 @@ ntfy_alert() {
   fi
   head="$summary
 Last journal lines:"
-  { printf '%s\n' "$head"; printf '%s\n' "$log" | tail -n 40 | tail_bytes "$((NTFY_LIMIT - ${#head} - 2))"; } |
+  { printf '%s\n' "$head"; restic_lines | tail -n 40 | tail_bytes "$((NTFY_LIMIT - ${#head} - 2))"; } |
     request "ntfy alert" "$(printf 'url = "%s"\ndata-binary = "@/dev/fd/3"\nheader = "Title: %s"\nheader = "Priority: %s"\nheader = "Tags: warning,floppy_disk"\n%s' \
       "$(conf_quote "$ntfy_url")" "$title" "$priority" "$headers")"
 }
@@ -376,6 +385,12 @@ main() {
   if [ -n "$healthcheck_url" ] || { [ -n "$ntfy_url" ] && [ "$ok" = 0 ]; }; then
     log=$(journal | tail -c "$((HOSTED_HC_LIMIT + 1))")
   fi
+  # A backup whose prune was skipped (lib/host/prune.sh: the repository was
+  # locked) succeeded: the snapshot is saved. Its heartbeat is a success that
+  # says so, and no alert is sent.
+  case $ok:$log in
+    1:*"restic-b2-prune: warning:"*) summary="$summary; warning: the prune was skipped because the repository was locked (the next backup prunes)" ;;
+  esac
   [ -z "$healthcheck_url" ] || heartbeat_finish &
   if [ -n "$ntfy_url" ] && { [ "$ok" = 0 ] || [ "$recovered" = 1 ]; }; then ntfy_alert & fi
   wait

@@ -34,5 +34,9 @@ export const VERIFY_SCRIPT = hostScriptText("verify.sh");
 export const DRILL_SCRIPT = hostScriptText("drill.sh");
 /** restic-b2-monitor: the heartbeat and the alert (embedded by lib/nix/monitoring.ts). */
 export const MONITOR_SCRIPT = hostScriptText("monitor.sh");
+/** restic-b2-repo-lock: the backup unit's side of the lock shared with the drill (embedded by lib/nix/backup-steps.ts). */
+export const REPO_LOCK_SCRIPT = hostScriptText("repo-lock.sh");
+/** restic-b2-prune: the backup unit's forget --prune (embedded by lib/nix/backup-steps.ts). */
+export const PRUNE_SCRIPT = hostScriptText("prune.sh");
 /** restic-b2-repo-guard: the repository's recorded id (embedded by lib/nix/repo-guard.ts). */
 export const REPO_GUARD_SCRIPT = hostScriptText("repo-guard.sh");

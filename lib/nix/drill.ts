@@ -8,9 +8,10 @@
 // Pure. Same input, same bytes. Names and paths come from lib/host/layout.ts.
 
 import type { DrillSettings } from "../config/types";
-import { backupLayout, drillScratchDir } from "../host/layout";
+import { LOG_IDENTIFIERS, backupLayout, drillScratchDir } from "../host/layout";
 import { DRILL_SCRIPT, VERIFY_SCRIPT } from "../host/scripts";
 import { shellQuote } from "../host/shell";
+import { REPOSITORY_LOCK_WAIT_SECONDS, resticBinary } from "./backup-steps";
 import { nixAttrName, nixString } from "./escape";
 import { checkTimerSettings, timerSettingsLines } from "./systemd";
 
@@ -85,8 +86,7 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
   const layout = backupLayout(opts.backupName, "renderModule");
   validate(opts);
   const name = opts.backupName;
-  const attr = nixAttrName(name);
-  const restic = `\${config.services.restic.backups.${attr}.package or pkgs.restic}/bin/restic`;
+  const restic = resticBinary(name);
   const credentialArgs = [
     `--restic ${restic}`,
     `--env-file \${lib.escapeShellArg ${opts.secretPaths.env}}`,
@@ -114,6 +114,8 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       "--sample-files", String(d.sampleFiles),
       "--max-file-bytes", String(d.maxFileBytes),
       "--check-groups", String(d.checkGroups),
+      "--repository-lock", layout.repositoryLock,
+      "--repository-lock-wait", String(REPOSITORY_LOCK_WAIT_SECONDS),
       "--repository-id-file", layout.repositoryIdFile,
       ...opts.paths.flatMap((p) => ["--backup-path", p]),
     ];
@@ -149,6 +151,8 @@ export function renderRestoreChecks(opts: RestoreChecksOptions): RestoreChecks {
       // A drill that hangs (a stalled connection) would otherwise block every
       // later one without a word: after a day it is stopped, recorded and reported.
       `    TimeoutStartSec = ${nixString(DRILL_TIMEOUT)};`,
+      // restic's lines too: `journalctl -t restic-b2-drill` (the hooks log as restic-b2-monitor).
+      `    SyslogIdentifier = ${nixString(LOG_IDENTIFIERS.drill)};`,
       "    Nice = 10;",
       '    IOSchedulingClass = "idle";',
       // A store path: nothing in it that systemd would expand.

@@ -14,7 +14,8 @@ import {
 } from "../config/nixos-release";
 import type { BackupConfig, DrillSettings } from "../config/types";
 import { UNIX_USER_PATTERN } from "../config/values";
-import { BackupLayout, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
+import { BackupLayout, LOG_IDENTIFIERS, MONITOR_AGE_FILES, agenixSecretName, backupLayout } from "../host/layout";
+import { backupLockLines, backupUnitLines } from "./backup-steps";
 import { renderRestoreChecks } from "./drill";
 import { renderRepoGuard } from "./repo-guard";
 import { NixValue, nixAttrName, nixString, nixValue } from "./escape";
@@ -40,7 +41,9 @@ export interface ModuleOptions {
  * Every `services.restic.backups.<name>` option renderModule can emit.
  * A test checks these against the option list of current nixpkgs.
  */
-export const EMITTED_RESTIC_OPTIONS = ["initialize", "environmentFile", "repositoryFile", "passwordFile", ...RESTIC_OPTION_KEYS] as const;
+export const EMITTED_RESTIC_OPTIONS = [
+  "initialize", "environmentFile", "repositoryFile", "passwordFile", "backupPrepareCommand", ...RESTIC_OPTION_KEYS,
+] as const;
 export type EmittedResticOption = (typeof EMITTED_RESTIC_OPTIONS)[number];
 
 /** The agenix secret prefix becomes a file name under /run/agenix. */
@@ -212,6 +215,9 @@ function resticSection(o: Out, ctx: RenderContext): void {
   if (b.exclude.length > 0) emitted.push("exclude");
   if (b.checkOpts.length > 0) emitted.push("checkOpts");
   if (b.runCheck !== undefined) emitted.push("runCheck");
+  // The host lock with the drill is taken in the prepare command.
+  const lock = ctx.opts.drill !== undefined && missingInRelease("backupPrepareCommand", ctx.release) === undefined;
+  if (lock) emitted.push("backupPrepareCommand");
   for (const option of emitted) requireOption(ctx, option);
   if (compareReleases(ctx.release, PATHS_VIA_FILES_FROM_SINCE) < 0) {
     const bad = b.paths.find((p) => !pathIsPlain(p));
@@ -227,7 +233,9 @@ function resticSection(o: Out, ctx: RenderContext): void {
   o.line(`passwordFile = ${ctx.secretPath("password")};`);
   o.list("paths", b.paths.map(filesFromLine));
   if (b.exclude.length > 0) o.list("exclude", b.exclude.map(excludeFileLine));
-  o.list("pruneOpts", b.pruneOpts.map(resticOptionText));
+  // The prune is the module's own step (backupUnitLines), not the restic module's.
+  o.list("pruneOpts", []);
+  if (lock) for (const l of backupLockLines(ctx.name)) o.line(l);
   o.open("timerConfig = {");
   for (const l of timerSettingsLines(b.timerConfig)) o.line(l);
   o.close("};");
@@ -235,6 +243,7 @@ function resticSection(o: Out, ctx: RenderContext): void {
   if (b.checkOpts.length > 0) o.list("checkOpts", b.checkOpts.map(resticOptionText));
   if (b.runCheck !== undefined) o.line(`runCheck = ${b.runCheck ? "true" : "false"};`);
   o.close("};");
+  for (const l of backupUnitLines(ctx.name, lock, b.pruneOpts.map(resticOptionText))) o.line(l);
 }
 
 function notifySection(o: Out, ctx: RenderContext): void {
@@ -276,8 +285,17 @@ function notifyUnit(o: Out, ctx: RenderContext, watched: string, unitName: strin
   o.close("};");
   o.line(`environment.DBUS_SESSION_BUS_ADDRESS = ${nixString(`unix:path=/run/user/${notify.uid}/bus`)};`);
   o.open("script = ''");
+  // The failed run's lines from the unit's own processes (restic, the pre-start
+  // and prune steps; $MONITOR_INVOCATION_ID, which systemd gives a unit started
+  // by OnFailure=), without the monitor's (LOG_IDENTIFIERS.monitor) and
+  // systemd's; the unit's last lines where systemd passes no id.
+  o.line(`if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=${watched}.service"; fi`);
+  // The monitor's filter only where its hooks exist (without monitoring the module names no monitor).
+  const m = ctx.backup.monitoring;
+  const hooked = m !== undefined && (m.healthcheckUrl || m.ntfyUrl || m.drillHealthcheckUrl === true);
+  const monitorFilter = hooked ? `-e '/^[^ ]* ${LOG_IDENTIFIERS.monitor}\\[[0-9]*\\]: /d' ` : "";
   o.line(
-    `lines="$(\${config.systemd.package}/bin/journalctl --unit=${watched}.service --lines=10 --no-pager --output=cat || true)"`,
+    `lines="$(\${config.systemd.package}/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | \${pkgs.gnused}/bin/sed ${monitorFilter}-e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | \${pkgs.coreutils}/bin/tail -n 10 || true)"`,
   );
   // The body starts with fixed text, so journal output starting with "-"
   // cannot be taken for a notify-send option.

@@ -13,9 +13,10 @@
 // down to the script (healthcheckUrl → --healthcheck-url).
 
 import type { MonitoringConfig, MonitoringFlags } from "../config/types";
-import { MONITOR_AGE_FILES, MONITOR_STATE_DIR, MonitorAgeFile, MonitorAgeKey, agenixSecretName, backupLayout } from "../host/layout";
+import { LOG_IDENTIFIERS, MONITOR_AGE_FILES, MONITOR_STATE_DIR, MonitorAgeFile, MonitorAgeKey, agenixSecretName, backupLayout } from "../host/layout";
 import { MONITOR_SCRIPT } from "../host/scripts";
 import { nixAttrName, nixString } from "./escape";
+import { journalCommand } from "./systemd";
 
 export const MONITOR_SCRIPT_NAME = "restic-b2-monitor";
 /** The attribute under system.build that holds the script's derivation. */
@@ -118,7 +119,8 @@ export function monitorScriptDefinition(): string[] {
 export function monitorHooks(serviceName: string, healthcheckUrl: string | undefined, ntfy: NtfySecrets | undefined): string[] {
   if (healthcheckUrl === undefined && ntfy === undefined) return [];
   check(SERVICE_NAME.test(serviceName), `invalid service name ${JSON.stringify(serviceName)}`);
-  const script = `\${config.system.build.${MONITOR_BUILD_ATTR}}`;
+  // systemd-cat: the lines are `journalctl -t restic-b2-monitor`'s, not the store file's name.
+  const script = journalCommand(LOG_IDENTIFIERS.monitor, `\${config.system.build.${MONITOR_BUILD_ATTR}}`);
   const common = `--unit ${serviceName} --state-dir ${MONITOR_STATE_DIR}`;
   const hc = healthcheckUrl === undefined ? "" : ` --healthcheck-url ${secretPathRef(healthcheckUrl)}`;
   let alert = "";

@@ -99,3 +99,14 @@ export function timerSettingsLines(timer: Readonly<Record<string, UnitValue>>): 
       return `${nixAttrName(k)} = ${nixValue(typeof v === "string" ? systemdEscape(v, "setting") : v)};`;
     });
 }
+
+/**
+ * The start of a command (a Nix string fragment, for a unit's command line or
+ * a shell line) that runs `script` with its stdout and stderr in the journal
+ * under `identifier` (systemd-cat execs it: the exit status is the script's).
+ * A unit's streams would carry the basename of the store file, hash included.
+ */
+export function journalCommand(identifier: string, script: string): string {
+  if (!/^[a-z0-9-]+$/.test(identifier)) throw new Error(`journalCommand: invalid identifier ${JSON.stringify(identifier)}`);
+  return `\${config.systemd.package}/bin/systemd-cat --identifier=${identifier} ${script}`;
+}

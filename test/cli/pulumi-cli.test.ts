@@ -70,8 +70,9 @@ beforeAll(() => {
   project = path.join(dir, "project");
   // A copy of the project's own files (what a user clones), without state.
   fs.mkdirSync(project);
-  for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "package.json", "tsconfig.json", "index.ts"]) {
-    fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(project, f));
+  // program/ is Pulumi.yaml's main: the CLI refuses a project whose main is missing.
+  for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "package.json", "tsconfig.json", "index.ts", "program"]) {
+    fs.cpSync(path.join(PROJECT_DIR, f), path.join(project, f), { recursive: true });
   }
   expect(ok(["version"]).trim()).toMatch(/^v3\.\d+\.\d+/);
 });

@@ -6,7 +6,8 @@
 // what is missing in one line.
 //
 // Each test file makes one E2eProject: a throw-away copy of the project (its
-// node_modules linked), a local file backend, a passphrase secrets provider,
+// node_modules linked; bin/ too, which global-setup.ts has brought up to date,
+// so the copy runs the program compiled, as Pulumi.yaml's main does), a local file backend, a passphrase secrets provider,
 // its own PULUMI_HOME with the command plugin registered, and a stack in
 // existing-bucket mode (createBucket: false: the B2 provider cannot run
 // offline). Everything lives in one temp directory, removed by cleanup().

@@ -57,6 +57,8 @@ describeE2e("e2e outputs", () => {
   test("deploy: false: pulumi up writes module.nix locally, exports localModulePath and no host or bucket-id output, no warning", async () => {
     const r = expectOk(await p.up()); // the harness rejects any "Undefined value" warning
     expect(text(r)).not.toMatch(/Undefined value/);
+    // The engine ran the compiled program (program/ → bin/), not the sources.
+    expect(text(r)).not.toContain("running the TypeScript sources");
     const out = JSON.parse(expectOk(await p.pulumi(["stack", "output", "--json", "--stack", p.stack])).stdout) as Record<string, unknown>;
     expect(Object.keys(out).sort()).toEqual(["bucketName", "localModulePath", "recipients", "repository", "restore", "secretsDir", "units"]);
     expect(out.localModulePath).toBe(path.join(secretsDir(), "module.nix"));
@@ -75,6 +77,7 @@ describeE2e("e2e outputs", () => {
       if (NOT_COPIED.has(name) || /^Pulumi\..+\.yaml$/.test(name)) continue;
       fs.cpSync(path.join(REPO, name), path.join(probeSource, name), { recursive: true });
     }
+    // (bin/ no longer matches the edited index.ts: program/ runs the sources, with a warning.)
     const index = path.join(probeSource, "index.ts");
     const src = fs.readFileSync(index, "utf8");
     expect(src).toContain("export = outputs;");
@@ -86,5 +89,7 @@ describeE2e("e2e outputs", () => {
     });
     await expect(probe.preview()).rejects.toThrow(/Undefined value \(undefinedProbe\) will not show as a stack output/);
     expect(probe.outputs.at(-1)?.code).toBe(0); // the run itself succeeded: only the warning is refused
+    // Its index.ts no longer matches bin/: program/ said so and ran the sources.
+    expect(text(probe.outputs.at(-1)!)).toContain("running the TypeScript sources (slower): index.ts changed since the build");
   });
 });

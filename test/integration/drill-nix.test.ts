@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { DEFAULT_DRILL_SETTINGS } from "../../lib/config";
 import type { BackupConfig, DrillSettings } from "../../lib/config/types";
 import { drillScratchDir } from "../../lib/host/layout";
-import { DRILL_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
+import { DRILL_SCRIPT, REPO_LOCK_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
 import { renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
-import { StubScript, evaluateWithStubs, stubScript, stubScripts, withoutRepoGuard } from "../support/nix-stubs";
+import { StubScript, evaluateWithStubs, stubScript, stubScripts, withoutPruneStep, withoutRepoGuard } from "../support/nix-stubs";
 import { ResticLab } from "../support/restic-repo";
 
 let nix: NixSandbox;
@@ -68,8 +68,10 @@ describe("drill off", () => {
     const file = writeModule(text);
     expect(nix.run(["--parse", file]).status).toBe(0);
     const m = evaluate(text);
-    expect(m.topLevel).toEqual(["age", "environment", "services"]);
-    expect(m.services).toEqual({});
+    expect(m.topLevel).toEqual(["age", "environment", "services", "systemd"]);
+    // The backup unit gets only its prune step: no host lock without a drill.
+    expect(withoutPruneStep(m, "restic-backups-daily")).toEqual({});
+    expect(m.restic.daily.backupPrepareCommand).toBeUndefined();
     expect(m.timers).toEqual({});
     expect(m.packages).toHaveLength(1);
     const { wrapper, inner } = wrapperOf(m.packages[0]);
@@ -85,7 +87,15 @@ describe("drill on", () => {
     expect(nix.run(["--parse", writeModule(text)]).status).toBe(0);
     const m = evaluate(text);
     expect(m.topLevel).toEqual(["age", "environment", "services", "systemd"]);
-    expect(Object.keys(m.services)).toEqual(["restic-b2-drill-daily"]);
+    expect(Object.keys(m.services).sort()).toEqual(["restic-b2-drill-daily", "restic-backups-daily"]);
+    // The backup's side of the host lock: the prepare command waits for a drill,
+    // and systemd's KillMode (which releases it) is pinned.
+    expect(withoutPruneStep(m, "restic-backups-daily")["restic-backups-daily"]).toEqual({ serviceConfig: { KillMode: "control-group" } });
+    const prepare = m.restic.daily.backupPrepareCommand as string;
+    expect(prepare.startsWith("/stub/systemd/bin/systemd-cat --identifier=restic-b2-repo-lock /stub-script:")).toBe(true);
+    expect(stubScripts(prepare).map((x) => x.name)).toEqual(["restic-b2-repo-lock"]);
+    expect(stubScripts(prepare)[0].text.endsWith(REPO_LOCK_SCRIPT)).toBe(true);
+    expect(prepare.endsWith(":end '--lock' '/var/lib/restic-b2/daily/repository.lock' '--wait' '21600'")).toBe(true);
     const s = m.services["restic-b2-drill-daily"];
     const { ExecStart, ...serviceConfig } = s.serviceConfig!;
     expect({ ...s, serviceConfig }).toEqual({
@@ -103,6 +113,7 @@ describe("drill on", () => {
         PrivateTmp: true,
         NoNewPrivileges: true,
         TimeoutStartSec: "1d",
+        SyslogIdentifier: "restic-b2-drill",
         Nice: 10,
         IOSchedulingClass: "idle",
       },
@@ -176,6 +187,8 @@ describe("drill on", () => {
       "--sample-files", "7",
       "--max-file-bytes", "1234",
       "--check-groups", "5",
+      "--repository-lock", "/var/lib/restic-b2/daily/repository.lock",
+      "--repository-lock-wait", "21600",
       "--repository-id-file", "/var/lib/restic-b2/daily/repository-id",
       ...b.paths.flatMap((p) => ["--backup-path", p]),
       "--lock-delay", "9",
@@ -208,7 +221,7 @@ describe("the rendered commands run for real", () => {
     // The production state directory is /var/lib/restic-b2/daily; later arguments win.
     const state = lab.path("state");
     const scratch = lab.path("scratch");
-    const d = spawnSync(materialize(drill.wrapper, drillScript), ["--state-dir", state, "--scratch-dir", scratch, "--sample-files", "3"], { encoding: "utf8", env });
+    const d = spawnSync(materialize(drill.wrapper, drillScript), ["--state-dir", state, "--scratch-dir", scratch, "--sample-files", "3", "--repository-lock", join(state, "repository.lock")], { encoding: "utf8", env });
     expect(d.status).toBe(0);
     const result = JSON.parse(readFileSync(join(state, "drill.json"), "utf8"));
     expect(result).toMatchObject({ version: 1, result: "pass", filesRestored: 3, checkSubset: "1/12" });

@@ -44,14 +44,18 @@ function before(m: StubEvaluated, unit: string, key: "ExecStartPre" | "ExecStopP
   return (v as { content: string[] }).content;
 }
 
-/** The monitor script (system.build.restic-b2-monitor), checked against its exact text; returns its string form. */
+/**
+ * The monitor script (system.build.restic-b2-monitor), checked against its
+ * exact text; returns how the hooks start it: through systemd-cat, so its
+ * lines are `journalctl -t restic-b2-monitor`'s.
+ */
 function monitorScript(m: StubEvaluated): string {
   const s = m.systemBuild!["restic-b2-monitor"];
   expect(stubScript(s)).toEqual({
     name: "restic-b2-monitor",
     text: "PATH=/stub/bin/bin:/stub/bin/bin:/stub/bin/bin:/stub/systemd/bin:$PATH\n" + MONITOR_SCRIPT,
   });
-  return s;
+  return `/stub/systemd/bin/systemd-cat --identifier=restic-b2-monitor ${s}`;
 }
 
 const secret = (file: string, name: string) => ({ file, fileType: "path", mode: "0400", owner: "root", group: "root", path: `${AGENIX}/${name}` });
@@ -67,7 +71,9 @@ describe.each<[string, () => BackupConfig]>([
     const m = evaluate(base);
     expect(Object.keys(m.secrets).sort()).toEqual(["restic-b2-daily-env", "restic-b2-daily-password", "restic-b2-daily-repo"]);
     expect(m.systemBuild).toBeNull();
-    expect(m.systemd?.services[SERVICE]?.serviceConfig).toBeUndefined();
+    // The backup unit gets only its prune step (lib/nix/backup-steps.ts).
+    expect(m.systemd?.services[SERVICE]?.serviceConfig?.ExecStartPre).toBeUndefined();
+    expect(m.systemd?.services[SERVICE]?.serviceConfig?.ExecStopPost).toBeUndefined();
   });
 
   test("heartbeat only: the start and the result ping, on the one secret", () => {

@@ -39,8 +39,9 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
   const post = (r: EvalResult, unit: string) => unitValues(r.services[unit], "Service", "ExecStopPost");
 
   /**
-   * The monitor script's store path, checked against its exact text: the
-   * writeShellScript shell line, the PATH line of the module and MONITOR_SCRIPT.
+   * How the hooks start the monitor script: systemd-cat with its journal
+   * identifier, then the script's store path, checked against its exact text:
+   * the writeShellScript shell line, the PATH line of the module and MONITOR_SCRIPT.
    */
   function scriptPath(r: EvalResult): string {
     const text =
@@ -49,7 +50,7 @@ describeWhen(nixosEvalAvailability(), "the monitoring section in the NixOS modul
       MONITOR_SCRIPT;
     const found = Object.entries(r.files).filter(([p, f]) => p.endsWith("-restic-b2-monitor") && f.text === text && f.executable);
     expect(found).toHaveLength(1);
-    return found[0][0];
+    return `${stubPackagePath("systemd")}/bin/systemd-cat --identifier=restic-b2-monitor ${found[0][0]}`;
   }
 
   describe.each<[string, () => BackupConfig]>([

@@ -107,6 +107,54 @@ describe.each(["sh", "bash"])("monitor.sh with Healthchecks and ntfy (%s)", (she
     expectNoSecretLeak(r);
   });
 
+  test("the ntfy alert shows restic's lines, not the monitor's own nor systemd's; the heartbeat keeps the whole journal", async () => {
+    host.setJournal(
+      [
+        "2026-12-01T02:00:00+0000 nixos restic-b2-monitor[40]: heartbeat start ping: sent (HTTP 200)",
+        "2026-12-01T02:00:01+0000 nixos restic-backups-daily-pre-start[41]: restic-b2-repo-lock: the restore drill finished after 3s; the backup starts",
+        "2026-12-01T02:00:02+0000 nixos restic[42]: Fatal: wrong password or no key found",
+        "2026-12-01T02:00:03+0000 nixos systemd[1]: restic-backups-daily.service: Main process exited, code=exited, status=12/n/a",
+        "2026-12-01T02:00:04+0000 nixos systemd[1]: restic-backups-daily.service: Failed with result 'exit-code'.",
+        "2026-12-01T02:00:05+0000 nixos restic-b2-monitor[43]: heartbeat /12 ping: sent (HTTP 200)",
+        "",
+      ].join("\n"),
+    );
+    try {
+      await host.run(finishArgs(), { ...failed, EXIT_STATUS: "12" }, shell);
+      const msg = byPath(`/${TOPIC}`).at(-1)!.body.toString("utf8");
+      expect(msg.slice(msg.indexOf("Last journal lines:\n"))).toBe(
+        "Last journal lines:\n" +
+          "2026-12-01T02:00:01+0000 nixos restic-backups-daily-pre-start[41]: restic-b2-repo-lock: the restore drill finished after 3s; the backup starts\n" +
+          "2026-12-01T02:00:02+0000 nixos restic[42]: Fatal: wrong password or no key found\n",
+      );
+      const hc = byPath("/ping/").at(-1)!.body.toString("utf8");
+      expect(hc).toContain("restic-b2-monitor[40]: heartbeat start ping");
+      expect(hc).toContain("systemd[1]: restic-backups-daily.service: Failed with result");
+    } finally {
+      host.setJournal(JOURNAL);
+    }
+  });
+
+  test("a backup whose prune was skipped (repository locked) is a success with a warning: success ping, no ntfy alert", async () => {
+    host.setJournal(
+      "2026-12-01T02:00:02+0000 nixos restic[42]: snapshot 1a2b3c4d saved\n" +
+        "2026-12-01T02:00:09+0000 nixos restic-b2-prune[44]: restic-b2-prune: warning: the snapshot is saved, but forget --prune could not lock the repository (another process holds it, exit 11); pruning is skipped this time (1 in a row, a failure at 7) and the next backup prunes\n",
+    );
+    try {
+      const alerts = byPath(`/${TOPIC}`).length;
+      const r = await host.run(finishArgs(), { SERVICE_RESULT: "success", EXIT_CODE: "exited", EXIT_STATUS: "0", INVOCATION_ID: INVOCATION }, shell);
+      expect(r.code).toBe(0);
+      const hc = byPath("/ping/").at(-1)!;
+      expect(hc.url).toBe(`/ping/${UUID}?rid=${RID}`);
+      expect(hc.body.toString("utf8").split("\n")[0]).toBe(
+        `${NAME} succeeded on ${HOST} (result success, exited, exit status 0); warning: the prune was skipped because the repository was locked (the next backup prunes)`,
+      );
+      expect(byPath(`/${TOPIC}`)).toHaveLength(alerts);
+    } finally {
+      host.setJournal(JOURNAL);
+    }
+  });
+
   test("a failed start step (EXIT_STATUS unset): /fail, and the alert says so", async () => {
     const r = await host.run(finishArgs(), { SERVICE_RESULT: "exit-code", INVOCATION_ID: INVOCATION }, shell);
     expect(r.code).toBe(0);

@@ -29,7 +29,7 @@ import {
   j,
   staticPathsText,
 } from "../support/nix-value-cases";
-import { EvalResult, NixosEval, StoreFile, nixosEvalAvailability, unitValues, verifyEvaluation, verifyUnits } from "../support/nixos-eval";
+import { EvalResult, NixosEval, StoreFile, nixosEvalAvailability, stubPackagePath, unitValues, verifyEvaluation, verifyUnits } from "../support/nixos-eval";
 import { describeWhen } from "../support/requires";
 
 describeWhen(nixosEvalAvailability(), "the generated module in the NixOS module system", () => {
@@ -136,17 +136,22 @@ describeWhen(nixosEvalAvailability(), "the generated module in the NixOS module 
       expect(section(r.timers[unit], "Install")).toEqual(["WantedBy=timers.target"]);
     });
 
-    test("ExecStart= runs backup, prune and check with exactly the configured arguments", () => {
+    test("ExecStart= runs backup, check and the prune step with exactly the configured arguments", () => {
       const svc = r.services[unit];
       const exec = unitValues(svc, "Service", "ExecStart");
       const restic = exec[0].split(" ")[0];
       expect(restic).toMatch(/^\/nix\/store\/[0-9a-f]{32}-restic-stub\/bin\/restic$/);
       const excludeFile = b.exclude.length > 0 ? [`--exclude-file=${storeFile(r, "exclude-patterns")[0]}`] : [];
       const runCheck = b.runCheck ?? b.checkOpts.length > 0;
+      // The prune is the module's own step (lib/nix/backup-steps.ts), added after
+      // the restic module's list: a locked repository is a warning there.
+      const prune =
+        `${stubPackagePath("systemd")}/bin/systemd-cat --identifier=restic-b2-prune ${storeFile(r, "restic-b2-prune")[0]} --restic ${restic}` +
+        ` --state-dir /var/lib/restic-b2/${name} --retry-lock 2h --skip-limit 7 -- ${b.pruneOpts.map(resticOptionText).join(" ")}`;
       expect(exec).toEqual([
         [`${restic} backup`, ...b.extraBackupArgs.map(resticOptionText), ...excludeFile, `--files-from=/run/restic-backups-${name}/includes`].join(" "),
-        ...(b.pruneOpts.length > 0 ? [`${restic} unlock`, `${restic} forget --prune ${b.pruneOpts.map(resticOptionText).join(" ")}`] : []),
         ...(runCheck ? [`${restic} check ${b.checkOpts.map(resticOptionText).join(" ")}`] : []),
+        ...(b.pruneOpts.length > 0 ? [prune] : []),
       ]);
     });
 
@@ -332,6 +337,6 @@ describeWhen(nixosEvalAvailability(), "the generated module in the NixOS module 
     expectClean(r);
     const exec = unitValues(r.services["restic-backups-daily"], "Service", "ExecStart");
     expect(exec.some((l) => / backup /.test(l))).toBe(false);
-    expect(exec.some((l) => / forget --prune /.test(l))).toBe(true);
+    expect(exec.some((l) => / --identifier=restic-b2-prune /.test(l))).toBe(true);
   });
 });

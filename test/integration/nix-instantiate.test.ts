@@ -16,7 +16,7 @@ import {
 import { excludePatternProblem } from "../../lib/config/restic-rules";
 import { HOSTILE, defaultBackup, fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { NixResult, NixSandbox } from "../support/nix-instantiate";
-import { StubEvalOptions, evaluateWithStubs, stubScript, withoutRepoGuard } from "../support/nix-stubs";
+import { StubEvalOptions, evaluateWithStubs, pruneStepOptions, stubScript, withoutPruneStep, withoutRepoGuard } from "../support/nix-stubs";
 
 let nix: NixSandbox;
 let tmp: string;
@@ -111,9 +111,11 @@ describe("rendered modules", () => {
   test("default module evaluates to the expected configuration", () => {
     const file = writeModule(renderModule(moduleOptions(defaultBackup())));
     const m = evaluateModule(file);
-    expect(m.topLevel).toEqual(["age", "environment", "services"]);
+    expect(m.topLevel).toEqual(["age", "environment", "services", "systemd"]);
     expect(m.imports).toBeNull();
-    expect(m.systemd).toBeNull();
+    // Only the prune step (lib/nix/backup-steps.ts), with the options restic's own prune had.
+    expect(withoutPruneStep(m, "restic-backups-daily")).toEqual({});
+    expect(pruneStepOptions(m, "restic-backups-daily")).toBe("--keep-daily 7 --keep-weekly 5 --keep-monthly 12");
     // Only the credentials check command (test/integration/drill-nix.test.ts covers it).
     expect(m.systemPackages!.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
     expect(m.restic).toEqual({
@@ -123,7 +125,7 @@ describe("rendered modules", () => {
         repositoryFile: "/run/agenix/restic-b2-daily-repo",
         passwordFile: "/run/agenix/restic-b2-daily-password",
         paths: ["/home"],
-        pruneOpts: ["--keep-daily 7", "--keep-weekly 5", "--keep-monthly 12"],
+        pruneOpts: [],
         timerConfig: { OnCalendar: "daily", Persistent: true },
         extraBackupArgs: [],
       },
@@ -148,10 +150,13 @@ describe("rendered modules", () => {
     const b = hostileBackup();
     const m = evaluateModule(writeModule(renderModule(moduleOptions(b))));
     const r = m.restic.daily;
-    expect(Object.keys(r).sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
+    // Without a drill, no host lock: the prepare command is not emitted.
+    const noLock = new Set(["backupPrepareCommand"]);
+    expect(Object.keys(r).sort()).toEqual(EMITTED_RESTIC_OPTIONS.filter((o) => !noLock.has(o)).sort());
     expect(r.paths).toEqual(b.paths.map(filesFromLine));
     expect(r.exclude).toEqual(b.exclude.map(excludeFileLine));
-    expect(r.pruneOpts).toEqual(b.pruneOpts.map(resticOptionText));
+    expect(r.pruneOpts).toEqual([]);
+    expect(pruneStepOptions(m, "restic-backups-daily")).toBe(b.pruneOpts.map(resticOptionText).join(" "));
     expect(r.extraBackupArgs).toEqual(b.extraBackupArgs.map(resticOptionText));
     expect(r.checkOpts).toEqual(b.checkOpts.map(resticOptionText));
     expect(r.runCheck).toBe(true);
@@ -183,13 +188,47 @@ describe("rendered modules", () => {
     expect(() => evalJson(forced, ["--argstr", "f", file])).toThrow(/missing\/agenix\.tar\.gz/);
   });
 
-  test("without notify there is no systemd or libnotify configuration", () => {
+  test("without notify there is no notification unit or libnotify (only the prune step)", () => {
     const b = fullBackup();
     delete b.notify;
     const m = evaluateModule(writeModule(renderModule(moduleOptions(b))));
-    expect(m.topLevel).toEqual(["age", "environment", "imports", "services"]);
-    expect(m.systemd).toBeNull();
+    expect(m.topLevel).toEqual(["age", "environment", "imports", "services", "systemd"]);
+    expect(withoutPruneStep(m, "restic-backups-daily")).toEqual({});
     expect(m.systemPackages!.map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
+  });
+
+  test("the notification shows the failed run's lines of restic and the unit's steps, not the monitor's nor systemd's", () => {
+    const fake = join(tmp, "notify-fakes");
+    mkdirSync(join(fake, "bin"), { recursive: true });
+    const journal = [
+      "2026-12-03T00:00:01+0000 restic-b2-monitor[10]: heartbeat start ping: sent (HTTP 200)",
+      "2026-12-03T00:00:02+0000 restic-backups-daily-pre-start[11]: restic-b2-repo-lock: the restore drill finished after 3s; the backup starts",
+      ...Array.from({ length: 12 }, (_, i) => `2026-12-03T00:00:03+0000 restic[12]: line ${i + 1}`),
+      "2026-12-03T00:00:04+0000 restic[12]: Fatal: unable to open config file: wrong password or no key found",
+      "2026-12-03T00:00:05+0000 systemd[1]: restic-backups-daily.service: Main process exited, code=exited, status=12/n/a",
+      "2026-12-03T00:00:06+0000 restic-b2-monitor[13]: ntfy alert: sent (HTTP 200)",
+    ].join("\n");
+    writeFileSync(join(fake, "journal"), journal + "\n");
+    writeFileSync(join(fake, "bin", "journalctl"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${fake}/journalctl.args\ncat ${fake}/journal\n`, { mode: 0o755 });
+    writeFileSync(join(fake, "bin", "notify-send"), `#!/bin/sh\nfor a in "$@"; do printf '%s\\036' "$a"; done > ${fake}/notify.args\n`, { mode: 0o755 });
+    // With monitoring, so the monitor's lines are there to be dropped.
+    const monitored = { ...fullBackup(), monitoring: { healthcheckUrl: true, ntfyUrl: false, ntfyToken: false } };
+    const m = evaluateModule(nix.writeModule(renderModule(moduleOptions(monitored)), ["healthcheck.age"]), { bin: "/usr", systemdPackage: fake, libnotify: fake });
+    const script = join(fake, "notify.sh");
+    writeFileSync(script, (m.systemd!.services["restic-backups-daily-notify-failure"] as { script: string }).script);
+    const run = (env: Record<string, string>) => {
+      const r = spawnSync("bash", ["-e", script], { encoding: "utf8", env: { PATH: "/usr/bin:/bin", ...env } });
+      expect(r.status).toBe(0);
+      return { args: readFileSync(join(fake, "journalctl.args"), "utf8").split("\n"), notify: readFileSync(join(fake, "notify.args"), "utf8").split("\u001e") };
+    };
+    const r = run({ MONITOR_INVOCATION_ID: "0123456789abcdef0123456789abcdef" });
+    expect(r.args[0]).toBe("_SYSTEMD_INVOCATION_ID=0123456789abcdef0123456789abcdef");
+    expect(r.notify.slice(0, 3)).toEqual(["--urgency=critical", "--app-name=restic", "Backup daily failed"]);
+    expect(r.notify[3]).toBe(
+      ["Last journal lines of restic-backups-daily.service:", ...Array.from({ length: 9 }, (_, i) => `restic[12]: line ${i + 4}`), "restic[12]: Fatal: unable to open config file: wrong password or no key found"].join("\n"),
+    );
+    // Without the id (systemd before 251): the unit's lines, the same selection.
+    expect(run({}).args[0]).toBe("--unit=restic-backups-daily.service");
   });
 
   test("notify: units, user, bus address and script", () => {
@@ -197,7 +236,7 @@ describe("rendered modules", () => {
     expect(m.topLevel).toEqual(["age", "environment", "imports", "services", "systemd"]);
     expect(m.systemPackages![0]).toBe("/stub/libnotify");
     expect(m.systemPackages!.slice(1).map((p) => stubScript(p).name)).toEqual(["restic-b2-verify-daily"]);
-    const services = m.systemd!.services;
+    const services = withoutPruneStep(m, "restic-backups-daily");
     expect(Object.keys(services).sort()).toEqual(["restic-backups-daily", "restic-backups-daily-notify-failure"]);
     expect(services["restic-backups-daily"]).toEqual({ onFailure: ["restic-backups-daily-notify-failure.service"] });
     const n = services["restic-backups-daily-notify-failure"];
@@ -205,7 +244,8 @@ describe("rendered modules", () => {
     expect(n.environment).toEqual({ DBUS_SESSION_BUS_ADDRESS: "unix:path=/run/user/1000/bus" });
     expect(n.script).toBe(
       [
-        'lines="$(/stub/systemd/bin/journalctl --unit=restic-backups-daily.service --lines=10 --no-pager --output=cat || true)"',
+        'if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=restic-backups-daily.service"; fi',
+        `lines="$(/stub/systemd/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | /stub/bin/bin/sed -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | /stub/bin/bin/tail -n 10 || true)"`,
         'body="Last journal lines of restic-backups-daily.service:',
         '$lines"',
         "/stub/libnotify/bin/notify-send --urgency=critical --app-name=restic 'Backup daily failed' \"$body\"",
@@ -223,13 +263,15 @@ describe("rendered modules", () => {
     mkdirSync(join(stubs, "libnotify", "bin"), { recursive: true });
     const journalctl = join(stubs, "systemd", "bin", "journalctl");
     writeFileSync(journalctl, `#!/bin/sh\ncat ${join(stubs, "journal.txt")}\nexit 1\n`);
-    writeFileSync(join(stubs, "journal.txt"), journal.join("\n") + "\n");
+    // journalctl's short-iso lines without the host name, as the script asks for them.
+    writeFileSync(join(stubs, "journal.txt"), journal.map((l) => `2026-12-03T00:00:00+0000 restic[5]: ${l}`).join("\n") + "\n");
     const notifySend = join(stubs, "libnotify", "bin", "notify-send");
     writeFileSync(notifySend, `#!/bin/sh\nprintf '%s\\0' "$@" > ${argvFile}\n`);
     chmodSync(journalctl, 0o755);
     chmodSync(notifySend, 0o755);
 
     const m = evaluateModule(writeModule(renderModule(moduleOptions(fullBackup()))), {
+      bin: "/usr",
       systemdPackage: join(stubs, "systemd"),
       libnotify: join(stubs, "libnotify"),
     });
@@ -247,7 +289,7 @@ describe("rendered modules", () => {
       "--urgency=critical",
       "--app-name=restic",
       "Backup daily failed",
-      `Last journal lines of restic-backups-daily.service:\n${journal.join("\n")}`,
+      `Last journal lines of restic-backups-daily.service:\n${journal.map((l) => `restic[5]: ${l}`).join("\n")}`,
     ]);
   });
 });

@@ -14,8 +14,8 @@ import { renderModule } from "../../lib/nix";
 import { NixSandbox } from "../support/nix-instantiate";
 import { fullBackup, moduleOptions } from "../support/nix-module-fixtures";
 import { StubEvaluated, evaluateWithStubs } from "../support/nix-stubs";
-import { TIMER_CASES, VARIANTS, backupFor, exactValues, j } from "../support/nix-value-cases";
-import { StubUnits, backupTimerUnits, stubUnits } from "../support/stub-units";
+import { OPTION_CASES, TIMER_CASES, VARIANTS, backupFor, exactValues, j } from "../support/nix-value-cases";
+import { StubUnits, addedServiceUnit, backupTimerUnits, stubUnits } from "../support/stub-units";
 import { verifyUnits } from "../support/systemd-verify";
 
 const DRILL = "restic-b2-drill-daily";
@@ -28,7 +28,8 @@ afterAll(() => nix?.cleanup());
 
 function evaluate(b: BackupConfig, drill = true): StubEvaluated {
   const file = nix.writeModule(renderModule({ ...moduleOptions(b), drill: drill ? DEFAULT_DRILL_SETTINGS : undefined }), Object.values(MONITOR_AGE_FILES));
-  return evaluateWithStubs(nix, file);
+  // A store path for systemd, so verify finds a stand-in systemd-cat.
+  return evaluateWithStubs(nix, file, { systemdPackage: `/nix/store/${"1".repeat(32)}-systemd` });
 }
 
 const withMonitoring = (m?: MonitoringFlags): BackupConfig => ({ ...fullBackup(), agenixModule: { kind: "provided" }, ...(m ? { monitoring: m } : {}) });
@@ -67,11 +68,25 @@ test.each<[string, MonitoringFlags]>([
   const u = stubUnits(evaluate(withMonitoring(flags)));
   const hooks = u.units[`${DRILL}.service`].split("\n").filter((l) => l.includes("-restic-b2-monitor "));
   expect(hooks.length).toBe(flags.drillHealthcheckUrl ? 2 : 1);
-  for (const h of hooks) expect(h).toMatch(/^Exec(StartPre|StopPost)=-\+\/nix\/store\/[0-9a-f]{32}-restic-b2-monitor (start|finish) --unit restic-b2-drill-daily /);
+  for (const h of hooks) {
+    expect(h).toMatch(/^Exec(StartPre|StopPost)=-\+\/nix\/store\/1{32}-systemd\/bin\/systemd-cat --identifier=restic-b2-monitor \/nix\/store\/[0-9a-f]{32}-restic-b2-monitor (start|finish) --unit restic-b2-drill-daily /);
+  }
   expectVerified(u);
   // The check can fail: systemd parses the hook lines (a relative command is refused).
   const bad = { ...u.units, [`${DRILL}.service`]: u.units[`${DRILL}.service`].replace(/=-\+\/nix\/store\//g, "=-+nix/store/") };
   expect(verifyUnits(bad, u.files).problems.join("\n")).toMatch(/absolute/i);
+});
+
+test("what the module adds to the backup unit (KillMode=, the prune step with hostile options) passes systemd-analyze verify", () => {
+  const b = fullBackup();
+  b.pruneOpts = exactValues(OPTION_CASES);
+  const u = addedServiceUnit(evaluate(b), "restic-backups-daily");
+  const text = u.units["restic-backups-daily.service"];
+  expect(text).toContain("\nKillMode=control-group\n");
+  expect(text).toMatch(/\nExecStart=\/nix\/store\/1{32}-systemd\/bin\/systemd-cat --identifier=restic-b2-prune \/nix\/store\/[0-9a-f]{32}-restic-b2-prune --restic /);
+  expectVerified(u);
+  // The check can fail: a bad KillMode is reported.
+  expect(verifyUnits({ "restic-backups-daily.service": text.replace("KillMode=control-group", "KillMode=group") }, u.files).problems.join("\n")).toMatch(/kill mode/i);
 });
 
 test("the backup's timer settings, of every option combination and every accepted timer value, pass systemd's timer parser", () => {

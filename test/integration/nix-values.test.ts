@@ -29,7 +29,7 @@ import {
 import { backupLayout } from "../../lib/host/layout";
 import { NixSandbox } from "../support/nix-instantiate";
 import { moduleOptions } from "../support/nix-module-fixtures";
-import { StubEvaluated, evaluateWithStubs, withoutRepoGuard } from "../support/nix-stubs";
+import { StubEvaluated, evaluateWithStubs, pruneStepOptions, withoutPruneStep, withoutRepoGuard } from "../support/nix-stubs";
 import {
   EXCLUDE_CASES,
   NAME_CASES,
@@ -95,7 +95,8 @@ describe.each(VARIANTS)("%s", (_name, over) => {
         repositoryFile: secret("repo"),
         passwordFile: secret("password"),
         paths: b.paths.map(filesFromLine),
-        pruneOpts: b.pruneOpts.map(resticOptionText),
+        // The prune is the module's own step (lib/nix/backup-steps.ts), below.
+        pruneOpts: [],
         timerConfig: b.timerConfig,
         extraBackupArgs: b.extraBackupArgs.map(resticOptionText),
         // Newer options only when set (nixosRelease: test/unit/nix-release.test.ts).
@@ -105,6 +106,8 @@ describe.each(VARIANTS)("%s", (_name, over) => {
       },
     });
     for (const o of Object.keys(m.restic[name])) expect(EMITTED_RESTIC_OPTIONS).toContain(o);
+    const unit = backupLayout(name).backupUnit;
+    expect(pruneStepOptions(m, unit)).toEqual(b.pruneOpts.length === 0 ? undefined : b.pruneOpts.map(resticOptionText).join(" "));
   });
 
   test("the three agenix secrets, readable by root alone, from the .age files beside the module", () => {
@@ -131,13 +134,14 @@ describe.each(VARIANTS)("%s", (_name, over) => {
 
   test("the notification unit exactly when notifications are on", () => {
     const notify = backupLayout(name).backupNotifyUnit;
+    const services = withoutPruneStep(m, backupLayout(name).backupUnit);
     if (b.notify) {
-      expect(Object.keys(m.systemd!.services).sort()).toEqual([`restic-backups-${name}`, notify].sort());
-      expect(m.systemd!.services[`restic-backups-${name}`]).toEqual({ onFailure: [`${notify}.service`] });
+      expect(Object.keys(services).sort()).toEqual([`restic-backups-${name}`, notify].sort());
+      expect(services[`restic-backups-${name}`]).toEqual({ onFailure: [`${notify}.service`] });
       expect(m.systemd!.services[notify].serviceConfig).toMatchObject({ User: b.notify.user });
       expect(m.systemd!.services[notify].environment).toEqual({ DBUS_SESSION_BUS_ADDRESS: `unix:path=/run/user/${b.notify.uid}/bus` });
     } else {
-      expect(m.systemd).toBeNull();
+      expect(services).toEqual({});
     }
   });
 });
@@ -199,7 +203,8 @@ describe("accepted hostile values evaluate to exactly the words systemd and rest
     const r = m.restic["b2_home-1"];
     expect(r.paths).toEqual(exactValues(PATH_CASES).map(filesFromLine));
     expect(r.exclude).toEqual(exactValues(EXCLUDE_CASES).map(excludeFileLine));
-    for (const key of ["extraBackupArgs", "pruneOpts", "checkOpts"]) expect(r[key]).toEqual(exactValues(OPTION_CASES).map(resticOptionText));
+    for (const key of ["extraBackupArgs", "checkOpts"]) expect(r[key]).toEqual(exactValues(OPTION_CASES).map(resticOptionText));
+    expect(pruneStepOptions(m, "restic-backups-b2_home-1")).toBe(exactValues(OPTION_CASES).map(resticOptionText).join(" "));
     expect(r.extraBackupArgs).toEqual(expect.arrayContaining(['--tag "my tag"', '"--host=%%H %%h %%z %%%%"', '--tag "$$HOME$${X}$$$$"', '--tag ";"']));
     expect(Object.entries(r.timerConfig as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`).sort()).toEqual([...timer].sort());
     expect(Object.keys(m.systemd!.services).sort()).toEqual(["restic-backups-b2_home-1", "restic-backups-b2_home-1-notify-failure"]);

@@ -4,38 +4,28 @@
 // init`), the backup, then `record` (postStart); every step in one `set -e`
 // shell, as systemd stops a unit at its first failing step. Cases: a fresh
 // host, a repository deleted or replaced after the first backup, a wrong
-// password, a damaged record, and the explicit reset. With Debian's restic
-// (0.14) and, where it is built, restic 0.18 (which exits 10 for a missing
-// repository).
+// password, a damaged record, and the explicit reset. Once per restic
+// release (test/support/restic-versions.ts: the machine's 0.14 and 0.18,
+// which exits 10 for a missing repository).
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { backupLayout } from "../../lib/host/layout";
-import { Credentials, RESTIC, ResticLab } from "../support/restic-repo";
-import { Missing, describeWhen } from "../support/requires";
+import { Credentials, ResticLab } from "../support/restic-repo";
+import { resticReleases } from "../support/restic-versions";
+import { describeWhen } from "../support/requires";
 
 const SCRIPT = join(__dirname, "..", "..", "lib", "host", "repo-guard.sh");
-const RESTIC_018 = join(homedir(), ".cache", "nixos-restic-b2-restic", "v0.18.1", "restic");
-const missing018: Missing | undefined = existsSync(RESTIC_018)
-  ? undefined
-  : {
-      missing: `restic 0.18.1 is not at ${RESTIC_018}`,
-      install: 'GOBIN=~/.cache/nixos-restic-b2-restic/v0.18.1 CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" github.com/restic/restic/cmd/restic@v0.18.1',
-    };
-
 const ID = /^[0-9a-f]{64}$/;
 
-for (const [label, restic, why] of [
-  ["Debian's restic", RESTIC, undefined],
-  ["restic 0.18.1", RESTIC_018, missing018],
-] as const) {
-  describeWhen(why, `repo-guard.sh with ${label}`, () => {
+for (const release of resticReleases()) {
+  const restic = release.path;
+  describeWhen(release.missing, `repo-guard.sh (restic ${release.label})`, () => {
     let lab: ResticLab;
     let n = 0;
     beforeAll(() => {
-      lab = new ResticLab("repo-guard-test-");
+      lab = new ResticLab("repo-guard-test-", restic);
     });
     afterAll(() => lab?.cleanup());
 

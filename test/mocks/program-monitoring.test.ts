@@ -4,6 +4,7 @@
 // message that names the key, not the value.
 import { createHash } from "node:crypto";
 import type { MockRecorder } from "../support/pulumi-mocks";
+import { MONITOR_STATE_DIR } from "../../lib/host/layout";
 import { installProgramMocks, programError, runProgram } from "../support/program-mocks";
 
 const HC = "https://hc-ping.com/5b0bd2c6-0b5a-4e0f-9a43-8c1d2e3f4a5b";
@@ -69,7 +70,7 @@ test("drillHealthcheckUrl: its own .age file, pushed to the host; the drill unit
   expect(String(deploy.inputs.create)).toContain(`'--file' 'secrets/drill-healthcheck.age=${createHash("sha256").update(text, "utf8").digest("hex")}'`);
   const stdin = String(deploy.inputs.stdin);
   expect(stdin).toContain(`rb2_file 'secrets/drill-healthcheck.age' '${text}'\n`);
-  expect(stdin).toContain("start --unit restic-b2-drill-daily --healthcheck-url ${config.age.secrets.restic-b2-daily-drill-healthcheck.path}");
+  expect(stdin).toContain(`start --unit restic-b2-drill-daily --state-dir ${MONITOR_STATE_DIR} --healthcheck-url \${config.age.secrets.restic-b2-daily-drill-healthcheck.path}`);
   for (const r of mocks.resources) {
     for (const [k, v] of Object.entries(r.inputs)) {
       if (k === "stdin" && r.name === "laptop-drill-healthcheck") continue;

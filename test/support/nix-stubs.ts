@@ -26,6 +26,7 @@ const NIX_PKGS_STUB = `{ bin, restic }: {
 const NIX_LIB_STUB = `{
     escapeShellArg = arg: "'" + builtins.replaceStrings [ "'" ] [ "'\\\\''" ] (toString arg) + "'";
     mkBefore = content: { _type = "order"; priority = 500; inherit content; };
+    mkAfter = content: { _type = "order"; priority = 1500; inherit content; };
   }`;
 
 export interface StubScript {
@@ -124,6 +125,35 @@ export function evaluateWithStubs(nix: NixSandbox, modulePath: string, opts: Stu
     agenixDir: opts.agenixDir ?? "/run/agenix",
   };
   return nix.evalJson(STUB_EVALUATOR, Object.entries(args).flatMap(([k, v]) => ["--argstr", k, v])) as StubEvaluated;
+}
+
+/**
+ * The backup unit's prune step (lib/nix/backup-steps.ts: an ExecStart= added
+ * after NixOS's own): the prune options as the systemd words after " -- ", or
+ * undefined when the module adds no such step. The options reach restic
+ * through this step, not through services.restic.backups.<name>.pruneOpts.
+ */
+export function pruneStepOptions(m: StubEvaluated, backupUnit: string): string | undefined {
+  const exec = m.systemd?.services[backupUnit]?.serviceConfig?.ExecStart as { _type?: string; priority?: number; content?: string[] } | undefined;
+  if (exec === undefined) return undefined;
+  if (exec._type !== "order" || exec.priority !== 1500 || exec.content?.length !== 1) throw new Error(`unexpected ExecStart of ${backupUnit}: ${JSON.stringify(exec).slice(0, 200)}`);
+  const line = exec.content[0];
+  const script = stubScripts(line);
+  if (script.length !== 1 || script[0].name !== "restic-b2-prune") throw new Error(`the ExecStart added to ${backupUnit} is not the prune step`);
+  const tail = line.slice(line.lastIndexOf(":end") + 4);
+  return tail.slice(tail.indexOf(" -- ") + 4);
+}
+
+/** m.systemd's services without what pruneStepOptions reads (the backup unit's added ExecStart). */
+export function withoutPruneStep(m: StubEvaluated, backupUnit: string): Record<string, Record<string, unknown>> {
+  const services = { ...(m.systemd?.services ?? {}) };
+  const unit = services[backupUnit];
+  if (unit?.serviceConfig?.ExecStart === undefined) return services;
+  const { ExecStart: _, ...serviceConfig } = unit.serviceConfig;
+  const { serviceConfig: __, ...rest } = unit;
+  services[backupUnit] = Object.keys(serviceConfig).length === 0 ? rest : { ...rest, serviceConfig };
+  if (Object.keys(services[backupUnit]).length === 0) delete services[backupUnit];
+  return services;
 }
 
 /**

@@ -21,12 +21,13 @@ export interface Credentials {
 export class ResticLab {
   readonly dir: string;
 
-  constructor(prefix = "restic-lab-") {
+  /** `bin`: the restic binary (default RESTIC; test/support/restic-versions.ts lists the others). */
+  constructor(prefix = "restic-lab-", readonly bin = RESTIC) {
     this.dir = mkdtempSync(join(tmpdir(), prefix));
-    const r = spawnSync(RESTIC, ["version"], { encoding: "utf8" });
+    const r = spawnSync(bin, ["version"], { encoding: "utf8" });
     if (r.error || r.status !== 0) {
       this.cleanup();
-      throw new Error(`${RESTIC} is required for these tests: ${r.error?.message ?? r.stderr}`);
+      throw new Error(`${bin} is required for these tests: ${r.error?.message ?? r.stderr}`);
     }
   }
 
@@ -47,7 +48,7 @@ export class ResticLab {
 
   /** Runs restic against a repository with the password in a file (never an argument). */
   restic(c: Credentials, args: string[], input?: string): string {
-    const r = spawnSync(RESTIC, ["--no-cache", ...args], {
+    const r = spawnSync(this.bin, ["--no-cache", ...args], {
       encoding: "utf8",
       input,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: this.path(), RESTIC_REPOSITORY_FILE: c.repo, RESTIC_PASSWORD_FILE: c.password },

@@ -102,7 +102,9 @@ export function stubUnits(m: StubEvaluated): StubUnits & { partial: string[] } {
   for (const [name, def] of Object.entries(m.systemd?.services ?? {}) as [string, Definition][]) {
     const config = { ...((def.serviceConfig as Definition | undefined) ?? {}) };
     if (def.script !== undefined) config.ExecStart = w.script(`${name}-start`, `set -e\n${w.resolve(def.script as string)}`);
-    if (config.ExecStart === undefined) {
+    // No ExecStart=, or only steps added to a list another module defines
+    // (lib.mkAfter): NixOS's restic module makes this unit (addedServiceUnit).
+    if (config.ExecStart === undefined || isOrder(config.ExecStart)) {
       partial.push(name);
       continue;
     }
@@ -113,6 +115,21 @@ export function stubUnits(m: StubEvaluated): StubUnits & { partial: string[] } {
     units[`${name}.timer`] = [...unitSection(def), "", "[Timer]", ...w.settings(def.timerConfig as Definition), ...installSection(def), ""].join("\n");
   }
   return { units, files: w.files, partial: partial.sort() };
+}
+
+const isOrder = (v: unknown): boolean => typeof v === "object" && v !== null && (v as Definition)._type === "order";
+
+/**
+ * What a module adds to a service another module makes (the backup unit: the
+ * prune step, KillMode=), as a unit of its own for `systemd-analyze verify`:
+ * [Service] with Type=oneshot (what NixOS's restic module sets), then the
+ * added serviceConfig entries.
+ */
+export function addedServiceUnit(m: StubEvaluated, name: string): StubUnits {
+  const w = new Writer();
+  const def = (m.systemd?.services[name] ?? {}) as Definition;
+  const config = (def.serviceConfig as Definition | undefined) ?? {};
+  return { units: { [`${name}.service`]: ["[Service]", "Type=oneshot", ...w.settings(config), ""].join("\n") }, files: w.files };
 }
 
 /** The timer NixOS's restic module makes for a backup from its timerConfig (the service is a placeholder). */

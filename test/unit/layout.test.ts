@@ -9,6 +9,7 @@ import * as path from "node:path";
 import {
   BACKUP_NAMES,
   BACKUP_NAME_PATTERN,
+  LOG_IDENTIFIERS,
   MODULE_REF,
   STACK_ID_PATTERN,
   backupLayout,
@@ -18,7 +19,7 @@ import {
   isBackupName,
   layoutShell,
 } from "../../lib/host/layout";
-import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, REPO_GUARD_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
+import { DRILL_SCRIPT, HOST_SCRIPT, MONITOR_SCRIPT, PRUNE_SCRIPT, REPO_GUARD_SCRIPT, REPO_LOCK_SCRIPT, STATUS_SCRIPT, VERIFY_SCRIPT } from "../../lib/host/scripts";
 
 const RULE_FILE = path.resolve(__dirname, "../../lib/host/backup-name.sh");
 const STACK_RULE_FILE = path.resolve(__dirname, "../../lib/host/stack-id.sh");
@@ -188,6 +189,8 @@ describe("the names and paths of one backup", () => {
       stateDir: "/var/lib/restic-b2/daily",
       cacheDir: "/var/cache/restic-b2/daily",
       runtimeDir: "/run/restic-b2/daily",
+      repositoryLock: "/var/lib/restic-b2/daily/repository.lock",
+      pruneSkipped: "/var/lib/restic-b2/daily/prune-skipped",
       drillResult: "/var/lib/restic-b2/daily/drill.json",
       repositoryIdFile: "/var/lib/restic-b2/daily/repository-id",
       resetCommand: "restic-b2-reset-daily",
@@ -237,8 +240,19 @@ describe("the shipped scripts", () => {
     }
   });
 
+  test("the journal identifiers the scripts name and match are the layout's (LOG_IDENTIFIERS)", () => {
+    // The hooks' own names (their message prefix) and what the monitor and
+    // the notifier filter on are written in the scripts; pinned here.
+    expect(PRUNE_SCRIPT).toContain(`PROG=${LOG_IDENTIFIERS.prune}\n`);
+    expect(REPO_LOCK_SCRIPT).toContain(`PROG=${LOG_IDENTIFIERS.repoLock}\n`);
+    expect(MONITOR_SCRIPT).toContain(`PROG=${LOG_IDENTIFIERS.monitor}\n`);
+    expect(MONITOR_SCRIPT).toContain(`-e '/^[^ ]* [^ ]* ${LOG_IDENTIFIERS.monitor}\\[[0-9]*\\]: /d'`);
+    expect(MONITOR_SCRIPT).toContain(`1:*"${LOG_IDENTIFIERS.prune}: warning:"*)`);
+    expect(DRILL_SCRIPT).toContain(`PROG=${LOG_IDENTIFIERS.drill}\n`);
+  });
+
   test("the scripts the module embeds are their files byte for byte (they include nothing)", () => {
-    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT], ["repo-guard.sh", REPO_GUARD_SCRIPT]]) {
+    for (const [file, text] of [["drill.sh", DRILL_SCRIPT], ["verify.sh", VERIFY_SCRIPT], ["monitor.sh", MONITOR_SCRIPT], ["prune.sh", PRUNE_SCRIPT], ["repo-lock.sh", REPO_LOCK_SCRIPT], ["repo-guard.sh", REPO_GUARD_SCRIPT]]) {
       expect(text).toBe(fs.readFileSync(path.resolve(__dirname, "../../lib/host", file), "utf8"));
     }
   });

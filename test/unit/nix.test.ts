@@ -18,6 +18,7 @@ import {
 } from "../../lib/nix";
 import { backupPathProblem, excludePatternProblem, resticOptionProblem } from "../../lib/config/restic-rules";
 import { backupLayout } from "../../lib/host/layout";
+import { PRUNE_SCRIPT, REPO_LOCK_SCRIPT } from "../../lib/host/scripts";
 import {
   AGENIX_SHA256,
   AGENIX_URL,
@@ -214,11 +215,7 @@ describe("renderModule: default config", () => {
       "    paths = [",
       '      "/home"',
       "    ];",
-      "    pruneOpts = [",
-      '      "--keep-daily 7"',
-      '      "--keep-weekly 5"',
-      '      "--keep-monthly 12"',
-      "    ];",
+      "    pruneOpts = [ ];",
       "    timerConfig = {",
       '      OnCalendar = "daily";',
       "      Persistent = true;",
@@ -228,13 +225,42 @@ describe("renderModule: default config", () => {
     ]);
   });
 
+  test("the prune is the module's own step after the backup, with the options as systemd words", () => {
+    const step = block(text, "  systemd.services.restic-backups-daily.serviceConfig.ExecStart = lib.mkAfter [");
+    expect(step).toHaveLength(3);
+    expect(step[1]).toMatch(/^ {4}\("\$\{config\.systemd\.package\}\/bin\/systemd-cat --identifier=restic-b2-prune \$\{pkgs\.writeShellScript "restic-b2-prune" /);
+    expect(step[1]).toContain(`${nixString(PRUNE_SCRIPT)})}`);
+    expect(step[1].endsWith(
+      '} --restic ${config.services.restic.backups.daily.package or pkgs.restic}/bin/restic --state-dir /var/lib/restic-b2/daily --retry-lock 2h --skip-limit 7 -- " + "--keep-daily 7 --keep-weekly 5 --keep-monthly 12")',
+    )).toBe(true);
+    // Without a drill there is no host lock, so nothing pins KillMode.
+    expect(text).not.toMatch(/KillMode|backupPrepareCommand/);
+    const none = defaultBackup();
+    none.pruneOpts = [];
+    expect(render(none)).not.toMatch(/restic-b2-prune|forget/);
+  });
+
+  test("with the drill: the prepare command waits for it, KillMode is pinned, the drill logs as restic-b2-drill", () => {
+    const t = renderModule({ ...moduleOptions(defaultBackup()), drill: DEFAULT_DRILL_SETTINGS });
+    const prepare = lines(t).find((l) => l.startsWith("    backupPrepareCommand = "))!;
+    expect(prepare).toMatch(/^ {4}backupPrepareCommand = "\$\{config\.systemd\.package\}\/bin\/systemd-cat --identifier=restic-b2-repo-lock \$\{pkgs\.writeShellScript "restic-b2-repo-lock" /);
+    expect(prepare).toContain(`${nixString(REPO_LOCK_SCRIPT)})}`);
+    expect(prepare.endsWith(`} '--lock' '/var/lib/restic-b2/daily/repository.lock' '--wait' '21600'";`)).toBe(true);
+    expect(t).toContain('\n  systemd.services.restic-backups-daily.serviceConfig.KillMode = "control-group";\n');
+    expect(t).toContain('\n      SyslogIdentifier = "restic-b2-drill";\n');
+    expect(t).not.toMatch(/backupCleanupCommand/);
+  });
+
   test("exclude, checkOpts, runCheck and notification are absent", () => {
     expect(resticOptionNames(text)).not.toEqual(expect.arrayContaining(["exclude"]));
     expect(text).not.toMatch(/\bexclude\b/);
     expect(text).not.toMatch(/\bcheckOpts\b/);
     expect(text).not.toMatch(/\brunCheck\b/);
-    // The backup unit's only additions are the repository guard's pre-start and postStart (lib/nix/repo-guard.ts).
+    expect(text).not.toMatch(/onFailure/);
+    expect(text).not.toMatch(/restic-b2-drill/);
+    // The backup unit's only additions are the prune step (lib/nix/backup-steps.ts) and the repository guard's pre-start and postStart (lib/nix/repo-guard.ts).
     expect(text.match(/^ *systemd\.services\.[^ ]+/gm)).toEqual([
+      "  systemd.services.restic-backups-daily.serviceConfig.ExecStart",
       "  systemd.services.restic-backups-daily.preStart",
       "  systemd.services.restic-backups-daily.postStart",
     ]);
@@ -281,10 +307,7 @@ describe("renderModule: full config", () => {
       '      "/home/*/.cache"',
       '      "*.tmp"',
       "    ];",
-      "    pruneOpts = [",
-      '      "--keep-daily 7"',
-      '      "--keep-weekly 5"',
-      "    ];",
+      "    pruneOpts = [ ];",
       "    timerConfig = {",
       '      AccuracySec = "1m";',
       '      OnCalendar = "*-*-* 02:30:00";',
@@ -312,8 +335,12 @@ describe("renderModule: full config", () => {
     expect(unit).toContain('      User = "alice";');
     expect(unit).toContain('      SupplementaryGroups = [ "systemd-journal" ];');
     expect(unit).toContain('    environment.DBUS_SESSION_BUS_ADDRESS = "unix:path=/run/user/1000/bus";');
+    // The failed run's lines (systemd's $MONITOR_INVOCATION_ID), without the monitor's and systemd's.
     expect(unit).toContain(
-      '      lines="$(${config.systemd.package}/bin/journalctl --unit=restic-backups-daily.service --lines=10 --no-pager --output=cat || true)"',
+      '      if [ -n "$MONITOR_INVOCATION_ID" ]; then select="_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID"; else select="--unit=restic-backups-daily.service"; fi',
+    );
+    expect(unit).toContain(
+      `      lines="$(\${config.systemd.package}/bin/journalctl "$select" --no-pager --output=short-iso --no-hostname | \${pkgs.gnused}/bin/sed -e '/^[^ ]* systemd\\[1\\]: /d' -e 's/^[^ ]* //' | \${pkgs.coreutils}/bin/tail -n 10 || true)"`,
     );
     expect(unit).toContain(
       "      ${pkgs.libnotify}/bin/notify-send --urgency=critical --app-name=restic 'Backup daily failed' \"$body\"",
@@ -356,7 +383,10 @@ describe("renderModule: options and determinism", () => {
   });
 
   test("the full config emits exactly the declared option list; the default a subset", () => {
-    expect([...resticOptionNames(render(fullBackup()))].sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
+    // The prepare command (the host lock shared with the drill) comes with the drill.
+    const withDrill = renderModule({ ...moduleOptions(fullBackup()), drill: DEFAULT_DRILL_SETTINGS });
+    expect([...resticOptionNames(withDrill)].sort()).toEqual([...EMITTED_RESTIC_OPTIONS].sort());
+    expect(resticOptionNames(render(fullBackup()))).not.toContain("backupPrepareCommand");
     for (const o of resticOptionNames(render(defaultBackup()))) expect(EMITTED_RESTIC_OPTIONS).toContain(o);
   });
 
@@ -394,7 +424,8 @@ describe("renderModule: user values", () => {
     const t = render(b);
     expect(block(t, "    paths = [").slice(1, -1)).toEqual(HOSTILE_PATHS.map((h) => `      ${nixString(filesFromLine(h))}`));
     expect(block(t, "    exclude = [").slice(1, -1)).toEqual([...HOSTILE_EXCLUDE].reverse().map((h) => `      ${nixString(excludeFileLine(h))}`));
-    expect(block(t, "    pruneOpts = [").slice(1, -1)).toEqual(HOSTILE_OPTIONS.map((h) => `      ${nixString(resticOptionText(h))}`));
+    // The prune options go to the module's own prune step: one Nix string of systemd words.
+    expect(t).toContain(` + ${nixString(HOSTILE_OPTIONS.map(resticOptionText).join(" "))})\n  ];`);
   });
 
   test("the only interpolations in the output are the renderer's own", () => {
@@ -421,6 +452,7 @@ describe("renderModule: user values", () => {
       "${pkgs.jq",
       "${pkgs.util-linux",
       '${pkgs.writeShellScript "restic-b2-verify" "#!/usr/bin/env bash\\n',
+      '${pkgs.writeShellScript "restic-b2-prune" ("PATH=',
       "${config.services.restic.backups.daily.package or pkgs.restic",
       "${lib.escapeShellArg config.age.secrets.restic-b2-daily-",
       `\${"'--backup-name' 'daily' '--timeout' '60' '--repository-id-file' '/var/lib/restic-b2/daily/repository-id'"`,
