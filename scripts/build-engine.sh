@@ -8,7 +8,7 @@
 # Only the CLI: the Node.js language host and the command plugin, which the
 # end-to-end suite and the bench also need, are not served by any registry, so
 # they come from a Pulumi installation on the machine (NIXOS_RESTIC_B2_PULUMI,
-# the official installer's ~/.pulumi/bin, or PATH; see README "Testing").
+# the official installer's ~/.pulumi/bin, or PATH; see docs/testing.md).
 # The cache is never taken for one: older versions of this script built a
 # language host and a command provider there from sources outside the
 # registries; this script removes those leftovers and says so.

@@ -1,20 +1,24 @@
-// Writes the two generated parts that describe the stack configuration, from
-// the one declaration of each key (lib/config/schema.ts):
+// Writes the three generated parts that describe the stack configuration,
+// from the one declaration of each key (lib/config/schema.ts):
 // - Pulumi.yaml's `config:` block (types and defaults the Pulumi CLI checks
 //   before the program runs, and each key's one-line description);
-// - README.md's configuration reference, one table per area, with the longer
-//   explanations below each table.
-// Each lies between a BEGIN and an END marker; the rest of both files is
-// written by hand.
+// - README.md's configuration reference, one table per area with short cells
+//   (a key with more to say links to its section in docs/configuration.md);
+// - docs/configuration.md's sections: the longer explanation of those keys.
+// Each lies between a BEGIN and an END marker; the rest of the files is
+// written by hand. Links in the declarations are written from the project
+// root (`README.md#monitoring`, `docs/host-deployment.md#...`) and rebased
+// for the file they land in (scripts/markdown.ts).
 //
-//   npm run gen:config             rewrite both parts
-//   npm run gen:config -- --check  exit 1 (and say which file) if either differs
+//   npm run gen:config             rewrite the three parts
+//   npm run gen:config -- --check  exit 1 (and say which file) if any differs
 //
 // test/unit/gen-config.test.ts fails when a file differs from the table.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { AREAS, Area, CONFIG, ConfigKey, KeyDecl } from "../lib/config/schema";
+import { headingSlug, rebaseLinks } from "./markdown";
 
 export const ROOT = path.resolve(__dirname, "..");
 
@@ -23,6 +27,8 @@ const END_TEXT = "END generated";
 
 export const YAML_MARKERS = { begin: `# ${BEGIN_TEXT}`, end: `# ${END_TEXT}` };
 export const README_MARKERS = { begin: `<!-- ${BEGIN_TEXT} -->`, end: `<!-- ${END_TEXT} -->` };
+/** docs/configuration.md uses the README's markers. */
+export const DETAILS_FILE = "docs/configuration.md";
 
 const entries = () => Object.entries(CONFIG) as [ConfigKey, KeyDecl][];
 const areas = () => Object.keys(AREAS) as Area[];
@@ -113,21 +119,38 @@ function cell(text: string): string {
   return text;
 }
 
-/** The configuration reference: per area a heading, its summary, a table and the details of its keys. */
+/** The heading of a key's section in docs/configuration.md. */
+const detailsHeading = (key: string) => `\`${key}\``;
+
+/** The link to a key's section, written from the project root. */
+export const detailsLink = (key: string) => `${DETAILS_FILE}#${headingSlug(detailsHeading(key))}`;
+
+/** The key's cell: the key, linked to its section in docs/configuration.md when it has one. */
+function keyCell(key: string, d: KeyDecl): string {
+  return d.details === undefined ? `\`${key}\`` : `[\`${key}\`](${detailsLink(key)})`;
+}
+
+/** The configuration reference (README.md): per area a heading, its summary and a table of short cells. */
 export function renderConfigReference(): string {
   const out: string[] = [];
   for (const area of areas()) {
     const keys = entries().filter(([, d]) => d.area === area);
     out.push(`### ${AREAS[area].title}`, "", AREAS[area].summary, "", "| key | type | default | meaning |", "|---|---|---|---|");
-    for (const [key, d] of keys) out.push(`| \`${key}\` | ${cell(typeCell(d))} | ${cell(defaultCell(d))} | ${cell(d.doc)} |`);
-    const details = keys.filter(([, d]) => d.details !== undefined);
-    if (details.length > 0) {
-      out.push("");
-      for (const [key, d] of details) out.push(`- \`${key}\`: ${cell(d.details!)}`);
-    }
+    for (const [key, d] of keys) out.push(`| ${keyCell(key, d)} | ${cell(typeCell(d))} | ${cell(defaultCell(d))} | ${cell(d.doc)} |`);
     out.push("");
   }
-  return out.join("\n");
+  return rebaseLinks(out.join("\n"), "README.md");
+}
+
+/** The details (docs/configuration.md): per area a heading and its summary, one section per key that has more to say. */
+export function renderConfigDetails(): string {
+  const out: string[] = [];
+  for (const area of areas()) {
+    const keys = entries().filter(([, d]) => d.area === area && d.details !== undefined);
+    out.push(`## ${AREAS[area].title}`, "", AREAS[area].summary, "");
+    for (const [key, d] of keys) out.push(`### ${detailsHeading(key)}`, "", d.doc, "", d.details!, "");
+  }
+  return rebaseLinks(out.join("\n"), DETAILS_FILE);
 }
 
 // ---- the files ------------------------------------------------------------------
@@ -143,6 +166,7 @@ export function replaceBetween(text: string, markers: { begin: string; end: stri
 export const GENERATED_FILES = {
   "Pulumi.yaml": (text: string) => replaceBetween(text, YAML_MARKERS, renderPulumiConfig(), "Pulumi.yaml"),
   "README.md": (text: string) => replaceBetween(text, README_MARKERS, renderConfigReference(), "README.md"),
+  [DETAILS_FILE]: (text: string) => replaceBetween(text, README_MARKERS, renderConfigDetails(), DETAILS_FILE),
 } as const;
 
 /** The files whose generated part differs from the table (after writing them, with write). */

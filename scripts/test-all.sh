@@ -13,7 +13,7 @@
 #
 # A suite whose requirement the machine lacks (the e2e suite without a Pulumi
 # installation; the NixOS module-system tests without nixpkgs and agenix) says
-# so in one SKIPPED line and its tests count as skipped; see README "Testing".
+# so in one SKIPPED line and its tests count as skipped; see docs/testing.md.
 # An install step that fails stops the run; a suite that fails does not stop
 # the others, and the run then exits non-zero. Prints how long each step took
 # and, last, one line "N passed, N failed, N skipped" over every jest suite

@@ -26,7 +26,7 @@ export const AREAS: Readonly<Record<Area, { title: string; summary: string }>> =
   secrets: { title: "Secrets (agenix)", summary: "Who the agenix files are encrypted to, where they are written, and how the host gets agenix." },
   host: { title: "Host and SSH", summary: "How the program reaches the NixOS machine and installs the module." },
   backup: { title: "The backup", summary: "What restic backs up, how it prunes, when the timer fires, who is told of a failure." },
-  monitoring: { title: "Heartbeat and alerts", summary: "Word off the machine when a backup fails or stops running; all three are secrets (see [Monitoring](#monitoring))." },
+  monitoring: { title: "Heartbeat and alerts", summary: "Word off the machine when a backup fails or stops running; all three are secrets (see [Monitoring](README.md#monitoring))." },
   drill: { title: "Restore checks", summary: "The credentials check on every deploy and the scheduled restore drill." },
 };
 
@@ -34,7 +34,7 @@ interface Documented {
   readonly area: Area;
   /** One line (at most 120 characters): the README cell, Pulumi.yaml's description, the setup's question. */
   readonly doc: string;
-  /** More for the README, below the area's table (Markdown, one paragraph). */
+  /** More, for the key's section in docs/configuration.md (Markdown, one paragraph; links written from the project root, e.g. `README.md#monitoring`). */
   readonly details?: string;
   /** The README's default cell when the declared default does not say what the user gets. */
   readonly defaultText?: string;
@@ -143,7 +143,7 @@ export const CONFIG = {
     details:
       "`false`: the host's key is created without " +
       HOST_DESTRUCTIVE_CAPABILITIES.map((c) => `\`${c}\``).join(", ") +
-      " (see [Protection against a compromised host](#protection-against-a-compromised-host)); restic hides instead of deleting and the lifecycle rule deletes " +
+      " (see [Protection against a compromised host](README.md#protection-against-a-compromised-host)); restic hides instead of deleting and the lifecycle rule deletes " +
       "`lifecycleDays` later. Changing it on a deployed stack replaces the key: a new key id and key are encrypted and pushed to the host, then the old key is deleted. " +
       "Unset keeps a stack's key as it was (with `deleteFiles`) and `pulumi up` warns; `true` says so on purpose. Only with `createBucket: true` (an existing key is yours to restrict).",
   },
@@ -285,7 +285,7 @@ export const CONFIG = {
     doc: "`auto`: add one marked import of the module to `configuration.nix`; `manual`: you import it.",
     details:
       "`auto` adds one marked import of `./restic-b2/module.nix` to the top-level `imports` list of `configuration.nix` (see " +
-      "[Host deployment](#host-deployment) for the shapes it edits and the ones it refuses), and `pulumi destroy` removes it again. " +
+      "[Host deployment](docs/host-deployment.md#importmode-auto) for the shapes it edits and the ones it refuses), and `pulumi destroy` removes it again. " +
       "`manual`: you import it yourself (e.g. from your flake); the host step verifies that some `.nix` file references " +
       "`restic-b2/module.nix` and otherwise fails, before changing anything, with the exact line to add.",
   },
@@ -418,7 +418,7 @@ export const CONFIG = {
     details:
       "Healthchecks: `https://hc-ping.com/<uuid>`, `https://hc-ping.com/<ping-key>/<slug>` (optionally `?create=1`) or " +
       "self-hosted `https://<server>/ping/<uuid>`; Uptime Kuma: `https://<server>/api/push/<token>` (a query string copied " +
-      "from Kuma is ignored). See [Monitoring](#monitoring).",
+      "from Kuma is ignored). See [Monitoring](README.md#monitoring).",
   },
   ntfyUrl: {
     type: "secret",
@@ -441,7 +441,7 @@ export const CONFIG = {
     area: "drill",
     doc: "After the switch, run `restic-b2-verify-<name>`: wrong credentials fail `pulumi up` and roll the host back.",
     details:
-      "See [Restore drill and credentials check](#restore-drill-and-credentials-check): a wrong password or a refused key fails " +
+      "See [Restore drill and credentials check](README.md#restore-drill-and-credentials-check): a wrong password or a refused key fails " +
       "`pulumi up` and rolls the host back; an unreachable repository is only a warning. `false`: the command is still installed, " +
       "the deploy just does not run it.",
   },

@@ -158,7 +158,7 @@ describeE2e("e2e lifecycle", () => {
     try {
       const r = expectOk(await p.preview("--diff"));
       const out = text(r);
-      // Issue 9: what changed, not kilobytes of script and base64 (measured: see README, Host deployment).
+      // Issue 9: what changed, not kilobytes of script and base64 (measured: see docs/host-deployment.md, Readable diffs).
       expect(Buffer.byteLength(out)).toBeLessThan(4096);
       expect(out).toMatch(/~ command:remote:Command: \(update\)\n.*\n\s*\[urn=\S+::e2e-deploy\]/);
       expect(out).toMatch(/^\s+~ 1 to update$/m);

@@ -1,5 +1,5 @@
 // The program's own pieces chained for real, as `pulumi up` runs them, minus
-// the Pulumi engine (see README "Testing"): the exact local commands the
+// the Pulumi engine (see docs/testing.md): the exact local commands the
 // secrets component registers (password generation, encryption, secrets.nix)
 // run through sh in the project directory, the module is rendered from a
 // parsed stack config, and the exact remote command goes over a real sshd to

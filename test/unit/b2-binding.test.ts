@@ -302,8 +302,9 @@ describe("source files", () => {
 describe("the regeneration command", () => {
   const walk = (dir: string): string[] =>
     fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
-  // Every place that states it: the main README, Pulumi.yaml's comments, and every file of the binding.
-  const places = [path.join(ROOT, "README.md"), path.join(ROOT, "Pulumi.yaml"), ...walk(SDK_DIR)];
+  // Every place that states it: the main README, the docs, Pulumi.yaml's comments, and every file of the binding.
+  const docs = walk(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md"));
+  const places = [path.join(ROOT, "README.md"), ...docs, path.join(ROOT, "Pulumi.yaml"), ...walk(SDK_DIR)];
 
   test("the scanner sees unpinned and otherwise different forms", () => {
     expect(regenerationCommands("run `pulumi package add terraform-provider backblaze/b2 0.13.1` now")).toEqual([
@@ -328,10 +329,10 @@ describe("the regeneration command", () => {
     );
   });
 
-  test("README.md, Pulumi.yaml, sdks/b2/README.md and every file header of the binding state it", () => {
+  test("README.md, docs/how-it-works.md, Pulumi.yaml, sdks/b2/README.md and every file header of the binding state it", () => {
     const headerFiles = places.filter((f) => /(\.js|\.d\.ts)$/.test(f));
     expect(headerFiles.length).toBeGreaterThanOrEqual(8);
-    for (const f of [path.join(ROOT, "README.md"), path.join(ROOT, "Pulumi.yaml"), path.join(SDK_DIR, "README.md"), path.join(SDK_DIR, "package.json"), ...headerFiles]) {
+    for (const f of [path.join(ROOT, "README.md"), path.join(ROOT, "docs", "how-it-works.md"), path.join(ROOT, "Pulumi.yaml"), path.join(SDK_DIR, "README.md"), path.join(SDK_DIR, "package.json"), ...headerFiles]) {
       expect([path.relative(ROOT, f), regenerationCommands(fs.readFileSync(f, "utf8"))]).toEqual([path.relative(ROOT, f), expect.arrayContaining([PINNED_COMMAND])]);
     }
   });

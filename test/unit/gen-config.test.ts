@@ -1,12 +1,13 @@
-// The key declarations (lib/config/schema.ts) and the two files written from
-// them (scripts/gen-config.ts): Pulumi.yaml's config block and the README's
-// configuration reference must be exactly what the table gives, and the
-// table's docs fit a table cell. Run `npm run gen:config` after changing a key.
+// The key declarations (lib/config/schema.ts) and the three files written from
+// them (scripts/gen-config.ts): Pulumi.yaml's config block, the README's
+// configuration reference and docs/configuration.md's sections must be exactly
+// what the table gives, and the table's docs fit a table cell. Run
+// `npm run gen:config` after changing a key.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { AREAS, CONFIG, KeyDecl, PLAIN_KEYS, PROJECT, RawConfig, SECRET_KEYS, parseConfig } from "../../lib/config";
-import { GENERATED_FILES, README_MARKERS, ROOT, YAML_MARKERS, generate, renderConfigReference } from "../../scripts/gen-config";
+import { DETAILS_FILE, GENERATED_FILES, README_MARKERS, ROOT, YAML_MARKERS, detailsLink, generate, renderConfigDetails, renderConfigReference } from "../../scripts/gen-config";
 import { BASE } from "../support/config-fixtures";
 
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
@@ -23,17 +24,22 @@ describe("the generated parts are up to date", () => {
     try {
       fs.writeFileSync(path.join(dir, "Pulumi.yaml"), read("Pulumi.yaml").replace("    default: 30\n", "    default: 31\n"));
       fs.writeFileSync(path.join(dir, "README.md"), read("README.md").replace("| `sshPort` | integer, 1–65535 | `22` |", "| `sshPort` | integer | `22` |"));
-      expect(generate({ write: false, root: dir })).toEqual(["Pulumi.yaml", "README.md"]);
-      expect(generate({ write: true, root: dir })).toEqual(["Pulumi.yaml", "README.md"]);
+      fs.mkdirSync(path.join(dir, "docs"));
+      const details = read(DETAILS_FILE);
+      expect(details).toContain("B2 refuses to delete a bucket that still holds any file version.");
+      fs.writeFileSync(path.join(dir, DETAILS_FILE), details.replace("B2 refuses to delete a bucket that still holds any file version.", "B2 deletes anything."));
+      expect(generate({ write: false, root: dir })).toEqual(["Pulumi.yaml", "README.md", DETAILS_FILE]);
+      expect(generate({ write: true, root: dir })).toEqual(["Pulumi.yaml", "README.md", DETAILS_FILE]);
       expect(generate({ write: false, root: dir })).toEqual([]);
       expect(fs.readFileSync(path.join(dir, "README.md"), "utf8")).toBe(read("README.md"));
+      expect(fs.readFileSync(path.join(dir, DETAILS_FILE), "utf8")).toBe(details);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test("each generated part has its markers once", () => {
-    for (const [file, m] of [["Pulumi.yaml", YAML_MARKERS], ["README.md", README_MARKERS]] as const) {
+    for (const [file, m] of [["Pulumi.yaml", YAML_MARKERS], ["README.md", README_MARKERS], [DETAILS_FILE, README_MARKERS]] as const) {
       const text = read(file);
       expect(text.split(m.begin).length).toBe(2);
       expect(text.split(m.end).length).toBe(2);
@@ -78,10 +84,30 @@ describe("the declarations", () => {
     expect(d.details ?? "").not.toMatch(/\n/);
   });
 
-  test("the README's rows are short (long explanations go below the tables)", () => {
-    const rows = renderConfigReference().split("\n").filter((l) => l.startsWith("| `"));
+  test("the README's rows are short (long explanations go to docs/configuration.md)", () => {
+    const rows = renderConfigReference().split("\n").filter((l) => /^\| \[?`/.test(l));
     expect(rows).toHaveLength(decls.length);
-    for (const r of rows) expect(r.length).toBeLessThan(240);
+    for (const r of rows) {
+      expect(r.length).toBeLessThan(240);
+      // What a reader of the rendered table sees: the links' text only.
+      expect(r.replace(/\]\([^)]*\)/g, "]").length).toBeLessThan(200);
+    }
+    expect(renderConfigReference()).not.toMatch(/^- /m);
+  });
+
+  test("every key with details links to its section in docs/configuration.md, and only those", () => {
+    const ref = renderConfigReference();
+    const doc = renderConfigDetails();
+    for (const [key, d] of decls) {
+      const link = `[\`${key}\`](${detailsLink(key)})`;
+      if (d.details === undefined) {
+        expect(ref).toContain(`| \`${key}\` |`);
+        expect(doc).not.toContain(`### \`${key}\``);
+      } else {
+        expect(ref).toContain(`| ${link} |`);
+        expect(doc).toContain(`### \`${key}\`\n\n${d.doc}\n\n${d.details}\n`.replace(/\]\(README\.md#/g, "](../README.md#").replace(/\]\(docs\//g, "]("));
+      }
+    }
   });
 
   test("keys live in the project namespace except the provider's b2:* keys, which are secrets", () => {
